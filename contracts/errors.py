@@ -1,0 +1,71 @@
+"""Domain errors. They cross RPC as themselves (nameko's deserialize_to_instance) and the
+gateway maps each to one HTTP status and an application/problem+json body."""
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail, field=None):
+        super().__init__(detail, field)
+        self.detail = detail
+        self.field = field
+
+    def __str__(self):
+        return self.detail if not self.field else f"{self.field}: {self.detail}"
+
+
+@deserialize_to_instance
+class InvalidRequest(DomainError):
+    status = 422
+    title = "Invalid request"
+
+
+@deserialize_to_instance
+class Unsupported(DomainError):
+    status = 422
+    title = "Not supported yet"
+
+
+@deserialize_to_instance
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+@deserialize_to_instance
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Unauthenticated"
+
+
+@deserialize_to_instance
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+@deserialize_to_instance
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+@deserialize_to_instance
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    title = "Idempotency key reused with a different request"
+
+
+@deserialize_to_instance
+class InsufficientCredits(DomainError):
+    status = 402
+    title = "Insufficient credits"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(DomainError):
+    status = 503
+    title = "Service unavailable"

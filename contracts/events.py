@@ -1,0 +1,164 @@
+"""The event catalogue: every event Townhall publishes, its envelope and its payload schema.
+
+Events are facts in the past tense. Each is published on the topic exchange
+`<source>.events` with the event type as routing key; integration partners bind their own
+queues there. A breaking change to a payload is a new version; adding fields is not.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from contracts.vocabulary import CHANNELS, DELIVERY_STATUSES
+
+
+class Envelope(Schema):
+    event_id = fields.String(required=True,
+                             metadata={"description": "UUID; consumers dedupe by it"})
+    type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    source = fields.String(required=True, metadata={"description": "publishing service"})
+    occurred_at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    correlation_id = fields.String(allow_none=True)
+    organization_id = fields.String(allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class CommunityCreated(Schema):
+    community_id = fields.String(required=True)
+    organization_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ConsentRecorded(Schema):
+    resident_id = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    category_id = fields.String(allow_none=True)
+    action = fields.String(required=True, validate=validate.OneOf(["grant", "withdraw"]))
+    method = fields.String(required=True)
+
+
+class CreditsGranted(Schema):
+    community_id = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    balance = fields.Integer(required=True)
+
+
+class HoldItem(Schema):
+    hold_id = fields.String(required=True)
+    delivery_id = fields.String(required=True)
+    amount = fields.Integer(required=True)
+
+
+class CreditsReserved(Schema):
+    community_id = fields.String(required=True)
+    communication_id = fields.String(required=True)
+    total = fields.Integer(required=True)
+    holds = fields.List(fields.Nested(HoldItem), required=True)
+    balance = fields.Integer(required=True)
+
+
+class CreditsResolved(Schema):
+    """credits_settled (amount = credits charged) and credits_released (amount = 0)."""
+
+    community_id = fields.String(required=True)
+    items = fields.List(fields.Nested(HoldItem), required=True)
+    balance = fields.Integer(required=True)
+
+
+class CommunicationAccepted(Schema):
+    communication_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    channels = fields.List(fields.String(), required=True)
+    category_id = fields.String(required=True)
+    recipient_count = fields.Integer(required=True)
+
+
+class DeliveriesQueued(Schema):
+    communication_id = fields.String(required=True)
+    delivery_ids = fields.List(fields.String(), required=True)
+
+
+class DeliveryChange(Schema):
+    delivery_id = fields.String(required=True)
+    resident_id = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES))
+    previous_status = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    error_code = fields.String(allow_none=True)
+    credits = fields.Integer(required=True, metadata={"description": "credits priced for it"})
+    hold_id = fields.String(allow_none=True)
+
+
+class DeliveriesUpdated(Schema):
+    communication_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    items = fields.List(fields.Nested(DeliveryChange), required=True)
+
+
+class ProviderStatusReceived(Schema):
+    provider = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    status = fields.String(required=True)
+    error_code = fields.String(allow_none=True)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    source: str
+    version: int
+    schema: type
+    description: str
+    internal: bool = False
+
+
+CATALOGUE = {
+    e.name: e
+    for e in [
+        EventType("community_created", "directory", 1, CommunityCreated,
+                  "A community (property) was added to an organization."),
+        EventType("consent_recorded", "consent", 1, ConsentRecorded,
+                  "A resident granted or withdrew consent for a channel (and category)."),
+        EventType("credits_granted", "credits", 1, CreditsGranted,
+                  "Credits were added to a community wallet."),
+        EventType("credits_reserved", "credits", 1, CreditsReserved,
+                  "A hold was placed on a wallet for the deliveries of a communication."),
+        EventType("credits_settled", "credits", 1, CreditsResolved,
+                  "Holds were settled: the amounts are the credits charged."),
+        EventType("credits_released", "credits", 1, CreditsResolved,
+                  "Holds were released: nothing was charged for them."),
+        EventType("communication_accepted", "messaging", 1, CommunicationAccepted,
+                  "A communication was accepted for sending."),
+        EventType("deliveries_queued", "messaging", 1, DeliveriesQueued,
+                  "Deliveries were priced, paid for and handed to the dispatch workers.",
+                  internal=True),
+        EventType("deliveries_updated", "messaging", 1, DeliveriesUpdated,
+                  "Deliveries of one communication changed status (one event per batch)."),
+        EventType("provider_status_received", "gateway", 1, ProviderStatusReceived,
+                  "A provider's signed status callback was received.", internal=True),
+    ]
+}
+
+
+def envelope(event_type, data, *, organization_id=None, correlation_id=None):
+    """Build a validated envelope for one event of the catalogue."""
+    spec = CATALOGUE[event_type]
+    errors = spec.schema().validate(data)
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": spec.name,
+        "version": spec.version,
+        "source": spec.source,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "correlation_id": correlation_id,
+        "organization_id": organization_id,
+        "data": data,
+    }

@@ -1,0 +1,51 @@
+"""The credit price of a delivery (Pilera's rule), kept apart from provider facts
+(Twilio's num_segments and price) so both can be reconciled.
+
+1 credit = one 320-character text, or one 140-character text when the body has any
+character outside the GSM-7 alphabet and its extension table; one started minute of a
+call (unanswered calls are free); email is free. Always rounded up.
+"""
+
+import math
+from dataclasses import dataclass
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class RateCard:
+    text_chars: int = 320
+    unicode_text_chars: int = 140
+    voice_seconds: int = 60
+
+
+DEFAULT_RATES = RateCard()
+
+
+def is_gsm7(text):
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def text_credits(body, rates=DEFAULT_RATES):
+    if not body:
+        return 0
+    per_credit = rates.text_chars if is_gsm7(body) else rates.unicode_text_chars
+    return math.ceil(len(body) / per_credit)
+
+
+def voice_credits(seconds, rates=DEFAULT_RATES):
+    """Settled on the real duration; an unanswered call (0 s) costs nothing."""
+    return math.ceil(max(seconds, 0) / rates.voice_seconds)
+
+
+def delivery_credits(channel, body, rates=DEFAULT_RATES):
+    """The credits to hold for one delivery before it is sent."""
+    if channel == "sms":
+        return text_credits(body, rates)
+    if channel == "email":
+        return 0
+    raise ValueError(f"no price for channel {channel!r} before sending")

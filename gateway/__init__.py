@@ -1,0 +1,1 @@
+"""The HTTP gateway: authentication, the public API, provider webhooks, OpenAPI."""

@@ -1,0 +1,101 @@
+"""The one HTTP entrypoint of the gateway: routes return data, it renders JSON, and it alone
+maps exceptions to a status and an application/problem+json body (RFC 9457)."""
+
+import json
+import logging
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import ValidationError
+from nameko.exceptions import RemoteError
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from contracts.errors import DomainError
+from servicekit.tracing import (
+    CORRELATION_HEADER,
+    current_correlation_id,
+    new_correlation_id,
+    set_correlation_id,
+)
+
+log = logging.getLogger("townhall.gateway")
+PROBLEM = "application/problem+json"
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    def handle_request(self, request):
+        # the correlation id is fixed before the worker starts, so the response carries
+        # it whatever happens inside
+        request.shallow = False
+        cid = _incoming_correlation_id(request) or new_correlation_id()
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data={"correlation_id": cid},
+                handle_result=partial(self.handle_result, done))
+            response = self.response_from_result(done.wait())
+        except Exception as exc:
+            set_correlation_id(cid)
+            response = self.response_from_exception(exc)
+        response.headers[CORRELATION_HEADER] = cid
+        return response
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        status, body = result if isinstance(result, tuple) else (200, result)
+        return json_response(body, status)
+
+    def response_from_exception(self, exc):
+        return problem_for(exc)
+
+
+api = ApiEntrypoint.decorator
+
+
+def json_response(body, status=200, content_type="application/json", headers=None):
+    return Response(json.dumps(body), status=status, mimetype=content_type, headers=headers)
+
+
+def problem(status, title, detail, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return json_response(body, status, PROBLEM)
+
+
+def problem_for(exc):
+    if isinstance(exc, DomainError):
+        return problem(exc.status, exc.title, exc.detail, field=exc.field)
+    if isinstance(exc, ValidationError):
+        fields = ", ".join(sorted(_flatten(exc.messages)))
+        return problem(422, "Invalid request", f"the request has invalid fields: {fields}",
+                       errors=exc.messages)
+    if isinstance(exc, HTTPException):
+        return problem(exc.code, exc.name, exc.description)
+    if isinstance(exc, RemoteError):
+        log.error("remote error: %s", exc)
+    else:
+        log.error("unhandled error", exc_info=exc)
+    return problem(500, "Internal error",
+                   f"something went wrong; quote correlation id {current_correlation_id()}")
+
+
+def _flatten(messages, prefix=""):
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                yield from _flatten(value, name)
+            else:
+                yield name
+    else:
+        yield prefix or "body"
+
+
+def _incoming_correlation_id(request):
+    value = request.headers.get(CORRELATION_HEADER, "")
+    return value if 0 < len(value) <= 64 and value.replace("-", "").isalnum() else None

@@ -1,0 +1,132 @@
+"""gateway: the HTTP API. It authenticates the caller and passes the identity in every RPC;
+the owning services decide what the caller may see or change."""
+
+import json
+
+import eventlet
+from kombu import Connection
+from nameko.dependency_providers import Config
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
+
+from contracts import api as schemas
+from contracts.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
+from contracts.events import envelope
+from gateway import openapi
+from gateway.http import api, json_response
+from gateway.publisher import EventPublisher
+from gateway.webhooks import verify_twilio
+from servicekit.providers import Rpc
+from servicekit.tracing import Tracing, current_correlation_id
+
+SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
+HEALTH_TIMEOUT = 2.0
+
+
+class GatewayService:
+    name = "gateway"
+    config = Config()
+    tracing = Tracing()
+    events = EventPublisher()
+    directory = Rpc("directory")
+    consent = Rpc("consent", timeout=HEALTH_TIMEOUT)
+    credits = Rpc("credits")
+    messaging = Rpc("messaging")
+    tickets = Rpc("tickets", timeout=HEALTH_TIMEOUT)
+    reports = Rpc("reports")
+
+    @api("GET", "/healthz")
+    def healthz(self, request):
+        """Broker and every service reachable: 200, else 503 naming what is not."""
+        broker = _broker_status(self.config["AMQP_URI"])
+        pool = eventlet.GreenPool(len(SERVICES))
+        checks = dict(pool.imap(self._service_status, SERVICES))
+        healthy = broker == "ok" and all(v == "ok" for v in checks.values())
+        body = {"status": "ok" if healthy else "degraded", "broker": broker, "services": checks}
+        return (200 if healthy else 503), schemas.Health().dump(body)
+
+    def _service_status(self, service):
+        try:
+            with eventlet.Timeout(HEALTH_TIMEOUT):
+                getattr(self, service).health()
+            return service, "ok"
+        except (eventlet.Timeout, ServiceUnavailable):
+            return service, "unreachable"
+        except Exception as exc:  # a service that answers with an error is not healthy
+            return service, f"error: {type(exc).__name__}"
+
+    @api("GET", "/openapi.json")
+    def openapi_document(self, request):
+        return openapi.document()
+
+    @api("POST", "/v1/communications")
+    def create_communication(self, request):
+        identity = self._authenticate(request)
+        payload = schemas.CommunicationRequest().load(_json_body(request))
+        key = request.headers.get("Idempotency-Key")
+        accepted = self.messaging.create(identity, payload, idempotency_key=key)
+        body = schemas.CommunicationAccepted().dump(accepted)
+        return json_response(body, 202, headers={"Location": accepted["links"]["self"]})
+
+    @api("GET", "/v1/communications/<string:communication_id>")
+    def get_communication(self, request, communication_id):
+        identity = self._authenticate(request)
+        view = self.messaging.get(identity, communication_id)
+        view["credits"] = self.credits.get_holds(identity, communication_id)
+        return schemas.CommunicationView().dump(view)
+
+    @api("GET", "/v1/communities/<string:community_id>/credits")
+    def get_community_credits(self, request, community_id):
+        identity = self._authenticate(request)
+        self.directory.get_community(identity, community_id)  # 404 unless the caller's
+        return schemas.WalletView().dump(self.credits.get_wallet(identity, community_id))
+
+    @api("GET", "/v1/reports/deliveries")
+    def delivery_report(self, request):
+        identity = self._authenticate(request)
+        query = schemas.DeliveryReportQuery().load(request.args.to_dict())
+        self.directory.get_community(identity, query["community_id"])
+        counts = self.reports.delivery_counts(identity, query["community_id"])
+        return schemas.DeliveryCounts().dump(counts)
+
+    @api("POST", "/webhooks/twilio/status")
+    def twilio_status(self, request):
+        """Checked, acknowledged at once, applied asynchronously by messaging."""
+        twilio = self.config["twilio"]
+        public_url = self.config["gateway"]["public_url"]
+        params = verify_twilio(request, twilio["auth_token"], public_url)
+        sid, status = params.get("MessageSid"), params.get("MessageStatus")
+        if not sid or not status:
+            raise InvalidRequest("MessageSid and MessageStatus are required", "MessageSid")
+        self.events.publish(envelope("provider_status_received", {
+            "provider": "twilio", "provider_id": sid, "status": status,
+            "error_code": params.get("ErrorCode") or None},
+            correlation_id=current_correlation_id()))
+        return Response(status=204)
+
+    def _authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'",
+                                  "Authorization")
+        return self.directory.authenticate(key.strip())
+
+
+def _json_body(request):
+    if not request.mimetype == "application/json":
+        raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
+                             "Content-Type")
+    try:
+        return json.loads(request.get_data(as_text=True) or "null") or {}
+    except (ValueError, BadRequest):
+        raise InvalidRequest("the body is not valid JSON", "body") from None
+
+
+def _broker_status(amqp_uri):
+    try:
+        with Connection(amqp_uri, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"

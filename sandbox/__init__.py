@@ -1,0 +1,1 @@
+"""Local stand-ins for Townhall's outside world (Twilio, SMTP) that speak the real protocols."""

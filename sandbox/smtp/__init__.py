@@ -1,0 +1,1 @@
+"""An SMTP sink that keeps every message it receives and shows them over a small HTTP API."""

@@ -1,0 +1,82 @@
+"""The /_sandbox routes: what tests use to steer the fake provider and read what it saw."""
+
+import json
+
+import aiohttp
+from aiohttp import web
+
+from sandbox.twilio.callbacks import post_signed
+from sandbox.twilio.messages import API_VERSION, count_segments, new_sid
+from sandbox.twilio.state import TwilioSandbox
+
+
+def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> None:
+    def sandbox_of(request: web.Request) -> TwilioSandbox:
+        return request.app[sandbox_key]
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "messages": len(sandbox_of(request).messages)})
+
+    async def all_messages(request: web.Request) -> web.Response:
+        messages = sandbox_of(request).messages.values()
+        return web.json_response([message.inspection() for message in messages])
+
+    async def one_message(request: web.Request) -> web.Response:
+        message = sandbox_of(request).messages.get(request.match_info["sid"])
+        if message is None:
+            return web.json_response({"error": "no such message"}, status=404)
+        return web.json_response(message.inspection())
+
+    async def configure(request: web.Request) -> web.Response:
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object of settings")
+            behaviour = sandbox_of(request).configure(changes)
+        except (ValueError, json.JSONDecodeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(behaviour.as_json())
+
+    async def reset(request: web.Request) -> web.Response:
+        sandbox = sandbox_of(request)
+        sandbox.reset()
+        return web.json_response(sandbox.behaviour.as_json())
+
+    async def inbound(request: web.Request) -> web.Response:
+        """Play a handset texting our number: a signed inbound-SMS webhook to the given url."""
+        sandbox = sandbox_of(request)
+        try:
+            sms = await request.json()
+            missing = [k for k in ("from", "to", "body", "url") if not isinstance(sms.get(k), str)]
+        except (json.JSONDecodeError, AttributeError):
+            missing = ["a JSON object"]
+        if missing:
+            return web.json_response({"error": f"missing: {', '.join(missing)}"}, status=400)
+        sid = new_sid("SM")
+        params = {
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": sandbox.settings.account_sid,
+            "From": sms["from"],
+            "To": sms["to"],
+            "Body": sms["body"],
+            "NumMedia": "0",
+            "NumSegments": str(count_segments(sms["body"])),
+            "SmsStatus": "received",
+            "ApiVersion": API_VERSION,
+        }
+        try:
+            answer = await post_signed(
+                sandbox.session, sms["url"], params, sandbox.settings.auth_token
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return web.json_response({"message_sid": sid, "error": str(exc)}, status=502)
+        return web.json_response({"message_sid": sid, "status": answer.status, "body": answer.body})
+
+    app.router.add_get("/_sandbox/health", health)
+    app.router.add_get("/_sandbox/messages", all_messages)
+    app.router.add_get("/_sandbox/messages/{sid}", one_message)
+    app.router.add_post("/_sandbox/config", configure)
+    app.router.add_post("/_sandbox/reset", reset)
+    app.router.add_post("/_sandbox/inbound", inbound)

@@ -1,0 +1,156 @@
+"""The aiohttp app: Twilio's Messages API on /2010-04-01, sandbox controls on /_sandbox."""
+
+import asyncio
+import base64
+import re
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from sandbox.twilio import control
+from sandbox.twilio.errors import twilio_error
+from sandbox.twilio.messages import API_VERSION, SandboxMessage
+from sandbox.twilio.settings import SandboxSettings
+from sandbox.twilio.state import Rejection, TwilioSandbox
+
+SANDBOX = web.AppKey("sandbox", TwilioSandbox)
+EXPECTED_AUTH = web.AppKey("expected_auth", str)
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_BODY_CHARS = 1600
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def _expected_authorization(settings: SandboxSettings) -> str:
+    credentials = f"{settings.account_sid}:{settings.auth_token}".encode()
+    return "Basic " + base64.b64encode(credentials).decode()
+
+
+@web.middleware
+async def require_account_credentials(request: web.Request, handler):
+    if request.path.startswith(f"/{API_VERSION}/"):
+        sandbox = request.app[SANDBOX]
+        # a plain string comparison keeps the hot path cheap; the header is deterministic
+        authorized = request.headers.get("Authorization") == request.app[EXPECTED_AUTH]
+        if not authorized or request.match_info.get("account_sid") != sandbox.settings.account_sid:
+            return twilio_error(20003, 401, "Authenticate")
+    return await handler(request)
+
+
+async def create_message(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    if sandbox.behaviour.create_delay_ms:
+        await asyncio.sleep(sandbox.behaviour.create_delay_ms / 1000)
+    form = await request.post()
+    to = form.get("To")
+    body = form.get("Body")
+    from_ = form.get("From") or None
+    service = form.get("MessagingServiceSid") or None
+    if not to:
+        return twilio_error(21604, 400)
+    if not body and not form.get("MediaUrl"):
+        return twilio_error(21602, 400)
+    if not from_ and not service:
+        return twilio_error(21603, 400)
+    if not E164.match(to):
+        return twilio_error(21211, 400, f"The 'To' number {to} is not a valid phone number.")
+    if len(body or "") > MAX_BODY_CHARS:
+        return twilio_error(21617, 400)
+    outcome = sandbox.accept(to, from_, body or "", form.get("StatusCallback") or None, service)
+    if isinstance(outcome, Rejection):
+        return twilio_error(outcome.code, outcome.status, outcome.message)
+    return web.json_response(outcome.resource(), status=201)
+
+
+async def fetch_message(request: web.Request) -> web.Response:
+    message = request.app[SANDBOX].messages.get(request.match_info["sid"])
+    if message is None:
+        return twilio_error(20404, 404, f"The requested resource {request.path} was not found")
+    return web.json_response(message.resource())
+
+
+def _parse_date_filter(value: str, upper: bool) -> datetime:
+    """Twilio takes YYYY-MM-DD (a whole day) or YYYY-MM-DDThh:mm:ssZ."""
+    if "T" not in value:
+        day = date.fromisoformat(value)
+        moment = datetime.combine(day, time.min, UTC)
+        return moment + timedelta(days=1) - timedelta(microseconds=1) if upper else moment
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _matching(sandbox: TwilioSandbox, query) -> Iterable[SandboxMessage]:
+    to, from_ = query.get("To"), query.get("From")
+    after = _parse_date_filter(query["DateSent>"], upper=False) if "DateSent>" in query else None
+    before = _parse_date_filter(query["DateSent<"], upper=True) if "DateSent<" in query else None
+    if "DateSent" in query:
+        after = _parse_date_filter(query["DateSent"], upper=False)
+        before = _parse_date_filter(query["DateSent"], upper=True)
+    sids = sandbox.sids_by_to.get(to, []) if to else list(sandbox.messages)
+    for sid in reversed(sids):  # Twilio lists newest first
+        message = sandbox.messages[sid]
+        # a queued message has no date_sent yet; its creation time stands in so it can be found
+        sent = message.date_sent or message.date_created
+        if from_ and message.from_ != from_:
+            continue
+        if (after and sent < after) or (before and sent > before):
+            continue
+        yield message
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    sandbox = request.app[SANDBOX]
+    query = request.query
+    try:
+        page = int(query.get("Page", 0))
+        page_size = min(max(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+        start = page * page_size
+        # one item past the page tells whether there is a next page without scanning the rest
+        window = list(islice(_matching(sandbox, query), start, start + page_size + 1))
+    except ValueError as exc:
+        return twilio_error(20001, 400, f"Invalid list filter: {exc}")
+    items = window[:page_size]
+
+    def page_uri(number: int) -> str:
+        kept = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+        params = urlencode({**kept, "PageSize": page_size, "Page": number})
+        return f"{request.path}?{params}"
+
+    return web.json_response(
+        {
+            "end": start + max(len(items) - 1, 0),
+            "first_page_uri": page_uri(0),
+            "messages": [message.resource() for message in items],
+            "next_page_uri": page_uri(page + 1) if len(window) > page_size else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            "start": start,
+            "uri": page_uri(page),
+        }
+    )
+
+
+def build_app(settings: SandboxSettings) -> web.Application:
+    app = web.Application(middlewares=[require_account_credentials])
+    app[SANDBOX] = TwilioSandbox(settings)
+    app[EXPECTED_AUTH] = _expected_authorization(settings)
+    accounts = f"/{API_VERSION}/Accounts/{{account_sid}}"
+    app.router.add_post(f"{accounts}/Messages.json", create_message)
+    app.router.add_get(f"{accounts}/Messages.json", list_messages)
+    app.router.add_get(f"{accounts}/Messages/{{sid}}.json", fetch_message)
+    control.add_routes(app, SANDBOX)
+    app.cleanup_ctx.append(_callback_session)
+    return app
+
+
+async def _callback_session(app: web.Application) -> AsyncIterator[None]:
+    sandbox = app[SANDBOX]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        sandbox.session = session
+        yield
+        await sandbox.close()
+        sandbox.session = None

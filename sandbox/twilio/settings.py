@@ -1,0 +1,84 @@
+"""What the sandbox is told at start (credentials, behaviour); how behaviour changes later."""
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the fake provider treats messages; tests change it per run through /_sandbox/config."""
+
+    create_delay_ms: float = 0
+    callback_delay_ms: float = 50
+    create_error_rate: float = 0
+    create_error_code: int = 21211
+    failure_rate: float = 0
+    failure_error_code: int = 30003
+    fail_to: tuple[str, ...] = ()
+    reject_to: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fail_to"] = list(self.fail_to)
+        data["reject_to"] = list(self.reject_to)
+        return data
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    account_sid: str = "AC00000000000000000000000000000000"
+    auth_token: str = "sandbox-token"  # noqa: S105 - a fake account's token, not a secret
+    behaviour: Behaviour = field(default_factory=Behaviour)
+
+
+def _delay(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of milliseconds >= 0")
+    return float(value)
+
+
+def _rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number between 0 and 1")
+    return float(value)
+
+
+def _error_code(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer Twilio error code")
+    return value
+
+
+def _numbers(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
+        raise ValueError(f"{name} must be a list of phone numbers")
+    return tuple(value)
+
+
+def _seed(name: str, value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be an integer or null")
+    return value
+
+
+_PARSERS = {
+    "create_delay_ms": _delay,
+    "callback_delay_ms": _delay,
+    "create_error_rate": _rate,
+    "create_error_code": _error_code,
+    "failure_rate": _rate,
+    "failure_error_code": _error_code,
+    "fail_to": _numbers,
+    "reject_to": _numbers,
+    "seed": _seed,
+}
+
+
+def changed_behaviour(current: Behaviour, changes: dict[str, Any]) -> Behaviour:
+    """Apply a partial update; all of it or none of it (raises ValueError naming the field)."""
+    unknown = sorted(set(changes) - set(_PARSERS))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(_PARSERS)}")
+    parsed = {name: _PARSERS[name](name, value) for name, value in changes.items()}
+    return replace(current, **parsed)

@@ -1,0 +1,56 @@
+"""Configuration: one YAML file, overridden by TOWNHALL_* environment variables."""
+
+import os
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = ROOT / "config" / "townhall.yaml"
+ENV_PREFIX = "TOWNHALL_"
+UPPER_KEYS = ("AMQP_URI", "DATABASE_URL", "DATABASES")
+
+
+def load(path=None, environ=None):
+    """Read the YAML file (TOWNHALL_CONFIG or the default) and apply environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("TOWNHALL_CONFIG") or DEFAULT_PATH)
+    with open(path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh) or {}
+    apply_overrides(config, environ)
+    return config
+
+
+def apply_overrides(config, environ):
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "TOWNHALL_CONFIG":
+            continue
+        keys = name[len(ENV_PREFIX):].split("__")
+        target = config
+        for key in keys[:-1]:
+            target = target.setdefault(_match_key(target, key), {})
+        target[_match_key(target, keys[-1])] = yaml.safe_load(raw) if raw != "" else None
+    return config
+
+
+def _match_key(mapping, key):
+    """Environment names are upper case; YAML keys may be either."""
+    for existing in mapping:
+        if existing.lower() == key.lower():
+            return existing
+    return key if key in UPPER_KEYS else key.lower()
+
+
+def data_dir(config):
+    path = Path(config.get("data_dir", "var/data"))
+    return path if path.is_absolute() else ROOT / path
+
+
+def database_url(config, service):
+    """The database of one service: DATABASES[service], else DATABASE_URL with {service}."""
+    explicit = (config.get("DATABASES") or {}).get(service)
+    template = explicit or config.get("DATABASE_URL") or "sqlite:///{data_dir}/{service}.sqlite3"
+    url = template.format(service=service, data_dir=data_dir(config))
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url

@@ -1,0 +1,163 @@
+"""Each service's own database: engine, unit of work, and the tables every service has
+(outbox, processed events, idempotency records)."""
+
+import json
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from contracts.events import envelope
+from servicekit.tracing import current_correlation_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+def make_base():
+    """A declarative base for one service whose metadata already holds the kit tables."""
+    metadata = MetaData(naming_convention=NAMING)
+    _kit_tables(metadata)
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.metadata = metadata
+    return Base
+
+
+def _kit_tables(metadata):
+    Table(
+        "outbox", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("envelope", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+    Table(
+        "processed_events", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("handler", String(200), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    Table(
+        "idempotency_records", metadata,
+        Column("scope", String(100), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("response", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
+    )
+
+
+def create_db_engine(url, pool_size=10):
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers and the relay go on while a writer commits; several processes may
+    # share one file when an operator runs more than one instance of a service
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class UnitOfWork:
+    """One database transaction: state changes, the events they cause, and which events
+    it consumed. It commits only when the block ends without an exception."""
+
+    def __init__(self, session, metadata):
+        self.session = session
+        self._tables = metadata.tables
+        self.emitted = []
+
+    def emit(self, event_type, data, *, organization_id=None):
+        """Record an event in the outbox; it is published only if this transaction commits."""
+        env = envelope(event_type, data, organization_id=organization_id,
+                       correlation_id=current_correlation_id())
+        self.session.execute(insert(self._tables["outbox"]).values(
+            event_id=env["event_id"], event_type=event_type,
+            envelope=json.dumps(env), created_at=utcnow()))
+        self.emitted.append(env)
+        return env
+
+    def claim_event(self, event_id, handler):
+        """Mark an event as consumed by this handler; False if it already was."""
+        table = self._tables["processed_events"]
+        seen = self.session.execute(
+            select(table.c.event_id).where(table.c.event_id == event_id,
+                                           table.c.handler == handler)).first()
+        if seen:
+            return False
+        self.session.execute(insert(table).values(event_id=event_id, handler=handler,
+                                                  processed_at=utcnow()))
+        return True
+
+
+class DatabaseHandle:
+    def __init__(self, engine, metadata, on_commit=None):
+        self.engine = engine
+        self.metadata = metadata
+        self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._on_commit = on_commit
+
+    @contextmanager
+    def unit_of_work(self):
+        session = self.sessions()
+        uow = UnitOfWork(session, self.metadata)
+        try:
+            yield uow
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if uow.emitted and self._on_commit:
+            self._on_commit()
+
+    @contextmanager
+    def read(self):
+        session: Session = self.sessions()
+        try:
+            yield session
+        finally:
+            session.close()  # releases the connection; loaded objects stay readable

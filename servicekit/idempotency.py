@@ -1,0 +1,43 @@
+"""Idempotency keys, scoped to a caller: the same key with the same request answers the
+first response again; the same key with another request is refused."""
+
+import hashlib
+import json
+
+from sqlalchemy import insert, select
+
+from contracts.errors import IdempotencyKeyReused, InvalidRequest
+from servicekit.db import utcnow
+
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(request):
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key):
+    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
+        raise InvalidRequest(f"must be 1 to {MAX_KEY_LENGTH} characters",
+                             "Idempotency-Key")
+
+
+def replay(session, metadata, scope, key, digest):
+    """The stored response for (scope, key), None when the key is new."""
+    table = metadata.tables["idempotency_records"]
+    row = session.execute(select(table.c.request_hash, table.c.response)
+                          .where(table.c.scope == scope, table.c.key == key)).first()
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request body",
+            "Idempotency-Key")
+    return json.loads(row.response)
+
+
+def remember(session, metadata, scope, key, digest, response):
+    table = metadata.tables["idempotency_records"]
+    session.execute(insert(table).values(scope=scope, key=key, request_hash=digest,
+                                         response=json.dumps(response), created_at=utcnow()))

@@ -1,0 +1,51 @@
+"""Runs one service as its own process: migrate, declare queues, serve, stop gracefully."""
+
+import logging
+import signal
+
+import eventlet
+from nameko.runners import ServiceRunner
+
+from servicekit import migrate, topology
+from servicekit.tracing import configure_logging
+
+log = logging.getLogger("townhall.runner")
+
+
+def nameko_config(config, service):
+    config = dict(config)
+    config.setdefault("max_workers", 10)
+    if service == "gateway":
+        gw = config.get("gateway") or {}
+        config["WEB_SERVER_ADDRESS"] = f"{gw.get('host', '127.0.0.1')}:{gw.get('port', 8000)}"
+    return config
+
+
+def run(service, config, grace_seconds=20):
+    configure_logging(service, config.get("log_level", "INFO"))
+    if migrate.has_migrations(service):
+        url = migrate.upgrade(service, config)
+        log.info("migrated", extra={"database": url.split("@")[-1]})
+    topology.declare_all(config)
+    runner = ServiceRunner(nameko_config(config, service))
+    runner.add_service(topology.load_service_class(service))
+
+    def shut_down(signum, _frame):
+        log.info("stopping on signal %s", signum)
+        eventlet.spawn_n(_stop, runner, grace_seconds)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    runner.start()
+    log.info("started %s", service)
+    runner.wait()
+
+
+def _stop(runner, grace_seconds):
+    """Let in-flight workers finish; kill whatever still runs after the grace period."""
+    try:
+        with eventlet.Timeout(grace_seconds):
+            runner.stop()
+    except eventlet.Timeout:
+        log.warning("workers still running after %ss; killing", grace_seconds)
+        runner.kill()

@@ -1,0 +1,1 @@
+"""Townhall's services; each owns its data and migrations."""

@@ -1,0 +1,121 @@
+"""consent: categories and the append-only consent log; answers `check` in batches."""
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from sqlalchemy import or_, select
+
+from contracts.errors import InvalidRequest, NotFound
+from contracts.vocabulary import CHANNELS
+from servicekit.access import Caller, new_id
+from servicekit.providers import Database
+from servicekit.tracing import Tracing
+from services.consent.models import Base, Category, ConsentEvent
+from services.consent.rules import MODES, Act, decide
+
+CHECK_LIMIT = 10_000
+
+
+class ConsentService:
+    name = "consent"
+    config = Config()
+    db = Database(Base)
+    tracing = Tracing()
+
+    @rpc
+    def health(self):
+        with self.db.read() as session:
+            session.execute(select(1))
+        return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def create_category(self, identity, organization_id, name, mode, transactional=False):
+        caller = Caller.of(identity)
+        caller.check_owner(organization_id, "organization", organization_id)
+        caller.require("manage_consent_categories")
+        if mode not in MODES:
+            raise InvalidRequest(f"must be one of {', '.join(MODES)}", "mode")
+        with self.db.unit_of_work() as uow:
+            existing = uow.session.scalars(select(Category).where(
+                Category.organization_id == organization_id, Category.name == name)).first()
+            if existing:
+                return _category(existing)
+            category = Category(id=new_id("cat"), organization_id=organization_id, name=name,
+                                mode=mode, transactional=transactional)
+            uow.session.add(category)
+        return _category(category)
+
+    @rpc
+    def get_category(self, identity, category_id):
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            category = session.get(Category, category_id)
+        if category is None:
+            raise NotFound(f"category {category_id} does not exist", "category_id")
+        caller.check_owner(category.organization_id, "category", category_id)
+        return _category(category)
+
+    @rpc
+    def record(self, identity, resident_id, channel, action, method, category_id=None,
+               evidence=None):
+        """Append one grant or withdrawal with its evidence."""
+        caller = Caller.of(identity)
+        if channel not in CHANNELS:
+            raise InvalidRequest(f"must be one of {', '.join(CHANNELS)}", "channel")
+        if action not in ("grant", "withdraw"):
+            raise InvalidRequest("must be grant or withdraw", "action")
+        with self.db.unit_of_work() as uow:
+            if category_id is not None:
+                category = uow.session.get(Category, category_id)
+                if category is None:
+                    raise NotFound(f"category {category_id} does not exist", "category_id")
+                caller.check_owner(category.organization_id, "category", category_id)
+            row = ConsentEvent(id=new_id("cev"), organization_id=caller.organization_id,
+                               resident_id=resident_id, category_id=category_id,
+                               channel=channel, action=action, method=method,
+                               recorded_by=caller.actor_id, evidence=evidence or {})
+            uow.session.add(row)
+            uow.emit("consent_recorded", {"resident_id": resident_id, "channel": channel,
+                                          "category_id": category_id, "action": action,
+                                          "method": method},
+                     organization_id=caller.organization_id)
+        return {"id": row.id}
+
+    @rpc
+    def check(self, identity, category_id, channel, recipients):
+        """For each {resident_id, has_contact_point}: {resident_id, allowed, reason}.
+
+        One call for a whole batch: the log of every recipient is read in one query.
+        """
+        caller = Caller.of(identity)
+        if len(recipients) > CHECK_LIMIT:
+            raise InvalidRequest(f"at most {CHECK_LIMIT} recipients per call", "recipients")
+        with self.db.read() as session:
+            category = session.get(Category, category_id)
+            if category is None:
+                raise NotFound(f"category {category_id} does not exist", "category_id")
+            caller.check_owner(category.organization_id, "category", category_id)
+            resident_ids = [r["resident_id"] for r in recipients]
+            rows = session.execute(
+                select(ConsentEvent.resident_id, ConsentEvent.category_id,
+                       ConsentEvent.action, ConsentEvent.seq)
+                .where(ConsentEvent.organization_id == category.organization_id,
+                       ConsentEvent.channel == channel,
+                       ConsentEvent.resident_id.in_(resident_ids),
+                       or_(ConsentEvent.category_id.is_(None),
+                           ConsentEvent.category_id == category_id))).all()
+        acts = {}
+        for row in rows:
+            acts.setdefault(row.resident_id, []).append(Act(row.category_id, row.action, row.seq))
+        decisions = []
+        for recipient in recipients:
+            decision = decide(category.mode, category.transactional,
+                              acts.get(recipient["resident_id"], []),
+                              recipient.get("has_contact_point", True))
+            decisions.append({"resident_id": recipient["resident_id"],
+                              "allowed": decision.allowed, "reason": decision.reason})
+        return decisions
+
+
+def _category(row):
+    return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
+            "mode": row.mode, "transactional": row.transactional}

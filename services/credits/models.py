@@ -1,0 +1,64 @@
+"""The ledger: accounts, balanced transactions of entries, holds and their resolutions.
+Everything is insert-only; balances and hold states are derived."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicekit.db import make_base, utcnow
+
+Base = make_base()
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "community_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # wallet, holds, usage, purchases
+    community_id: Mapped[str] = mapped_column(String(40), default="")  # "" for org accounts
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LedgerTransaction(Base):
+    __tablename__ = "transactions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # grant, reserve, settle, release
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(300))
+    communication_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    community_id: Mapped[str] = mapped_column(String(40), index=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
+    communication_id: Mapped[str] = mapped_column(String(40), index=True)
+    delivery_id: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HoldResolution(Base):
+    """At most one per hold: the primary key is what makes settle/release exactly-once."""
+
+    __tablename__ = "hold_resolutions"
+    hold_id: Mapped[str] = mapped_column(ForeignKey("holds.id"), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
+    outcome: Mapped[str] = mapped_column(String(10))  # settled, released
+    charged: Mapped[int] = mapped_column(Integer)
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,52 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicekit.db import make_base, utcnow
+
+Base = make_base()
+
+
+class Communication(Base):
+    __tablename__ = "communications"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    community_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channels: Mapped[list] = mapped_column(JSON)
+    category_id: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(60))
+    identity: Mapped[dict] = mapped_column(JSON)  # the sender, for the RPCs made on its behalf
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    communication_id: Mapped[str] = mapped_column(ForeignKey("communications.id"), index=True)
+    resident_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProviderCallback(Base):
+    """Provider callbacks already applied, by (provider id, status)."""
+
+    __tablename__ = "provider_callbacks"
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

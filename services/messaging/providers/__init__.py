@@ -1,0 +1,1 @@
+"""Provider clients: one small base class, one module per provider."""

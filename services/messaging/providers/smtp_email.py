@@ -1,0 +1,42 @@
+"""Email through a real SMTP client: the local sink by default, a relay when configured."""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from services.messaging.providers.base import Provider, SendResult, TransientProviderError
+
+
+class SmtpEmail(Provider):
+    channel = "email"
+
+    def __init__(self, host, port, from_address, username=None, password=None,
+                 starttls=False, timeout=10):
+        self.host, self.port = host, int(port)
+        self.from_address = from_address
+        self.username, self.password = username, password
+        self.starttls = starttls
+        self.timeout = timeout
+
+    def send(self, delivery_id, to, body, subject=None, status_callback=None):
+        message = EmailMessage()
+        message["From"] = self.from_address
+        message["To"] = to
+        message["Subject"] = subject or "Message from your community"
+        message_id = make_msgid(idstring=delivery_id.replace("_", ""))
+        message["Message-ID"] = message_id
+        message.set_content(body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            return SendResult("failed", message_id, str(code), text.decode(errors="replace"))
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientProviderError(str(exc)) from exc
+        # the relay accepted it; SMTP tells no more than that
+        return SendResult("delivered", message_id)

@@ -1,0 +1,44 @@
+"""Texts through Twilio's REST API with the official client. With no real credentials
+configured, base_url points the same client at the local sandbox."""
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from services.messaging.providers.base import Provider, SendResult, TransientProviderError
+
+TWILIO_API = "https://api.twilio.com"
+
+
+class TwilioSms(Provider):
+    channel = "sms"
+
+    def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10):
+        from twilio.http.http_client import TwilioHttpClient
+
+        self.client = Client(account_sid, auth_token,
+                             http_client=TwilioHttpClient(timeout=timeout))
+        if base_url and base_url.rstrip("/") != TWILIO_API:
+            self.client.api.base_url = base_url.rstrip("/")
+        self.from_number = from_number
+
+    def send(self, delivery_id, to, body, subject=None, status_callback=None):
+        try:
+            message = self.client.messages.create(to=to, from_=self.from_number, body=body,
+                                                  status_callback=status_callback)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientProviderError(f"twilio answered {exc.status}") from exc
+            return SendResult("failed", error_code=str(exc.code or exc.status),
+                              error_message=exc.msg)
+        except (TwilioException, OSError) as exc:
+            raise TransientProviderError(str(exc)) from exc
+        if message.status in ("failed", "undelivered"):
+            return SendResult("failed", message.sid, str(message.error_code or ""),
+                              message.error_message)
+        return SendResult("sending", message.sid)
+
+    def find_sent(self, to, body, since):
+        for message in self.client.messages.list(to=to, date_sent_after=since, limit=50):
+            if message.body == body:
+                return message.sid
+        return None

@@ -1,0 +1,326 @@
+"""messaging: communications and their deliveries, from acceptance to a terminal status.
+
+create (RPC) persists the communication and answers at once; `prepare` (event) checks
+consent and holds credits for the whole batch; `dispatch` (event) hands deliveries to the
+provider; provider callbacks move them forward. Each step commits its changes with the
+events it causes.
+"""
+
+import logging
+
+import eventlet
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from contracts.errors import InvalidRequest, NotFound, Unsupported
+from contracts.pricing import delivery_credits
+from contracts.vocabulary import STATUS_RANK
+from servicekit import idempotency
+from servicekit.access import Caller, new_id
+from servicekit.consumers import on_event
+from servicekit.db import utcnow
+from servicekit.providers import Database, Rpc
+from servicekit.tracing import Tracing
+from services.messaging import lifecycle
+from services.messaging.dispatch import Providers
+from services.messaging.models import Base, Communication, Delivery, ProviderCallback
+from services.messaging.providers.base import TransientProviderError
+
+log = logging.getLogger("townhall.messaging")
+DISPATCH_BATCH = 100
+SEND_ATTEMPTS = 3
+
+
+class MessagingService:
+    name = "messaging"
+    config = Config()
+    db = Database(Base)
+    tracing = Tracing()
+    providers = Providers()
+    directory = Rpc("directory")
+    consent = Rpc("consent")
+    credits = Rpc("credits")
+
+    @rpc
+    def health(self):
+        with self.db.read() as session:
+            session.execute(select(1))
+        return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def create(self, identity, request, idempotency_key=None):
+        """Accept a communication; the same key and request answer the first result again."""
+        caller = Caller.of(identity)
+        caller.require("send_communications")
+        _check_supported(request)
+        idempotency.check_key(idempotency_key)
+        scope, digest = f"{caller.organization_id}:{caller.actor_id}", None
+        if idempotency_key:
+            digest = idempotency.request_hash(request)
+            with self.db.read() as session:
+                previous = idempotency.replay(session, self.db.metadata, scope,
+                                              idempotency_key, digest)
+            if previous is not None:
+                return previous
+        if "sms" in request["channels"]:
+            caller.require("send_sms")
+        category = self.consent.get_category(identity, request["category_id"])
+        residents = self.directory.get_residents(identity, request["recipients"]["residents"])
+        communication_id = new_id("cmm")
+        answer = {"id": communication_id, "status": "accepted",
+                  "links": {"self": f"/v1/communications/{communication_id}"}}
+        try:
+            with self.db.unit_of_work() as uow:
+                _persist(uow, caller, identity, communication_id, request, category, residents)
+                if idempotency_key:
+                    idempotency.remember(uow.session, self.db.metadata, scope,
+                                         idempotency_key, digest, answer)
+        except IntegrityError:
+            # a concurrent request with the same key won the race: answer what it answered
+            with self.db.read() as session:
+                previous = idempotency.replay(session, self.db.metadata, scope,
+                                              idempotency_key, digest)
+            if previous is None:
+                raise
+            return previous
+        return answer
+
+    @rpc
+    def get(self, identity, communication_id):
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            communication = session.get(Communication, communication_id)
+            if communication is None:
+                raise NotFound(f"communication {communication_id} does not exist", "id")
+            caller.check_owner(communication.organization_id, "communication", communication_id)
+            deliveries = session.scalars(select(Delivery).where(
+                Delivery.communication_id == communication_id).order_by(Delivery.id)).all()
+        counts = {}
+        for d in deliveries:
+            counts[d.status] = counts.get(d.status, 0) + 1
+        return {
+            "id": communication.id, "kind": communication.kind,
+            "status": lifecycle.overall(counts), "community_id": communication.community_id,
+            "category_id": communication.category_id, "channels": communication.channels,
+            "created_at": communication.created_at.isoformat(), "counts": counts,
+            "deliveries": [{"id": d.id, "resident_id": d.resident_id, "channel": d.channel,
+                            "status": d.status, "reason": d.reason, "error_code": d.error_code,
+                            "credits": d.credits, "updated_at": d.updated_at.isoformat()}
+                           for d in deliveries],
+        }
+
+    @on_event("messaging", "communication_accepted", transactional=False)
+    def prepare(self, event):
+        """Consent for the whole batch, then one credit hold for everything sendable."""
+        communication_id = event.data["communication_id"]
+        with self.db.read() as session:
+            communication = session.get(Communication, communication_id)
+            pending = session.scalars(select(Delivery).where(
+                Delivery.communication_id == communication_id,
+                Delivery.status == "pending")).all()
+        if not pending:
+            return
+        identity = communication.identity
+        decisions = {}
+        for channel in communication.channels:
+            batch = [{"resident_id": d.resident_id, "has_contact_point": d.address is not None}
+                     for d in pending if d.channel == channel]
+            for decision in self.consent.check(identity, communication.category_id, channel,
+                                               batch):
+                decisions[(decision["resident_id"], channel)] = decision
+        prices = {d.id: delivery_credits(d.channel, communication.body) for d in pending}
+        to_hold = [{"delivery_id": d.id, "amount": prices[d.id]} for d in pending
+                   if decisions[(d.resident_id, d.channel)]["allowed"] and prices[d.id] > 0]
+        holds = {}
+        if to_hold:
+            reserved = self.credits.reserve(identity, communication.community_id,
+                                            communication_id, to_hold,
+                                            idempotency_key=f"reserve:{communication_id}")
+            holds = {h["delivery_id"]: h["hold_id"] for h in reserved["holds"]}
+        with self.db.unit_of_work() as uow:
+            changes, queued = [], []
+            for d in _lock_status(uow.session, [d.id for d in pending], "pending"):
+                decision = decisions[(d.resident_id, d.channel)]
+                if decision["allowed"]:
+                    _move(d, "queued", credits=prices[d.id], hold_id=holds.get(d.id))
+                    queued.append(d.id)
+                else:
+                    _move(d, "suppressed", reason=decision["reason"])
+                changes.append(_change(d, "pending"))
+            _emit_changes(uow, communication, changes)
+            for start in range(0, len(queued), DISPATCH_BATCH):
+                uow.emit("deliveries_queued", {"communication_id": communication_id,
+                                               "delivery_ids": queued[start:start +
+                                                                      DISPATCH_BATCH]},
+                         organization_id=communication.organization_id)
+
+    @on_event("messaging", "deliveries_queued", transactional=False)
+    def dispatch(self, event):
+        """Hand a batch to the provider. A delivery left `sending` by a crash is
+        reconciled with the provider first, never blindly sent twice."""
+        ids = event.data["delivery_ids"]
+        with self.db.unit_of_work() as uow:
+            communication = uow.session.get(Communication, event.data["communication_id"])
+            stale = uow.session.scalars(select(Delivery).where(
+                Delivery.id.in_(ids), Delivery.status == "sending",
+                Delivery.provider_id.is_(None))).all()
+            claimed = _lock_status(uow.session, ids, "queued")
+            for d in claimed:
+                d.status, d.sending_since, d.attempts = "sending", utcnow(), d.attempts + 1
+        work = [(d, False) for d in claimed] + [(d, True) for d in stale]
+        if not work:
+            return
+        pool = eventlet.GreenPool(10)
+        results = list(pool.imap(lambda item: self._send(communication, *item), work))
+        with self.db.unit_of_work() as uow:
+            changes = []
+            for delivery, result in zip([d for d, _ in work], results, strict=True):
+                d = uow.session.get(Delivery, delivery.id)
+                previous = d.status
+                if result.provider_id:
+                    d.provider_id = result.provider_id
+                target = result.status if result.status != "sending" else "sent"
+                if d.status == "sending" and lifecycle.advances("sending", target):
+                    _move(d, target, error_code=result.error_code,
+                          reason=result.error_message and result.error_message[:60])
+                _apply_waiting_callbacks(uow.session, d)
+                if d.status != previous:
+                    changes.append(_change(d, previous))
+            _emit_changes(uow, communication, changes)
+
+    def _send(self, communication, delivery, reconcile):
+        provider = self.providers.providers[delivery.channel]
+        if reconcile:
+            found = provider.find_sent(delivery.address, communication.body,
+                                       delivery.sending_since)
+            if found:
+                return _Result("sent", found)
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return provider.send(delivery.id, delivery.address, communication.body,
+                                     subject=communication.subject,
+                                     status_callback=self.providers.status_callback)
+            except TransientProviderError as exc:
+                log.warning("provider error for %s: %s", delivery.id, exc)
+                eventlet.sleep(0.5 * 2 ** attempt)
+                found = provider.find_sent(delivery.address, communication.body,
+                                           delivery.sending_since)
+                if found:
+                    return _Result("sent", found)
+        return _Result("failed", None, "provider_unavailable", "provider unavailable")
+
+    @on_event("gateway", "provider_status_received")
+    def apply_provider_status(self, event, uow):
+        """A provider callback: applied once per (provider id, status), only forward."""
+        data = event.data
+        status = lifecycle.from_provider(data["status"])
+        if status is None:
+            return
+        session = uow.session
+        key = (data["provider_id"], status)
+        if session.get(ProviderCallback, key) is not None:
+            return
+        session.add(ProviderCallback(provider_id=key[0], status=status,
+                                     error_code=data.get("error_code")))
+        session.flush()
+        delivery = session.scalars(select(Delivery).where(
+            Delivery.provider_id == data["provider_id"])).first()
+        if delivery is None:
+            return  # arrived before the send was recorded; applied when it is
+        previous = delivery.status
+        _apply_waiting_callbacks(session, delivery)
+        if delivery.status != previous:
+            communication = session.get(Communication, delivery.communication_id)
+            _emit_changes(uow, communication, [_change(delivery, previous)])
+
+
+class _Result:
+    def __init__(self, status, provider_id, error_code=None, error_message=None):
+        self.status, self.provider_id = status, provider_id
+        self.error_code, self.error_message = error_code, error_message
+
+
+def _check_supported(request):
+    """What this version cannot do yet is refused whole, never partly sent."""
+    if request["kind"] != "message":
+        raise Unsupported(f"kind {request['kind']!r} is not supported yet; use 'message'",
+                          "kind")
+    if len(request["channels"]) != 1 or request["channels"][0] not in ("sms", "email"):
+        raise Unsupported("exactly one channel, 'sms' or 'email', is supported yet", "channels")
+    if len(request["recipients"]["residents"]) != 1:
+        raise Unsupported("exactly one resident per communication is supported yet",
+                          "recipients.residents")
+
+
+def _persist(uow, caller, identity, communication_id, request, category, residents):
+    community_ids = {r["community_id"] for r in residents}
+    if len(community_ids) != 1:
+        raise InvalidRequest("all recipients must live in one community", "recipients")
+    community_id = community_ids.pop()
+    uow.session.add(Communication(
+        id=communication_id, organization_id=caller.organization_id, community_id=community_id,
+        kind=request["kind"], channels=request["channels"], category_id=category["id"],
+        subject=request.get("subject") or category["name"], body=request["body"],
+        created_by=caller.actor_id, identity=identity))
+    address_field = {"sms": "phone", "email": "email"}
+    deliveries = [Delivery(id=new_id("dlv"), communication_id=communication_id,
+                           resident_id=r["id"], channel=channel,
+                           address=r.get(address_field[channel]), status="pending")
+                  for r in residents for channel in request["channels"]]
+    uow.session.add_all(deliveries)
+    uow.emit("communication_accepted", {
+        "communication_id": communication_id, "community_id": community_id,
+        "kind": request["kind"], "channels": request["channels"],
+        "category_id": category["id"], "recipient_count": len(deliveries)},
+        organization_id=caller.organization_id)
+
+
+def _lock_status(session, ids, status):
+    """Take the deliveries still in `status`; a concurrent worker gets none of them."""
+    taken = session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == status)
+                            .values(updated_at=utcnow()).returning(Delivery.id)).scalars().all()
+    return session.scalars(select(Delivery).where(Delivery.id.in_(taken))).all()
+
+
+def _move(delivery, status, reason=None, error_code=None, credits=None, hold_id=None):
+    delivery.status = status
+    delivery.updated_at = utcnow()
+    if reason is not None:
+        delivery.reason = reason
+    if error_code is not None:
+        delivery.error_code = error_code
+    if credits is not None:
+        delivery.credits = credits
+    if hold_id is not None:
+        delivery.hold_id = hold_id
+
+
+def _apply_waiting_callbacks(session, delivery):
+    """Apply the furthest callback received for this delivery's provider id, if any."""
+    if not delivery.provider_id:
+        return
+    callbacks = session.scalars(select(ProviderCallback).where(
+        ProviderCallback.provider_id == delivery.provider_id)).all()
+    best = max(callbacks, key=lambda c: STATUS_RANK[c.status], default=None)
+    if best is not None and lifecycle.advances(delivery.status, best.status):
+        _move(delivery, best.status, error_code=best.error_code)
+
+
+def _change(delivery, previous):
+    return {"delivery_id": delivery.id, "resident_id": delivery.resident_id,
+            "channel": delivery.channel, "status": delivery.status,
+            "previous_status": previous, "reason": delivery.reason,
+            "error_code": delivery.error_code, "credits": delivery.credits,
+            "hold_id": delivery.hold_id}
+
+
+def _emit_changes(uow, communication, changes):
+    if changes:
+        uow.emit("deliveries_updated", {"communication_id": communication.id,
+                                        "community_id": communication.community_id,
+                                        "items": changes},
+                 organization_id=communication.organization_id)
+
+

@@ -1,0 +1,76 @@
+"""A webhook receiver for sandbox tests: plain threads and http.server, so it works under eventlet.
+
+No __init__.py in this folder on purpose: it would make pytest import it as a package named
+`sandbox` and shadow the real one.
+"""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import pytest
+
+from sandbox.launch import HOST
+
+
+def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+class WebhookReceiver:
+    """Records every POST (path, headers, form params) and answers with `answer_status`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.answer_status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length).decode()
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "params": dict(parse_qsl(body, keep_blank_values=True)),
+                    }
+                )
+                payload = b"<Response/>"
+                self.send_response(receiver.answer_status)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://{HOST}:{self.port}{path}"
+
+    def posts_to(self, path: str) -> list[dict]:
+        return [r for r in self.received if r["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
