@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -39,6 +40,23 @@ def utcnow():
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC on every database: SQLite keeps no offset, so it is put back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; Townhall stores UTC-aware times only")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 def make_base():
     """A declarative base for one service whose metadata already holds the kit tables."""
     metadata = MetaData(naming_convention=NAMING)
@@ -59,14 +77,14 @@ def _kit_tables(metadata):
         Column("event_id", String(36), nullable=False, unique=True),
         Column("event_type", String(100), nullable=False),
         Column("envelope", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True, index=True),
     )
     Table(
         "processed_events", metadata,
         Column("event_id", String(36), primary_key=True),
         Column("handler", String(200), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
     Table(
         "idempotency_records", metadata,
@@ -74,7 +92,7 @@ def _kit_tables(metadata):
         Column("key", String(255), primary_key=True),
         Column("request_hash", String(64), nullable=False),
         Column("response", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
         UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
     )
 

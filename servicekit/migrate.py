@@ -7,7 +7,7 @@ from alembic.config import Config
 from sqlalchemy import engine_from_config, pool
 
 from servicekit.config import ROOT, database_url
-from servicekit.db import create_db_engine
+from servicekit.db import UtcDateTime, create_db_engine
 
 
 def migrations_dir(service):
@@ -54,10 +54,17 @@ def run_env(metadata):
                                 poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=url.startswith("sqlite"))
+                          render_as_batch=url.startswith("sqlite"), render_item=_render_item)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def _render_item(kind, obj, autogen_context):
+    """Migrations name plain SQLAlchemy types, never our Python-side wrappers."""
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def write_scaffold(service):

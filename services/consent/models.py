@@ -1,9 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from servicekit.db import make_base, utcnow
+from servicekit.db import UtcDateTime, make_base, utcnow
 
 Base = make_base()
 
@@ -15,7 +15,7 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(20))
     transactional: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ConsentEvent(Base):
@@ -32,4 +32,4 @@ class ConsentEvent(Base):
     method: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(60))
     evidence: Mapped[dict] = mapped_column(JSON)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

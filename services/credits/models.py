@@ -3,10 +3,10 @@ Everything is insert-only; balances and hold states are derived."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from servicekit.db import make_base, utcnow
+from servicekit.db import UtcDateTime, make_base, utcnow
 
 Base = make_base()
 
@@ -18,7 +18,7 @@ class Account(Base):
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # wallet, holds, usage, purchases
     community_id: Mapped[str] = mapped_column(String(40), default="")  # "" for org accounts
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class LedgerTransaction(Base):
@@ -30,7 +30,7 @@ class LedgerTransaction(Base):
     actor: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(String(300))
     communication_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Entry(Base):
@@ -50,7 +50,7 @@ class Hold(Base):
     communication_id: Mapped[str] = mapped_column(String(40), index=True)
     delivery_id: Mapped[str] = mapped_column(String(40), unique=True)
     amount: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class HoldResolution(Base):
@@ -61,4 +61,4 @@ class HoldResolution(Base):
     transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
     outcome: Mapped[str] = mapped_column(String(10))  # settled, released
     charged: Mapped[int] = mapped_column(Integer)
-    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

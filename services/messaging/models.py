@@ -1,9 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from servicekit.db import make_base, utcnow
+from servicekit.db import UtcDateTime, make_base, utcnow
 
 Base = make_base()
 
@@ -20,7 +20,7 @@ class Communication(Base):
     body: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(60))
     identity: Mapped[dict] = mapped_column(JSON)  # the sender, for the RPCs made on its behalf
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Delivery(Base):
@@ -37,9 +37,9 @@ class Delivery(Base):
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    sending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ProviderCallback(Base):
@@ -49,4 +49,4 @@ class ProviderCallback(Base):
     provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from servicekit.db import make_base, utcnow
+from servicekit.db import UtcDateTime, make_base, utcnow
 
 Base = make_base()
 
@@ -23,4 +23,4 @@ class DeliveryState(Base):
     status: Mapped[str] = mapped_column(String(20))
     rank: Mapped[int] = mapped_column(Integer)
     credits: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,83 @@
+"""Throw-away resources for one bench run: RabbitMQ vhosts, PostgreSQL databases, free ports.
+
+Everything is on loopback and removed again when the `with` block ends, also on error.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import uuid
+
+HOST = "127.0.0.1"
+RABBITMQ_USER = "guest"
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+RABBITMQCTL_TIMEOUT_SECONDS = 30
+
+
+def run_id():
+    """A short id naming this run's vhosts and databases, so parallel runs do not meet."""
+    return f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def free_ports(count):
+    """`count` distinct free ports (two quick probes can be handed the same one)."""
+    ports = set()
+    for _ in range(count * 20):
+        ports.add(free_port())
+        if len(ports) == count:
+            return sorted(ports)
+    raise RuntimeError(f"could not find {count} distinct free ports on {HOST}")
+
+
+def amqp_uri(vhost):
+    return f"amqp://guest:guest@{HOST}:5672/{vhost}"
+
+
+def _rabbitmqctl(*args):
+    result = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                            timeout=RABBITMQCTL_TIMEOUT_SECONDS)
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def vhost(name):
+    """A fresh vhost the guest user may use fully; deleted (with its queues) afterwards."""
+    _rabbitmqctl("add_vhost", name)
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, RABBITMQ_USER, ".*", ".*", ".*")
+        yield amqp_uri(name)
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+
+
+@contextlib.contextmanager
+def postgres_databases(prefix, services):
+    """One empty database per service, `<prefix>_<service>`; dropped afterwards.
+
+    Yields the TOWNHALL_DATABASE_URL template with `{service}` left in place.
+    """
+    import psycopg2
+
+    names = [f"{prefix}_{service}" for service in services]
+    admin = psycopg2.connect(POSTGRES_ADMIN_URL)
+    admin.autocommit = True
+    created = []
+    try:
+        with admin.cursor() as cursor:
+            for name in names:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+                created.append(name)
+        yield f"postgresql+psycopg2://postgres@{HOST}:5432/{prefix}_{{service}}"
+    finally:
+        with admin.cursor() as cursor:
+            for name in created:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

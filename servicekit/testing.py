@@ -1,0 +1,123 @@
+"""Test helpers: real RabbitMQ and PostgreSQL, isolated per test run.
+
+Configured services come first (RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432,
+or TOWNHALL_TEST_AMQP_URI / TOWNHALL_TEST_POSTGRES_URL); testcontainers starts them only
+where nothing is configured and a Docker engine exists.
+"""
+
+import shutil
+import socket
+import subprocess
+import uuid
+from contextlib import contextmanager
+from urllib.parse import quote, urlsplit
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Unavailable(RuntimeError):
+    pass
+
+
+def reachable(url, default_port):
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def docker_available():
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+@contextmanager
+def broker(url=DEFAULT_AMQP):
+    """A base AMQP URL (without vhost) of a running broker."""
+    if reachable(url, 5672):
+        yield url.rstrip("/")
+        return
+    if not docker_available():
+        raise Unavailable(f"no RabbitMQ at {url} and no Docker engine to start one")
+    from testcontainers.rabbitmq import RabbitMqContainer
+    with RabbitMqContainer("rabbitmq:3.13-management") as container:
+        yield (f"amqp://guest:guest@{container.get_container_host_ip()}:"
+               f"{container.get_exposed_port(5672)}")
+        # rabbitmqctl runs inside the container in that case
+        return
+
+
+@contextmanager
+def vhost(base_url, name=None):
+    """A RabbitMQ vhost of its own, removed afterwards: runs never see each other's messages."""
+    name = name or f"townhall-test-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", name)
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, _user(base_url), ".*", ".*", ".*")
+        yield f"{base_url.rstrip('/')}/{quote(name, safe='')}"
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+
+
+def _user(url):
+    return urlsplit(url).username or "guest"
+
+
+def _rabbitmqctl(*args):
+    if shutil.which("rabbitmqctl") is None:
+        raise Unavailable("rabbitmqctl is needed to create a test vhost")
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                          timeout=60)
+    if done.returncode != 0:
+        raise Unavailable(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+@contextmanager
+def postgres(url=DEFAULT_POSTGRES):
+    """An admin URL of a running PostgreSQL server."""
+    if reachable(url, 5432):
+        yield url
+        return
+    if not docker_available():
+        raise Unavailable(f"no PostgreSQL at {url} and no Docker engine to start one")
+    from testcontainers.postgres import PostgresContainer
+    with PostgresContainer("postgres:16", driver=None) as container:
+        yield container.get_connection_url()
+
+
+class Databases:
+    """PostgreSQL databases created for one test run and dropped after it."""
+
+    def __init__(self, admin_url):
+        self.admin_url = admin_url
+        self.created = []
+
+    def create(self, name):
+        self._execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        parts = urlsplit(self.admin_url)
+        return f"postgresql+psycopg2://{parts.netloc}/{name}"
+
+    def drop_all(self):
+        for name in self.created:
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+    def _execute(self, sql):
+        import psycopg2
+        conn = psycopg2.connect(self.admin_url.replace("postgresql+psycopg2://", "postgresql://"))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+        finally:
+            conn.close()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,28 @@
+from servicekit import config
+
+
+def test_environment_overrides_nested_keys_and_parses_scalars():
+    loaded = config.load(environ={
+        "TOWNHALL_AMQP_URI": "amqp://u:p@h:5672/v",
+        "TOWNHALL_GATEWAY__PORT": "9001",
+        "TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS": "[0.1, 0.2]",
+        "TOWNHALL_DATABASES__CREDITS": "postgresql://pg/credits",
+        "UNRELATED": "x",
+    })
+    assert loaded["AMQP_URI"] == "amqp://u:p@h:5672/v"
+    assert loaded["gateway"]["port"] == 9001
+    assert loaded["gateway"]["host"] == "127.0.0.1"  # untouched keys stay
+    assert loaded["consumers"]["retry_delays_seconds"] == [0.1, 0.2]
+    assert config.database_url(loaded, "credits") == "postgresql+psycopg2://pg/credits"
+
+
+def test_each_service_gets_its_own_sqlite_file_by_default(tmp_path):
+    loaded = config.load(environ={"TOWNHALL_DATA_DIR": str(tmp_path)})
+    assert config.database_url(loaded, "messaging") == f"sqlite:///{tmp_path}/messaging.sqlite3"
+    assert config.database_url(loaded, "credits") != config.database_url(loaded, "messaging")
+
+
+def test_a_url_template_names_one_database_per_service():
+    loaded = config.load(environ={
+        "TOWNHALL_DATABASE_URL": "postgresql://pg:5432/townhall_{service}"})
+    assert config.database_url(loaded, "reports").endswith("/townhall_reports")
