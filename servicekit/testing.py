@@ -121,3 +121,30 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def memory_database(base):
+    """An in-memory SQLite database with a service's tables, for unit tests of services."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    from servicekit.db import DatabaseHandle
+
+    engine = create_engine("sqlite://", poolclass=StaticPool,
+                           connect_args={"check_same_thread": False})
+    base.metadata.create_all(engine)
+    return DatabaseHandle(engine, base.metadata)
+
+
+def outbox_events(handle, event_type=None):
+    """The envelopes a unit of work wrote to the outbox, oldest first."""
+    import json
+
+    from sqlalchemy import select
+
+    table = handle.metadata.tables["outbox"]
+    query = select(table.c.envelope).order_by(table.c.id)
+    if event_type:
+        query = query.where(table.c.event_type == event_type)
+    with handle.engine.connect() as conn:
+        return [json.loads(row.envelope) for row in conn.execute(query)]

@@ -1,0 +1,88 @@
+"""credits' entrypoints with worker_factory and an in-memory ledger."""
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import func, select
+
+from contracts.errors import InvalidRequest, NotFound
+from contracts.events import envelope
+from servicekit.testing import memory_database, outbox_events
+from services.credits.models import Base, Entry
+from services.credits.service import CreditsService
+
+ORG = "org_1"
+ME = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": ORG,
+      "permissions": ["manage_credits"]}
+
+
+@pytest.fixture
+def credits():
+    service = worker_factory(CreditsService, db=memory_database(Base), config={})
+    service.grant(ME, ORG, "com_1", 10, "opening", "seed-1")
+    return service
+
+
+def finished(status, *holds):
+    return envelope("deliveries_updated", {
+        "communication_id": "cmm_1", "community_id": "com_1",
+        "items": [{"delivery_id": h["delivery_id"], "resident_id": "res_1", "channel": "sms",
+                   "status": status, "previous_status": "sent", "reason": None,
+                   "error_code": None, "credits": h["amount"], "hold_id": h["hold_id"]}
+                  for h in holds]}, organization_id=ORG)
+
+
+def every_transaction_balances(service):
+    with service.db.read() as session:
+        sums = session.execute(select(Entry.transaction_id, func.sum(Entry.amount))
+                               .group_by(Entry.transaction_id)).all()
+    return all(total == 0 for _txn, total in sums)
+
+
+def test_a_grant_replayed_with_its_key_adds_nothing(credits):
+    again = credits.grant(ME, ORG, "com_1", 10, "opening", "seed-1")
+    assert again["balance"] == 10
+
+
+def test_grants_must_be_positive_whole_credits(credits):
+    with pytest.raises(InvalidRequest) as refused:
+        credits.grant(ME, ORG, "com_1", 0, "nothing", "k")
+    assert refused.value.field == "amount"
+
+
+def test_reserve_holds_a_batch_in_one_transaction_and_replays(credits):
+    items = [{"delivery_id": "dlv_1", "amount": 2}, {"delivery_id": "dlv_2", "amount": 1}]
+    first = credits.reserve(ME, "com_1", "cmm_1", items, "reserve:cmm_1")
+    again = credits.reserve(ME, "com_1", "cmm_1", items, "reserve:cmm_1")
+    assert again == first and first["total"] == 3
+    assert credits.get_wallet(ME, "com_1") == {
+        "community_id": "com_1", "balance": 10, "held": 3, "available": 7}
+    assert len(outbox_events(credits.db, "credits_reserved")) == 1
+    assert every_transaction_balances(credits)
+
+
+def test_delivered_settles_and_failed_releases_exactly_once(credits):
+    reserved = credits.reserve(ME, "com_1", "cmm_1", [
+        {"delivery_id": "dlv_1", "amount": 2}, {"delivery_id": "dlv_2", "amount": 1}], "r1")
+    ok, bad = reserved["holds"]
+    credits.resolve_holds(finished("delivered", ok))
+    credits.resolve_holds(finished("delivered", ok))        # another event, same delivery
+    credits.resolve_holds(finished("failed", bad))
+    credits.resolve_holds(finished("failed", ok))           # too late: already settled
+    assert credits.get_wallet(ME, "com_1") == {
+        "community_id": "com_1", "balance": 8, "held": 0, "available": 8}
+    assert credits.get_holds(ME, "cmm_1") == {"held": 0, "charged": 2, "released": 1}
+    assert len(outbox_events(credits.db, "credits_settled")) == 1
+    assert len(outbox_events(credits.db, "credits_released")) == 1
+    assert every_transaction_balances(credits)
+
+
+def test_a_community_wallet_keeps_sending_below_zero(credits):
+    reserved = credits.reserve(ME, "com_1", "cmm_1", [{"delivery_id": "d", "amount": 15}], "r")
+    credits.resolve_holds(finished("delivered", *reserved["holds"]))
+    assert credits.get_wallet(ME, "com_1")["balance"] == -5
+
+
+def test_another_organizations_wallet_does_not_exist_for_the_caller(credits):
+    stranger = dict(ME, organization_id="org_2")
+    with pytest.raises(NotFound):
+        credits.get_wallet(stranger, "com_1")
