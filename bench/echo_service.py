@@ -1,12 +1,13 @@
 """`python -m bench.echo_service <amqp_uri> [max_workers]`: one nameko service, `echo`, for B1.
 
-Prints "ready" once it consumes; stops on SIGTERM (or when its stdin closes).
+Prints "ready" once it consumes; stops on SIGTERM, or when the bench that started it is gone.
 """
 
 import eventlet
 
 eventlet.monkey_patch()  # before anything imports socket, threading or time
 
+import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -14,6 +15,8 @@ from nameko.rpc import rpc  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from bench.rpc_echo import SERVICE_NAME  # noqa: E402
+
+ORPHAN_CHECK_SECONDS = 1
 
 
 class EchoService:
@@ -33,19 +36,18 @@ def main(argv):
     signal.signal(signal.SIGTERM, lambda *_: stopped.ready() or stopped.send())
     runner.start()
     print("ready", flush=True)
-    eventlet.spawn(_stop_when_stdin_closes, stopped)
+    eventlet.spawn(_stop_when_orphaned, stopped, os.getppid())
     stopped.wait()
     runner.stop()
 
 
-def _stop_when_stdin_closes(stopped):
-    # the bench holds our stdin; if it dies without a SIGTERM we do not linger
-    from eventlet.green import os as green_os
-
-    while green_os.read(sys.stdin.fileno(), 1):
-        pass
-    if not stopped.ready():
-        stopped.send()
+def _stop_when_orphaned(stopped, parent):
+    # if the bench dies without a SIGTERM we do not linger
+    while not stopped.ready():
+        if os.getppid() != parent:
+            stopped.send()
+            return
+        eventlet.sleep(ORPHAN_CHECK_SECONDS)
 
 
 if __name__ == "__main__":

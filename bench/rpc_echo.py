@@ -63,7 +63,7 @@ def _concurrent(proxy, count, callers, deadline):
 def _start_service(uri, max_workers):
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.echo_service", uri, str(max_workers)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first_line = []
     reader = threading.Thread(target=lambda: first_line.append(process.stdout.readline()),
                               daemon=True)

@@ -1,0 +1,222 @@
+"""`python -m bench [--quick] [--only b0,http,b1,texts] [--texts N] [--postgres]`
+
+Runs the chosen phases in one process, prints a table of figures with their ratios to the
+broker floor (B0) and the HTTP floor, and writes it to var/bench/latest.json.
+"""
+
+import _thread
+import argparse
+import json
+import os
+import platform
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+
+from bench import isolation
+from bench.measure import BenchTimeout
+from servicekit.config import ROOT
+
+PHASES = ("b0", "http", "b1", "texts")
+OUTPUT = ROOT / "var" / "bench" / "latest.json"
+EXIT_GRACE_SECONDS = 60
+SIZES = {
+    # name: (full, quick)
+    "b0_messages": (20_000, 2_000),
+    "b0_round_trips": (2_000, 200),
+    "http_creates": (2_000, 200),
+    "b1_sequential": (2_000, 200),
+    "b1_concurrent": (2_000, 200),
+    "texts": (200, 20),
+}
+PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "texts": 600}
+HTTP_THREADS = 8
+B1_CALLERS = 20
+TEXT_SENDERS = 8
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[2])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (< 60 s)")
+    parser.add_argument("--only", default=",".join(PHASES),
+                        help=f"comma-separated phases out of {','.join(PHASES)} (default: all)")
+    parser.add_argument("--texts", type=int, default=None, metavar="N",
+                        help="texts sent through the gateway (default 200, quick 20)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run the texts phase on PostgreSQL instead of SQLite")
+    args = parser.parse_args(argv)
+    args.only = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(args.only) - set(PHASES)
+    if unknown:
+        parser.error(f"--only: unknown phase(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(PHASES)}")
+    if args.texts is not None and args.texts < 1:
+        parser.error("--texts must be at least 1")
+    args.sizes = {name: sizes[1 if args.quick else 0] for name, sizes in SIZES.items()}
+    if args.texts is not None:
+        args.sizes["texts"] = args.texts
+    return args
+
+
+class Results:
+    """Figures as they come, and the floors the later ones are compared with."""
+
+    def __init__(self):
+        self.rows = []
+        self.failures = {}
+        self.floors = {}
+
+    def add(self, figure, value, unit, against=None):
+        """against: {"broker": floor key, "http": floor key} naming what the ratio divides by."""
+        ratios = {}
+        for column, floor_key in (against or {}).items():
+            floor = self.floors.get(floor_key)
+            ratios[column] = value / floor if floor else None
+        self.rows.append({"figure": figure, "value": value, "unit": unit,
+                          "vs_broker": ratios.get("broker"), "vs_http": ratios.get("http")})
+
+
+def run_b0(args, results):
+    from bench import broker
+
+    with isolation.vhost(f"bench-{isolation.run_id()}-b0") as uri:
+        timeout = PHASE_TIMEOUT_SECONDS["b0"]
+        count = args.sizes["b0_messages"]
+        off = broker.publish_consume(uri, count, confirms=False, timeout=timeout)
+        on = broker.publish_consume(uri, count, confirms=True, timeout=timeout)
+        p50, p99 = broker.round_trips(uri, args.sizes["b0_round_trips"], timeout=timeout)
+    results.floors.update(msgs=off["msgs_per_s"], rtt_p50=p50, rtt_p99=p99)
+    results.add(f"B0 publish+consume, confirms off (N={count})", off["msgs_per_s"], "msg/s",
+                {"broker": "msgs"})
+    results.add(f"B0 publish+consume, confirms on (N={count})", on["msgs_per_s"], "msg/s",
+                {"broker": "msgs"})
+    results.add("B0 request/reply p50", p50, "ms", {"broker": "rtt_p50"})
+    results.add("B0 request/reply p99", p99, "ms", {"broker": "rtt_p99"})
+
+
+def run_http(args, results):
+    from bench import http_floor
+
+    count = args.sizes["http_creates"]
+    floor = http_floor.measure(count, HTTP_THREADS, PHASE_TIMEOUT_SECONDS["http"])
+    results.floors.update(creates=floor["creates_per_s"])
+    results.add(f"HTTP twilio creates ({HTTP_THREADS} threads, N={count})",
+                floor["creates_per_s"], "req/s", {"broker": "msgs", "http": "creates"})
+    results.add("HTTP status callbacks received", floor["callbacks_per_s"], "req/s",
+                {"broker": "msgs", "http": "creates"})
+
+
+def run_b1(args, results):
+    from bench import rpc_echo
+
+    with isolation.vhost(f"bench-{isolation.run_id()}-b1") as uri:
+        echo = rpc_echo.measure(uri, args.sizes["b1_sequential"], args.sizes["b1_concurrent"],
+                                B1_CALLERS, PHASE_TIMEOUT_SECONDS["b1"])
+    results.add(f"B1 nameko RPC echo p50 (N={args.sizes['b1_sequential']})", echo["p50_ms"],
+                "ms", {"broker": "rtt_p50"})
+    results.add("B1 nameko RPC echo p99", echo["p99_ms"], "ms", {"broker": "rtt_p99"})
+    results.add(f"B1 nameko RPC echo, {B1_CALLERS} in flight (N={args.sizes['b1_concurrent']})",
+                echo["calls_per_s"], "call/s", {"broker": "msgs"})
+
+
+def run_texts(args, results):
+    from bench import texts
+
+    count = args.sizes["texts"]
+    sent = texts.measure(count, TEXT_SENDERS, args.postgres, PHASE_TIMEOUT_SECONDS["texts"])
+    label = f"texts via gateway, {sent['database']} (N={count})"
+    results.add(f"{label}: delivered", sent["texts_per_s"], "text/s",
+                {"broker": "msgs", "http": "creates"})
+    results.add("texts: accepted (202)", sent["accepted_per_s"], "text/s",
+                {"broker": "msgs", "http": "creates"})
+    results.add(f"texts: POST p50 ({TEXT_SENDERS} senders)", sent["post_p50_ms"], "ms",
+                {"broker": "rtt_p50"})
+    results.add("texts: POST p99", sent["post_p99_ms"], "ms", {"broker": "rtt_p99"})
+
+
+RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "texts": run_texts}
+
+
+def table(results):
+    lines = [f"{'figure':<52} {'value':>10} {'unit':<7} {'÷ broker':>9} {'÷ HTTP':>8}"]
+    lines.append("-" * len(lines[0]))
+    for row in results.rows:
+        lines.append(f"{row['figure']:<52} {_number(row['value']):>10} {row['unit']:<7} "
+                     f"{_ratio(row['vs_broker']):>9} {_ratio(row['vs_http']):>8}")
+    for phase, message in results.failures.items():
+        lines.append(f"{phase:<52} FAILED: {message}")
+    lines.append("÷ broker: rates over B0 publish+consume (confirms off); latencies over the B0 "
+                 "round trip at the same percentile. ÷ HTTP: rates over twilio creates/s.")
+    return "\n".join(lines)
+
+
+def _number(value):
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def _ratio(value):
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def write_json(args, results, started_at, seconds):
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "started_at": started_at, "seconds": round(seconds, 1), "quick": args.quick,
+        "phases": args.only, "postgres": args.postgres, "sizes": args.sizes,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "figures": results.rows, "failures": results.failures,
+    }
+    OUTPUT.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def start_watchdog(budget_seconds):
+    """A stuck run interrupts itself (so cleanup still runs), and exits if that is not enough."""
+
+    def watch():
+        time.sleep(budget_seconds)
+        print(f"\nbench: still running after {budget_seconds}s, stopping it", file=sys.stderr,
+              flush=True)
+        _thread.interrupt_main()
+        time.sleep(EXIT_GRACE_SECONDS)
+        print("bench: cleanup did not finish, exiting", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="bench-watchdog", daemon=True).start()
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    start_watchdog(sum(PHASE_TIMEOUT_SECONDS[p] + 120 for p in args.only))
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    began = time.monotonic()
+    results = Results()
+    for phase in PHASES:
+        if phase not in args.only:
+            continue
+        print(f"bench: {phase} ...", file=sys.stderr, flush=True)
+        phase_began = time.monotonic()
+        try:
+            RUNNERS[phase](args, results)
+        except KeyboardInterrupt:
+            results.failures[phase] = "interrupted"
+            break
+        except BenchTimeout as exc:
+            results.failures[phase] = str(exc)
+        except Exception as exc:
+            traceback.print_exc()
+            results.failures[phase] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        print(f"bench: {phase} took {time.monotonic() - phase_began:.1f}s", file=sys.stderr,
+              flush=True)
+    seconds = time.monotonic() - began
+    print(table(results))
+    write_json(args, results, started_at, seconds)
+    print(f"({seconds:.0f}s; written to {OUTPUT.relative_to(ROOT)})")
+    return 1 if results.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
