@@ -104,7 +104,7 @@ def run_http(args, results):
     results.floors.update(creates=floor["creates_per_s"])
     results.add(f"HTTP twilio creates ({HTTP_THREADS} threads, N={count})",
                 floor["creates_per_s"], "req/s", {"broker": "msgs", "http": "creates"})
-    results.add("HTTP status callbacks received", floor["callbacks_per_s"], "req/s",
+    results.add("HTTP status callbacks received (2 per create)", floor["callbacks_per_s"], "req/s",
                 {"broker": "msgs", "http": "creates"})
 
 

@@ -48,7 +48,8 @@ def data_dir(config):
 
 def database_url(config, service):
     """The database of one service: DATABASES[service], else DATABASE_URL with {service}."""
-    explicit = (config.get("DATABASES") or {}).get(service)
+    databases = config.get("DATABASES")
+    explicit = databases.get(service) if databases is not None else None
     template = explicit or config.get("DATABASE_URL") or "sqlite:///{data_dir}/{service}.sqlite3"
     url = template.format(service=service, data_dir=data_dir(config))
     if url.startswith("postgresql://"):

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
     create_engine,
     event,
     insert,
@@ -93,7 +92,6 @@ def _kit_tables(metadata):
         Column("request_hash", String(64), nullable=False),
         Column("response", Text, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
-        UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
     )
 
 

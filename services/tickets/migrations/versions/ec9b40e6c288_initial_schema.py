@@ -26,8 +26,7 @@ def upgrade() -> None:
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('response', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_records')),
-    sa.UniqueConstraint('scope', 'key', name='uq_idempotency_scope_key')
+    sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_records'))
     )
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),

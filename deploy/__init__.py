@@ -1,0 +1,1 @@
+"""Deployment files (Procfile, RabbitMQ definitions, Kubernetes manifests) and their checker."""
