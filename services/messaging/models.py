@@ -20,6 +20,8 @@ class Communication(Base):
     body: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(60))
     identity: Mapped[dict] = mapped_column(JSON)  # the sender, for the RPCs made on its behalf
+    # the send request's correlation id: later steps (provider callbacks) log under it too
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -22,7 +22,7 @@ from servicekit.access import Caller, new_id
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from servicekit.providers import Database, Rpc
-from servicekit.tracing import Tracing
+from servicekit.tracing import Tracing, current_correlation_id, set_correlation_id
 from services.messaging import lifecycle
 from services.messaging.dispatch import Providers
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback
@@ -233,6 +233,7 @@ class MessagingService:
         _apply_waiting_callbacks(session, delivery)
         if delivery.status != previous:
             communication = session.get(Communication, delivery.communication_id)
+            _join_correlation(communication)
             _emit_changes(uow, communication, [_change(delivery, previous)])
 
 
@@ -240,6 +241,15 @@ class _Result:
     def __init__(self, status, provider_id, error_code=None, error_message=None):
         self.status, self.provider_id = status, provider_id
         self.error_code, self.error_message = error_code, error_message
+
+
+def _join_correlation(communication):
+    """A provider callback is a request of its own; what it causes is logged and published
+    under the correlation id of the send it belongs to."""
+    if communication.correlation_id and communication.correlation_id != current_correlation_id():
+        log.info("callback joins correlation %s", communication.correlation_id,
+                 extra={"callback_correlation_id": current_correlation_id()})
+        set_correlation_id(communication.correlation_id)
 
 
 def _check_supported(request):
@@ -263,7 +273,8 @@ def _persist(uow, caller, identity, communication_id, request, category, residen
         id=communication_id, organization_id=caller.organization_id, community_id=community_id,
         kind=request["kind"], channels=request["channels"], category_id=category["id"],
         subject=request.get("subject") or category["name"], body=request["body"],
-        created_by=caller.actor_id, identity=identity))
+        created_by=caller.actor_id, identity=identity,
+        correlation_id=current_correlation_id()))
     address_field = {"sms": "phone", "email": "email"}
     deliveries = [Delivery(id=new_id("dlv"), communication_id=communication_id,
                            resident_id=r["id"], channel=channel,

@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('created_by', sa.String(length=60), nullable=False),
     sa.Column('identity', sa.JSON(), nullable=False),
+    sa.Column('correlation_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communications'))
     )

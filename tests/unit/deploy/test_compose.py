@@ -1,0 +1,280 @@
+"""deploy.compose_check on the real deployment files and on broken copies of them."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:  # `deploy` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from deploy import compose_check  # noqa: E402
+from deploy.compose_check import check_all, interpolate, invocations  # noqa: E402
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """docker-compose.yml and deploy/ copied to tmp_path; answers the copied compose file."""
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return tmp_path / "docker-compose.yml"
+
+
+def edit_compose(path, change):
+    # through JSON: services that share a YAML anchor get objects of their own
+    data = json.loads(json.dumps(yaml.safe_load(path.read_text())))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def problems_of(compose):
+    return [str(p) for p in check_all(compose, project_root=ROOT)]
+
+
+def test_the_real_files_pass():
+    assert problems_of(ROOT / "docker-compose.yml") == []
+
+
+def test_main_exits_zero_on_the_real_files(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert compose_check.main(["docker-compose.yml"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_an_unchanged_copy_passes(copy):
+    edit_compose(copy, lambda data: None)  # anchors expanded, same meaning
+    assert problems_of(copy) == []
+
+
+def test_missing_depends_on_target(copy):
+    def change(data):
+        data["services"]["credits"]["depends_on"]["ledger-db"] = {"condition": "service_healthy"}
+
+    edit_compose(copy, change)
+    assert any("services.credits.depends_on.ledger-db" in p and "unknown service 'ledger-db'" in p
+               for p in problems_of(copy))
+
+
+def test_invalid_condition_word(copy):
+    def change(data):
+        data["services"]["tickets"]["depends_on"]["migrate"]["condition"] = "service_done"
+
+    edit_compose(copy, change)
+    assert any("services.tickets.depends_on.migrate.condition" in p and "'service_done'" in p
+               for p in problems_of(copy))
+
+
+def test_service_healthy_needs_a_healthcheck(copy):
+    edit_compose(copy, lambda data: data["services"]["postgres"].pop("healthcheck"))
+    assert any("service_healthy, but services.postgres has no healthcheck" in p
+               for p in problems_of(copy))
+
+
+def test_unknown_service_in_a_command(copy):
+    def change(data):
+        data["services"]["reports"]["command"] = ["townhall", "run", "report"]
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    assert any("services.reports.command" in p and "`townhall run report`: unknown service" in p
+               for p in found)
+    assert any("no service runs `townhall run reports`" in p for p in found)
+
+
+def test_unknown_service_behind_sh_c(copy):
+    def change(data):
+        data["services"]["migrate"]["command"] = ["sh", "-c", "townhall migrate gateway && "
+                                                  "townhall declare"]
+
+    edit_compose(copy, change)
+    assert any("services.migrate.command" in p and "'gateway' has no database" in p
+               for p in problems_of(copy))
+
+
+def test_duplicated_host_port(copy):
+    def change(data):
+        data["services"]["twilio-sandbox"]["ports"] = ["8000:8010"]
+
+    edit_compose(copy, change)
+    assert any("host port 8000/tcp is already published by services.twilio-sandbox" in p
+               for p in problems_of(copy))
+
+
+def test_malformed_port(copy):
+    edit_compose(copy, lambda data: data["services"]["gateway"].update(ports=["80a:8000"]))
+    assert any("services.gateway.ports[0]: malformed port" in p for p in problems_of(copy))
+
+
+def test_unknown_townhall_key(copy):
+    def change(data):
+        data["services"]["credits"]["environment"]["TOWNHALL_GATEWAY__PUBLIC_URI"] = "http://x"
+
+    edit_compose(copy, change)
+    assert any("services.credits.environment.TOWNHALL_GATEWAY__PUBLIC_URI" in p
+               and "no key 'public_uri' under gateway" in p for p in problems_of(copy))
+
+
+def test_upper_case_keys_are_accepted_and_databases_takes_a_service(copy):
+    def change(data):
+        env = data["services"]["credits"]["environment"]
+        env["TOWNHALL_DATABASES__CREDITS"] = "postgresql://postgres@postgres/credits"
+        env["TOWNHALL_DATABASES__GATEWAY"] = "postgresql://postgres@postgres/gateway"
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    assert not any("TOWNHALL_DATABASES__CREDITS" in p for p in found)
+    assert any("TOWNHALL_DATABASES__GATEWAY" in p for p in found)
+
+
+def test_a_phone_number_must_stay_a_string(copy):
+    def change(data):
+        data["services"]["messaging"]["environment"]["TOWNHALL_TWILIO__FROM_NUMBER"] = "+15551234"
+
+    edit_compose(copy, change)
+    assert any("TOWNHALL_TWILIO__FROM_NUMBER" in p and "read as int" in p
+               for p in problems_of(copy))
+
+
+def test_loopback_broker_and_private_gateway(copy):
+    def change(data):
+        data["services"]["gateway"]["environment"].pop("TOWNHALL_AMQP_URI")
+        data["services"]["gateway"]["environment"]["TOWNHALL_GATEWAY__HOST"] = "127.0.0.1"
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    assert any("services.gateway.environment.TOWNHALL_AMQP_URI" in p and "127.0.0.1" in p
+               for p in found)
+    assert any("TOWNHALL_GATEWAY__HOST" in p and "unreachable" in p for p in found)
+
+
+def test_sandbox_credentials_must_match(copy):
+    def change(data):
+        data["services"]["twilio-sandbox"]["command"] = ["python", "-m", "sandbox.twilio",
+                                                         "--host=0.0.0.0", "--port=8010"]
+
+    edit_compose(copy, change)  # the sandbox's own default token is not the config's
+    assert any("TOWNHALL_TWILIO__AUTH_TOKEN" in p and "accepts 'sandbox-token'" in p
+               for p in problems_of(copy))
+
+
+def test_short_stop_grace_period(copy):
+    edit_compose(copy, lambda data: data["services"]["credits"].update(stop_grace_period="10s"))
+    assert any("services.credits.stop_grace_period: 10s" in p for p in problems_of(copy))
+
+
+def test_broker_and_database_start_alone(copy):
+    def change(data):
+        data["services"]["postgres"]["depends_on"] = ["migrate"]
+
+    edit_compose(copy, change)
+    assert any("services.postgres.depends_on" in p and "rabbitmq postgres" in p
+               for p in problems_of(copy))
+
+
+def test_top_level_and_service_keys_and_missing_sources(copy):
+    def change(data):
+        data["service"] = {}
+        data["services"]["smtp-sandbox"].pop("image")
+        data["services"]["smtp-sandbox"].pop("build")
+        data["services"]["smtp-sandbox"]["env_file"] = "deploy/missing.env"
+        data["services"]["postgres"]["volumes"].append("./deploy/missing.sql:/x.sql")
+        data["services"]["postgres"]["volumes"].append("undeclared:/data")
+        data["services"]["postgres"]["depend_on"] = ["rabbitmq"]
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    for expected in ("docker-compose.yml: service: not a top-level key",
+                     "services.smtp-sandbox: has neither 'image' nor 'build'",
+                     "services.smtp-sandbox.env_file[0]: deploy/missing.env does not exist",
+                     "bind-mount source ./deploy/missing.sql does not exist",
+                     "named volume 'undeclared' is not declared",
+                     "services.postgres.depend_on: not a service key"):
+        assert any(expected in p for p in found), (expected, found)
+
+
+def test_dependency_cycle_and_bad_interpolation(copy):
+    def change(data):
+        data["services"]["migrate"]["depends_on"]["gateway"] = {"condition": "service_started"}
+        data["services"]["gateway"]["image"] = "townhall:${TAG"
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    assert any("dependency cycle" in p for p in found)
+    assert any("services.gateway.image" in p and "unclosed" in p for p in found)
+
+
+def test_procfile_problems(copy):
+    procfile = copy.parent / "deploy" / "Procfile"
+    text = procfile.read_text().replace("consent: townhall run consent",
+                                        "consent: townhall run consnt\nrelease: townhall migrate")
+    procfile.write_text(text + "not a process line\n")
+    found = problems_of(copy)
+    for expected in ("deploy/Procfile: consent (line", "`townhall run consnt`: unknown service",
+                     "`townhall migrate` exits", "no line runs `townhall run consent`",
+                     "not `name: command`"):
+        assert any(expected in p for p in found), (expected, found)
+
+
+def test_k8s_problems(copy):
+    k8s = copy.parent / "deploy" / "k8s"
+    (k8s / "broken.yaml").write_text("apiVersion: v1\nmetadata:\n  name: x\n")
+    deployments = k8s / "deployments.yaml"
+    deployments.write_text(deployments.read_text()
+                           .replace('"run", "tickets"', '"run", "ticket"')
+                           .replace("terminationGracePeriodSeconds: 30",
+                                    "terminationGracePeriodSeconds: 10", 1))
+    configmap = k8s / "configmap.yaml"
+    configmap.write_text(configmap.read_text() + "  TOWNHALL_SMTP__TLS: \"true\"\n")
+    found = problems_of(copy)
+    for expected in ("broken.yaml: document 0.kind: missing",
+                     "`townhall run ticket`: unknown service",
+                     "0 Deployments run `townhall run tickets`",
+                     "terminationGracePeriodSeconds: 10",
+                     "TOWNHALL_SMTP__TLS: no key 'tls' under smtp"):
+        assert any(expected in p for p in found), (expected, found)
+
+
+def test_rabbitmq_and_postgres_files(copy):
+    deploy = copy.parent / "deploy"
+    definitions = deploy / "rabbitmq" / "definitions.json"
+    definitions.write_text(definitions.read_text().replace("CHANGE-ME-townhall-rabbitmq-password",
+                                                           "hunter2"))
+    init = deploy / "postgres" / "init.sql"
+    init.write_text(init.read_text().replace("CREATE DATABASE townhall_reports;", ""))
+    found = problems_of(copy)
+    assert any("definitions.json: users.townhall.password: must stay a placeholder" in p
+               for p in found)
+    assert any("init.sql: CREATE DATABASE: townhall_reports is not created" in p for p in found)
+
+
+def test_main_reports_and_exits_non_zero(copy, capsys):
+    edit_compose(copy, lambda data: data["services"]["gateway"]["depends_on"].update(
+        nowhere={"condition": "service_started"}))
+    assert compose_check.main([str(copy), "--project-root", str(ROOT)]) == 1
+    out = capsys.readouterr().out
+    assert "docker-compose.yml: services.gateway.depends_on.nowhere: unknown service" in out
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("${A:-x}", "x"), ("${A-x}", "x"), ("${A}", ""), ("$$A", "$A"), ("a${A:-${B:-c}}d", "acd"),
+    ("${A:+x}", ""), ("%2F", "%2F"), ("{service}", "{service}"),
+])
+def test_interpolate(text, expected):
+    assert interpolate(text) == expected
+
+
+def test_interpolate_uses_the_environment():
+    assert interpolate("${A:-x}/${B:?set B}", {"A": "a", "B": "b"}) == "a/b"
+
+
+def test_invocations_of_shell_lines():
+    found = invocations("sh -c 'FOO=1 townhall migrate credits && exec townhall declare'")
+    assert [(i.program, i.args) for i in found] == [
+        ("townhall", ("migrate", "credits")), ("townhall", ("declare",))]
+    assert invocations(["python", "-m", "servicekit.cli", "run", "gateway"])[0].args == (
+        "run", "gateway")
