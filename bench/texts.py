@@ -175,6 +175,8 @@ def _wait_delivered(stack, community, headers, count, deadline):
             answer.raise_for_status()
             counts = answer.json().get("counts") or {}
             if counts.get("delivered", 0) >= count:
+                if sum(counts.values()) != count:
+                    raise RuntimeError(f"the report counts {counts} for {count} texts sent")
                 return time.perf_counter()
             terminal = sum(counts.get(status, 0) for status in TERMINAL_STATUSES)
             if terminal >= count:

@@ -341,11 +341,12 @@ def config_default(name, project):
 
 
 def value_problem(name, value, project):
-    """TOWNHALL_* values are read as YAML scalars: flag one whose type differs from the YAML's."""
+    """TOWNHALL_* values replacing a string stay strings; others are read as YAML scalars:
+    flag one whose type differs from the YAML's."""
     if value is None or config_key_problem(name, project) or "<" in str(value):
         return None
     default = config_default(name, project)
-    if default is None or isinstance(default, dict | list):
+    if default is None or isinstance(default, dict | list | str):
         return None
     try:
         parsed = yaml.safe_load(str(value)) if str(value) != "" else None
@@ -356,15 +357,16 @@ def value_problem(name, value, project):
     expected = type(default)
     if isinstance(parsed, bool) != isinstance(default, bool) or not (
             isinstance(parsed, expected) or (expected is float and isinstance(parsed, int))):
-        hint = f" (write \"'{value}'\" to keep it a string)" if expected is str else ""
         return (f"value {value!r} is read as {type(parsed).__name__}, "
-                f"config/townhall.yaml has {expected.__name__}{hint}")
+                f"config/townhall.yaml has {expected.__name__}")
     return None
 
 
 def effective(name, env, project):
     """The value a Townhall process sees for one key: its environment, else the YAML."""
     if name in env and env[name] is not None:
+        if isinstance(config_default(name, project), str):
+            return str(env[name])
         try:
             return yaml.safe_load(str(env[name])) if str(env[name]) != "" else None
         except yaml.YAMLError:

@@ -54,7 +54,8 @@ class ApiEntrypoint(HttpRequestHandler):
         return problem_for(exc)
 
 
-api = ApiEntrypoint.decorator
+# a caller's mistake is an expected answer: logged as a warning, not as a service error
+api = partial(ApiEntrypoint.decorator, expected_exceptions=(DomainError, ValidationError))
 
 
 def json_response(body, status=200, content_type="application/json", headers=None):

@@ -29,8 +29,19 @@ def apply_overrides(config, environ):
         target = config
         for key in keys[:-1]:
             target = target.setdefault(_match_key(target, key), {})
-        target[_match_key(target, keys[-1])] = yaml.safe_load(raw) if raw != "" else None
+        key = _match_key(target, keys[-1])
+        target[key] = _parse(raw, target.get(key))
     return config
+
+
+def _parse(raw, current):
+    """A value replacing a string (or an unset value) stays a string, so a phone number or a
+    secret like "+15551234567" or "yes" is taken as written; others are read as YAML."""
+    if raw == "":
+        return None
+    if current is None or isinstance(current, str):
+        return raw
+    return yaml.safe_load(raw)
 
 
 def _match_key(mapping, key):
@@ -51,7 +62,7 @@ def database_url(config, service):
     databases = config.get("DATABASES")
     explicit = databases.get(service) if databases is not None else None
     template = explicit or config.get("DATABASE_URL") or "sqlite:///{data_dir}/{service}.sqlite3"
-    url = template.format(service=service, data_dir=data_dir(config))
+    url = template.replace("{service}", service).replace("{data_dir}", str(data_dir(config)))
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url[len("postgresql://"):]
     return url

@@ -1,12 +1,12 @@
 """consent: categories and the append-only consent log; answers `check` in batches."""
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import or_, select
 
 from contracts.errors import InvalidRequest, NotFound
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.consent.models import Base, Category, ConsentEvent

@@ -2,13 +2,13 @@
 released on failure — each exactly once."""
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from contracts.errors import InvalidRequest
 from contracts.vocabulary import TERMINAL_STATUSES
 from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.credits import ledger

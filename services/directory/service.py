@@ -1,11 +1,11 @@
 """directory: organizations, communities, units, residents, staff and API keys."""
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from contracts.errors import NotFound, Unauthenticated
 from servicekit.access import Caller, new_id
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.directory import keys

@@ -37,7 +37,7 @@ class Delivery(Base):
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
@@ -48,7 +48,7 @@ class ProviderCallback(Base):
     """Provider callbacks already applied, by (provider id, status)."""
 
     __tablename__ = "provider_callbacks"
-    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -10,7 +10,6 @@ import logging
 
 import eventlet
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +20,7 @@ from servicekit import idempotency
 from servicekit.access import Caller, new_id
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.tracing import Tracing, current_correlation_id, set_correlation_id
 from services.messaging import lifecycle

@@ -1,13 +1,13 @@
 """reports: delivery statistics per community, built only from messaging's events."""
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from contracts.vocabulary import STATUS_RANK
 from servicekit.access import Caller
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.reports.models import Base, DeliveryState

@@ -1,9 +1,9 @@
 """tickets: resident work orders. For now it starts, migrates and answers health."""
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import select
 
+from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.tickets.models import Base

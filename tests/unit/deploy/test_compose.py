@@ -131,13 +131,20 @@ def test_upper_case_keys_are_accepted_and_databases_takes_a_service(copy):
     assert any("TOWNHALL_DATABASES__GATEWAY" in p for p in found)
 
 
-def test_a_phone_number_must_stay_a_string(copy):
+def test_a_number_setting_must_be_a_number(copy):
+    def change(data):
+        data["services"]["messaging"]["environment"]["TOWNHALL_MAX_WORKERS"] = "plenty"
+
+    edit_compose(copy, change)
+    assert any("TOWNHALL_MAX_WORKERS" in p and "read as str" in p for p in problems_of(copy))
+
+
+def test_a_phone_number_stays_a_string(copy):
     def change(data):
         data["services"]["messaging"]["environment"]["TOWNHALL_TWILIO__FROM_NUMBER"] = "+15551234"
 
     edit_compose(copy, change)
-    assert any("TOWNHALL_TWILIO__FROM_NUMBER" in p and "read as int" in p
-               for p in problems_of(copy))
+    assert not any("TOWNHALL_TWILIO__FROM_NUMBER" in p for p in problems_of(copy))
 
 
 def test_loopback_broker_and_private_gateway(copy):
@@ -154,11 +161,12 @@ def test_loopback_broker_and_private_gateway(copy):
 
 def test_sandbox_credentials_must_match(copy):
     def change(data):
-        data["services"]["twilio-sandbox"]["command"] = ["python", "-m", "sandbox.twilio",
-                                                         "--host=0.0.0.0", "--port=8010"]
+        data["services"]["twilio-sandbox"]["command"] = [
+            "python", "-m", "sandbox.twilio", "--host=0.0.0.0", "--port=8010",
+            "--auth-token=another-token"]
 
-    edit_compose(copy, change)  # the sandbox's own default token is not the config's
-    assert any("TOWNHALL_TWILIO__AUTH_TOKEN" in p and "accepts 'sandbox-token'" in p
+    edit_compose(copy, change)
+    assert any("TOWNHALL_TWILIO__AUTH_TOKEN" in p and "accepts 'another-token'" in p
                for p in problems_of(copy))
 
 

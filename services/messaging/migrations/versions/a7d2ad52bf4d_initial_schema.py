@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('event_id', 'handler', name=op.f('pk_processed_events'))
     )
     op.create_table('provider_callbacks',
-    sa.Column('provider_id', sa.String(length=64), nullable=False),
+    sa.Column('provider_id', sa.String(length=255), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('error_code', sa.String(length=20), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.Column('error_code', sa.String(length=20), nullable=True),
     sa.Column('credits', sa.Integer(), nullable=False),
     sa.Column('hold_id', sa.String(length=40), nullable=True),
-    sa.Column('provider_id', sa.String(length=64), nullable=True),
+    sa.Column('provider_id', sa.String(length=255), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('sending_since', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,138 @@
+"""The whole system, every service its own process, as `make up` runs it — but on a vhost,
+databases and ports of its own."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from servicekit import config as configuration
+from servicekit import migrate, testing
+from servicekit.config import ROOT
+from servicekit.supervisor import Stack
+
+SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
+
+
+class System:
+    def __init__(self, stack, demo, env, log_dir):
+        self.stack, self.demo, self.env, self.log_dir = stack, demo, env, log_dir
+        self.url = stack.gateway_url
+        self.twilio_url = env["TOWNHALL_TWILIO__BASE_URL"]
+        self.auth_token = env["TOWNHALL_TWILIO__AUTH_TOKEN"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {demo['api_key']}"
+
+    def resident(self, first_name):
+        return next(r for r in self.demo["residents"] if r["name"].startswith(first_name))
+
+    @property
+    def community_id(self):
+        return self.demo["communities"][0]["id"]
+
+    def send(self, resident, body, channel="sms", key=None, **extra):
+        payload = {"kind": "message", "channels": [channel],
+                   "recipients": {"residents": [resident["id"]]},
+                   "category_id": self.demo["category_id"], "body": body, **extra}
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.session.post(f"{self.url}/v1/communications", json=payload,
+                                 headers=headers, timeout=30)
+
+    def communication(self, communication_id):
+        return self.session.get(f"{self.url}/v1/communications/{communication_id}",
+                                timeout=30).json()
+
+    def wait_until_done(self, communication_id, timeout=60):
+        deadline = time.monotonic() + timeout
+        view = None
+        while time.monotonic() < deadline:
+            view = self.communication(communication_id)
+            if view.get("status") == "completed" and view["credits"]["held"] == 0:
+                return view
+            time.sleep(0.2)
+        raise AssertionError(f"not completed in {timeout}s: {view}")
+
+    def wallet(self):
+        return self.session.get(f"{self.url}/v1/communities/{self.community_id}/credits",
+                                timeout=30).json()
+
+    def report(self):
+        return self.session.get(f"{self.url}/v1/reports/deliveries",
+                                params={"community_id": self.community_id}, timeout=30).json()
+
+    def provider_messages(self, to=None):
+        messages = requests.get(f"{self.twilio_url}/_sandbox/messages", timeout=10).json()
+        return [m for m in messages if to is None or m["to"] == to]
+
+    def configure_provider(self, **settings):
+        requests.post(f"{self.twilio_url}/_sandbox/config", json=settings,
+                      timeout=10).raise_for_status()
+
+    def logs(self, service):
+        path = self.log_dir / f"{service}.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+@pytest.fixture(scope="session")
+def system(broker_url, postgres_admin, tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    prefix = f"th_e2e_{uuid.uuid4().hex[:8]}"
+    for service in SERVICES:
+        postgres_admin.create(f"{prefix}_{service}")
+    admin = postgres_admin.admin_url.replace("postgresql://", "postgresql+psycopg2://")
+    template = admin.rsplit("/", 1)[0] + f"/{prefix}_{{service}}"
+    ports = {name: testing.free_port() for name in ("gateway", "twilio", "smtp", "smtp_api")}
+    with testing.vhost(broker_url) as amqp_uri:
+        env = dict(
+            os.environ,
+            TOWNHALL_AMQP_URI=amqp_uri,
+            TOWNHALL_DATABASE_URL=template,
+            TOWNHALL_DATA_DIR=str(root / "data"),
+            TOWNHALL_GATEWAY__PORT=str(ports["gateway"]),
+            TOWNHALL_GATEWAY__PUBLIC_URL=f"http://127.0.0.1:{ports['gateway']}",
+            TOWNHALL_TWILIO__BASE_URL=f"http://127.0.0.1:{ports['twilio']}",
+            TOWNHALL_TWILIO__AUTH_TOKEN="e2e-" + uuid.uuid4().hex,
+            TOWNHALL_SANDBOX__TWILIO_PORT=str(ports["twilio"]),
+            TOWNHALL_SMTP__PORT=str(ports["smtp"]),
+            TOWNHALL_SANDBOX__SMTP_PORT=str(ports["smtp"]),
+            TOWNHALL_SANDBOX__SMTP_API_PORT=str(ports["smtp_api"]),
+            TOWNHALL_RPC_TIMEOUT_SECONDS="5",
+            TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS="[0.2, 1.0, 3.0]",
+        )
+        config = configuration.load(environ=env)
+        for service in SERVICES:
+            migrate.upgrade(service, config)
+        log_dir = root / "logs"
+        stack = Stack(config, env=env, log_dir=log_dir)
+        stack.start()
+        try:
+            stack.wait_healthy(timeout=120)
+            demo_path = root / "demo.json"
+            subprocess.run([sys.executable, "-c",
+                            "import eventlet; eventlet.monkey_patch()\n"
+                            "from pathlib import Path\n"
+                            "from servicekit import config, seed\n"
+                            f"seed.main(config.load(), out=Path({str(demo_path)!r}))"],
+                           cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+            demo = json.loads(Path(demo_path).read_text())
+            yield System(stack, demo, env, log_dir)
+        finally:
+            stack.stop()
+            _show_errors(log_dir)
+
+
+def _show_errors(log_dir):
+    """Errors the processes logged, so a failing CI run says what went wrong."""
+    for path in sorted(Path(log_dir).glob("*.log")):
+        bad = [line for line in path.read_text(errors="replace").splitlines()
+               if '"level": "ERROR"' in line or "Traceback" in line]
+        if bad:
+            print(f"--- {path.name}: {len(bad)} error lines; last ones:")
+            print("\n".join(line[:600] for line in bad[-5:]))

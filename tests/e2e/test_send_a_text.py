@@ -1,0 +1,215 @@
+"""One text from a property manager to a resident, through every process, as a new user
+would send it — and the ways it can go wrong."""
+
+import signal
+import time
+import uuid
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+pytestmark = pytest.mark.e2e
+
+
+def unique(text):
+    return f"{text} [{uuid.uuid4().hex[:6]}]"
+
+
+def delivered_count(system):
+    return system.report()["counts"].get("delivered", 0)
+
+
+def test_health_and_openapi(system):
+    health = requests.get(f"{system.url}/healthz", timeout=10).json()
+    assert health == {"status": "ok", "broker": "ok", "services": {
+        s: "ok" for s in ("directory", "consent", "credits", "messaging", "tickets", "reports")}}
+    spec = requests.get(f"{system.url}/openapi.json", timeout=10).json()
+    request_schema = spec["components"]["schemas"]["CommunicationRequest"]
+    assert set(request_schema["required"]) >= {"kind", "channels", "recipients", "body"}
+    assert "/v1/communications" in spec["paths"]
+
+
+def test_a_text_is_delivered_charged_and_counted(system):
+    ada = system.resident("Ada")
+    before, counted = system.wallet(), delivered_count(system)
+    body = unique("Water will be off on Tuesday from 9 to 11.")
+    answer = system.send(ada, body)
+    assert answer.status_code == 202, answer.text
+    communication_id = answer.json()["id"]
+    assert answer.headers["Location"] == f"/v1/communications/{communication_id}"
+
+    view = system.wait_until_done(communication_id)
+    (delivery,) = view["deliveries"]
+    assert (delivery["status"], delivery["credits"]) == ("delivered", 1)
+    assert view["credits"] == {"held": 0, "charged": 1, "released": 0}
+    after = system.wallet()
+    assert after["balance"] == before["balance"] - 1 and after["held"] == 0
+    (sent,) = system.provider_messages(to=ada["phone"])[-1:]
+    assert sent["body"] == body
+    deadline = time.monotonic() + 10
+    while delivered_count(system) != counted + 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert delivered_count(system) == counted + 1
+
+    # one correlation id from the HTTP request through RPCs and events, in every service
+    cid = answer.headers["X-Correlation-Id"]
+    for service in ("gateway", "messaging", "consent", "credits", "reports"):
+        assert any(e.get("correlation_id") == cid for e in system.logs(service)), service
+
+
+def test_the_same_idempotency_key_sends_once(system):
+    grace = system.resident("Grace")
+    key, body = f"key-{uuid.uuid4().hex}", unique("Reminder: rent is due.")
+    first = system.send(grace, body, key=key)
+    again = system.send(grace, body, key=key)
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    system.wait_until_done(first.json()["id"])
+    assert [m["body"] for m in system.provider_messages(grace["phone"])].count(body) == 1
+
+    other = system.send(grace, body + " (edited)", key=key)
+    assert other.status_code == 422
+    assert other.headers["Content-Type"] == "application/problem+json"
+    assert "Idempotency-Key" in other.json()["detail"] + str(other.json().get("field"))
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"kind": "announcement"}, "kind"),
+    ({"channels": ["voice"]}, "channels"),
+    ({"recipients": {"residents": ["a", "b"]}}, "recipients.residents"),
+])
+def test_what_the_skeleton_cannot_do_is_a_clear_422(system, change, field):
+    ada = system.resident("Ada")
+    payload = {"kind": "message", "channels": ["sms"],
+               "recipients": {"residents": [ada["id"]]},
+               "category_id": system.demo["category_id"], "body": "hi", **change}
+    before = len(system.provider_messages())
+    answer = system.session.post(f"{system.url}/v1/communications", json=payload, timeout=30)
+    assert answer.status_code == 422
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["field"] == field
+    assert len(system.provider_messages()) == before
+
+
+def test_bad_requests_name_the_field(system):
+    answer = system.session.post(f"{system.url}/v1/communications",
+                                 json={"kind": "message", "channels": ["fax"]}, timeout=30)
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert set(problem["errors"]) >= {"channels", "recipients", "category_id", "body"}
+    unknown = system.send({"id": "res_doesnotexist"}, "hi")
+    assert unknown.status_code == 404 and unknown.json()["field"] == "recipients.residents"
+    missing = system.session.get(f"{system.url}/v1/communications/cmm_nope", timeout=30)
+    assert missing.status_code == 404
+
+
+def test_no_key_or_a_wrong_key_is_401(system):
+    anonymous = requests.post(f"{system.url}/v1/communications", json={}, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["Content-Type"] == "application/problem+json"
+    wrong = requests.get(f"{system.url}/v1/communities/{system.community_id}/credits",
+                         headers={"Authorization": "Bearer th_000000000000_" + "x" * 32},
+                         timeout=10)
+    assert wrong.status_code == 401
+
+
+def test_a_provider_error_fails_the_delivery_and_releases_the_credits(system):
+    alan = system.resident("Alan")
+    system.configure_provider(reject_to=[alan["phone"]], create_error_code=21211)
+    try:
+        before = system.wallet()
+        answer = system.send(alan, unique("Package at the front desk."))
+        view = system.wait_until_done(answer.json()["id"])
+    finally:
+        system.configure_provider(reject_to=[])
+    (delivery,) = view["deliveries"]
+    assert (delivery["status"], delivery["error_code"]) == ("failed", "21211")
+    assert view["credits"] == {"held": 0, "charged": 0, "released": 1}
+    assert system.wallet()["balance"] == before["balance"]
+
+
+def signed_callback(system, sid, status, to, signature=None):
+    url = f"{system.url}/webhooks/twilio/status"
+    params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
+              "To": to, "From": "+15550000000", "AccountSid": "AC" + "0" * 32,
+              "ApiVersion": "2010-04-01"}
+    if signature is None:
+        signature = RequestValidator(system.auth_token).compute_signature(url, params)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    return requests.post(url, data=params, headers=headers, timeout=10)
+
+
+def test_a_duplicate_status_callback_charges_once(system):
+    ada = system.resident("Ada")
+    answer = system.send(ada, unique("Gym reopens Monday."))
+    view = system.wait_until_done(answer.json()["id"])
+    balance, counted = system.wallet()["balance"], delivered_count(system)
+    sid = system.provider_messages(ada["phone"])[-1]["sid"]
+    for _ in range(2):
+        assert signed_callback(system, sid, "delivered", ada["phone"]).status_code == 204
+    time.sleep(1.5)
+    assert system.communication(view["id"])["credits"] == {"held": 0, "charged": 1,
+                                                           "released": 0}
+    assert system.wallet()["balance"] == balance
+    assert delivered_count(system) == counted
+
+
+def test_a_forged_callback_is_403_and_changes_nothing(system):
+    ada = system.resident("Ada")
+    answer = system.send(ada, unique("Fire drill at 3 pm."))
+    view = system.wait_until_done(answer.json()["id"])
+    sid = system.provider_messages(ada["phone"])[-1]["sid"]
+    missing = signed_callback(system, sid, "failed", ada["phone"], signature="")
+    forged = signed_callback(system, sid, "failed", ada["phone"], signature="Zm9yZ2Vk")
+    assert missing.status_code == forged.status_code == 403
+    assert forged.headers["Content-Type"] == "application/problem+json"
+    time.sleep(1)
+    assert system.communication(view["id"])["deliveries"][0]["status"] == "delivered"
+
+
+def test_an_opted_out_resident_is_suppressed_and_not_charged(system):
+    dana = system.resident("Dana")
+    balance = system.wallet()["balance"]
+    answer = system.send(dana, unique("Board meeting tonight."))
+    view = system.wait_until_done(answer.json()["id"])
+    (delivery,) = view["deliveries"]
+    assert (delivery["status"], delivery["reason"]) == ("suppressed", "opted_out_of_channel")
+    assert view["credits"] == {"held": 0, "charged": 0, "released": 0}
+    assert system.provider_messages(dana["phone"]) == []
+    assert system.wallet()["balance"] == balance
+
+
+def test_an_email_goes_through_a_real_smtp_client_for_free(system):
+    grace = system.resident("Grace")
+    body = unique("The newsletter is out.")
+    answer = system.send(grace, body, channel="email", subject="November newsletter")
+    view = system.wait_until_done(answer.json()["id"])
+    assert view["deliveries"][0]["status"] == "delivered"
+    assert view["credits"] == {"held": 0, "charged": 0, "released": 0}
+    smtp_api = f"http://127.0.0.1:{system.env['TOWNHALL_SANDBOX__SMTP_API_PORT']}"
+    received = [m for m in requests.get(f"{smtp_api}/messages", timeout=10).json()
+                if body in m["text"]]
+    assert len(received) == 1
+    assert received[0]["rcpt_tos"] == [grace["email"]]
+    assert received[0]["subject"] == "November newsletter"
+
+
+def test_services_killed_mid_way_still_complete_the_message_once(system):
+    alan = system.resident("Alan")
+    balance = system.wallet()["balance"]
+    body = unique("Elevator maintenance tomorrow.")
+    stack = system.stack
+    stack.stop_process("credits", sig=signal.SIGKILL)
+    stack.stop_process("reports", sig=signal.SIGKILL)
+    answer = system.send(alan, body)
+    assert answer.status_code == 202
+    time.sleep(1.0)  # messaging is now waiting on credits.reserve
+    stack.stop_process("messaging", sig=signal.SIGKILL)
+    for name in ("credits", "reports", "messaging"):
+        stack.start_process(name)
+    view = system.wait_until_done(answer.json()["id"], timeout=90)
+    assert view["deliveries"][0]["status"] == "delivered"
+    assert view["credits"] == {"held": 0, "charged": 1, "released": 0}
+    assert [m["body"] for m in system.provider_messages(alan["phone"])].count(body) == 1
+    assert system.wallet()["balance"] == balance - 1
