@@ -148,3 +148,16 @@ def outbox_events(handle, event_type=None):
         query = query.where(table.c.event_type == event_type)
     with handle.engine.connect() as conn:
         return [json.loads(row.envelope) for row in conn.execute(query)]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    """Poll until `predicate()` is truthy and answer it; fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

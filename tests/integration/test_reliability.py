@@ -1,7 +1,6 @@
 """The outbox, the relay, consumer dedupe, dead-lettering and correlation ids, on a real
 RabbitMQ vhost and on SQLite and PostgreSQL."""
 
-import time
 
 import eventlet
 import pytest
@@ -20,6 +19,7 @@ from servicekit.config import database_url
 from servicekit.consumers import dead_letter_queue, on_event
 from servicekit.db import DatabaseHandle, create_db_engine, make_base
 from servicekit.providers import Database
+from servicekit.testing import wait_until
 from servicekit.tracing import Tracing, current_correlation_id
 
 EmitterBase = make_base()
@@ -89,16 +89,6 @@ def seen(config):
         engine.dispose()
 
 
-def wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        eventlet.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.fixture
 def config(make_config):
     config = make_config()
@@ -114,7 +104,7 @@ def test_no_event_for_a_rolled_back_change(config, container_factory):
         with pytest.raises(InvalidRequest):
             cluster.emitter.make("rolled-back", fail=True)
         cluster.emitter.make("committed")
-    wait_for(lambda: seen(config))
+    wait_until(lambda: seen(config))
     eventlet.sleep(0.3)
     assert [name for name, *_ in seen(config)] == ["committed"]
 
@@ -129,7 +119,7 @@ def test_a_committed_event_arrives_after_the_relay_was_down(config, container_fa
     eventlet.sleep(0.5)
     assert seen(config) == []
     container_factory(Emitter, config).start()  # its relay starts with it
-    assert [name for name, *_ in wait_for(lambda: seen(config))] == ["while-down"]
+    assert [name for name, *_ in wait_until(lambda: seen(config))] == ["while-down"]
 
 
 def test_an_event_published_before_its_consumer_started_is_not_lost(config, container_factory):
@@ -138,7 +128,7 @@ def test_an_event_published_before_its_consumer_started_is_not_lost(config, cont
         cluster.emitter.make("early")
     eventlet.sleep(0.5)  # relayed by now, into the queue declared at deploy time
     container_factory(Listener, config).start()
-    assert [name for name, *_ in wait_for(lambda: seen(config))] == ["early"]
+    assert [name for name, *_ in wait_until(lambda: seen(config))] == ["early"]
 
 
 def test_a_redelivered_event_has_no_second_effect(config, container_factory):
@@ -150,7 +140,7 @@ def test_a_redelivered_event_has_no_second_effect(config, container_factory):
         for _ in range(2):
             producer.publish(env, exchange=exchange, routing_key="community_created",
                              declare=[exchange])
-    wait_for(lambda: seen(config))
+    wait_until(lambda: seen(config))
     eventlet.sleep(0.5)
     assert [name for name, *_ in seen(config)] == ["twice"]
 
@@ -164,7 +154,7 @@ def test_a_failing_handler_is_retried_then_parked_not_dropped(config, container_
                                                  routing_key="community_created",
                                                  declare=[exchange])
         dead = dead_letter_queue("evt-directory-community_created--listener.remember")
-        message = wait_for(lambda: dead(conn.default_channel).get(no_ack=False))
+        message = wait_until(lambda: dead(conn.default_channel).get(no_ack=False))
         assert message.payload["event_id"] == env["event_id"]
         assert "cannot digest poison-1" in message.headers["x-townhall-error"]
         message.ack()
@@ -177,5 +167,5 @@ def test_one_correlation_id_travels_through_rpc_and_events(config, container_fac
     with ClusterRpcProxy(config, timeout=10,
                          context_data={"correlation_id": "corr-1234"}) as cluster:
         cluster.emitter.make("traced")
-    ((name, event_cid, worker_cid),) = wait_for(lambda: seen(config))
+    ((name, event_cid, worker_cid),) = wait_until(lambda: seen(config))
     assert (name, event_cid, worker_cid) == ("traced", "corr-1234", "corr-1234")

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import wait_until
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from sandbox.launch import free_port, start_twilio_sandbox
+from servicekit.testing import wait_until
 
 FROM = "+15550000000"
 TO = "+15551230001"
