@@ -12,6 +12,7 @@ from servicekit.config import ROOT
 DEMO = {
     "slug": "demo",
     "name": "Maple Grove Property Management",
+    "staff": [{"name": "Pat Manager", "email": "pat.manager@maplegrove.example"}],
     "communities": [{
         "name": "Maple Grove Apartments",
         "timezone": "America/Toronto",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from eventlet.corolocal import local
 from nameko.extensions import DependencyProvider
 
-CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_HEADER = "X-Correlation-Id"  # the gateway reads and answers it
 _current = local()
 
 
@@ -37,8 +37,7 @@ class Tracing(DependencyProvider):
 
     def worker_setup(self, worker_ctx):
         data = worker_ctx.context_data
-        cid = data.get("correlation_id") or _from_http(worker_ctx) or _from_envelope(worker_ctx)
-        cid = cid or new_correlation_id()
+        cid = data.get("correlation_id") or _from_envelope(worker_ctx) or new_correlation_id()
         data["correlation_id"] = cid
         set_correlation_id(cid)
         _current.started = time.monotonic()
@@ -57,15 +56,6 @@ class Tracing(DependencyProvider):
 
     def worker_teardown(self, worker_ctx):
         set_correlation_id(None)
-
-
-def _from_http(worker_ctx):
-    request = worker_ctx.args[0] if worker_ctx.args else None
-    headers = getattr(request, "headers", None)
-    if headers is None or not hasattr(headers, "get"):
-        return None
-    value = headers.get(CORRELATION_HEADER, "")
-    return value[:64] if value and value.replace("-", "").isalnum() else None
 
 
 def _from_envelope(worker_ctx):

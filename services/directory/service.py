@@ -9,7 +9,15 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.tracing import Tracing
 from services.directory import keys
-from services.directory.models import ApiKey, Base, Community, Organization, Resident, Unit
+from services.directory.models import (
+    ApiKey,
+    Base,
+    Community,
+    Organization,
+    Resident,
+    StaffUser,
+    Unit,
+)
 
 DEMO_PERMISSIONS = ["send_communications", "send_sms", "view_reports", "manage_credits"]
 
@@ -120,6 +128,9 @@ def _create_demo(uow, spec):
     org = Organization(id=new_id("org"), slug=spec["slug"], name=spec["name"])
     session.add(org)
     session.flush()
+    for staff in spec.get("staff", []):
+        session.add(StaffUser(id=new_id("usr"), organization_id=org.id, name=staff["name"],
+                              email=staff["email"]))
     for community_spec in spec["communities"]:
         community = Community(id=new_id("com"), organization_id=org.id,
                               name=community_spec["name"],
