@@ -1,6 +1,5 @@
 """consent: categories and the append-only consent log; answers `check` in batches."""
 
-from nameko.dependency_providers import Config
 from sqlalchemy import or_, select
 
 from contracts.errors import InvalidRequest, NotFound
@@ -8,24 +7,16 @@ from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
-from servicekit.tracing import Tracing
+from servicekit.service import TownhallService
 from services.consent.models import Base, Category, ConsentEvent
 from services.consent.rules import MODES, Act, decide
 
 CHECK_LIMIT = 10_000
 
 
-class ConsentService:
+class ConsentService(TownhallService):
     name = "consent"
-    config = Config()
     db = Database(Base)
-    tracing = Tracing()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(select(1))
-        return {"service": self.name, "status": "ok"}
 
     @rpc
     def create_category(self, identity, organization_id, name, mode, transactional=False):

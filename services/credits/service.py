@@ -1,7 +1,6 @@
 """credits: the community wallets' ledger. Holds on send, settled on delivery,
 released on failure — each exactly once."""
 
-from nameko.dependency_providers import Config
 from sqlalchemy import func, select
 
 from contracts.errors import InvalidRequest
@@ -10,7 +9,7 @@ from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
-from servicekit.tracing import Tracing
+from servicekit.service import TownhallService
 from services.credits import ledger
 from services.credits.models import Account, Base, Entry, Hold, HoldResolution, LedgerTransaction
 
@@ -18,17 +17,9 @@ COMMUNITY_ACCOUNTS = ("wallet", "holds")
 ORGANIZATION_ACCOUNTS = ("purchases", "usage")
 
 
-class CreditsService:
+class CreditsService(TownhallService):
     name = "credits"
-    config = Config()
     db = Database(Base)
-    tracing = Tracing()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(select(1))
-        return {"service": self.name, "status": "ok"}
 
     @rpc
     def open_wallet(self, identity, organization_id, community_id):

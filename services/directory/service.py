@@ -1,13 +1,12 @@
 """directory: organizations, communities, units, residents, staff and API keys."""
 
-from nameko.dependency_providers import Config
 from sqlalchemy import select
 
 from contracts.errors import NotFound, Unauthenticated
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
-from servicekit.tracing import Tracing
+from servicekit.service import TownhallService
 from services.directory import keys
 from services.directory.models import (
     ApiKey,
@@ -22,17 +21,9 @@ from services.directory.models import (
 DEMO_PERMISSIONS = ["send_communications", "send_sms", "view_reports", "manage_credits"]
 
 
-class DirectoryService:
+class DirectoryService(TownhallService):
     name = "directory"
-    config = Config()
     db = Database(Base)
-    tracing = Tracing()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(select(1))
-        return {"service": self.name, "status": "ok"}
 
     @rpc
     def authenticate(self, api_key):

@@ -9,7 +9,6 @@ events it causes.
 import logging
 
 import eventlet
-from nameko.dependency_providers import Config
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +21,8 @@ from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
-from servicekit.tracing import Tracing, current_correlation_id, set_correlation_id
+from servicekit.service import TownhallService
+from servicekit.tracing import current_correlation_id, set_correlation_id
 from services.messaging import lifecycle
 from services.messaging.dispatch import Providers
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback
@@ -33,21 +33,13 @@ DISPATCH_BATCH = 100
 SEND_ATTEMPTS = 3
 
 
-class MessagingService:
+class MessagingService(TownhallService):
     name = "messaging"
-    config = Config()
     db = Database(Base)
-    tracing = Tracing()
     providers = Providers()
     directory = Rpc("directory")
     consent = Rpc("consent")
     credits = Rpc("credits")
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(select(1))
-        return {"service": self.name, "status": "ok"}
 
     @rpc
     def create(self, identity, request, idempotency_key=None):

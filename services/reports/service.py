@@ -1,6 +1,5 @@
 """reports: delivery statistics per community, built only from messaging's events."""
 
-from nameko.dependency_providers import Config
 from sqlalchemy import func, select
 
 from contracts.vocabulary import STATUS_RANK
@@ -9,21 +8,13 @@ from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
-from servicekit.tracing import Tracing
+from servicekit.service import TownhallService
 from services.reports.models import Base, DeliveryState
 
 
-class ReportsService:
+class ReportsService(TownhallService):
     name = "reports"
-    config = Config()
     db = Database(Base, relay=False)
-    tracing = Tracing()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(select(1))
-        return {"service": self.name, "status": "ok"}
 
     @on_event("messaging", "deliveries_updated")
     def record_deliveries(self, event, uow):
