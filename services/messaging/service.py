@@ -183,24 +183,25 @@ class MessagingService(TownhallService):
             _emit_changes(uow, communication, changes)
 
     def _send(self, communication, delivery, reconcile):
+        """Send once; after a transient error look the message up before trying again, so
+        an answer lost on the way back never makes a second text."""
         provider = self.providers.providers[delivery.channel]
-        if reconcile:
-            found = provider.find_sent(delivery.address, communication.body,
-                                       delivery.sending_since)
-            if found:
-                return _Result("sent", found)
+        must_look_up = reconcile
         for attempt in range(SEND_ATTEMPTS):
             try:
+                if must_look_up:
+                    found = provider.find_sent(delivery.address, communication.body,
+                                               delivery.sending_since)
+                    if found:
+                        return _Result("sent", found)
                 return provider.send(delivery.id, delivery.address, communication.body,
                                      subject=communication.subject,
                                      status_callback=self.providers.status_callback)
             except TransientProviderError as exc:
-                log.warning("provider error for %s: %s", delivery.id, exc)
+                log.warning("provider error for %s (attempt %d): %s", delivery.id,
+                            attempt + 1, exc)
+                must_look_up = True
                 eventlet.sleep(0.5 * 2 ** attempt)
-                found = provider.find_sent(delivery.address, communication.body,
-                                           delivery.sending_since)
-                if found:
-                    return _Result("sent", found)
         return _Result("failed", None, "provider_unavailable", "provider unavailable")
 
     @on_event("gateway", "provider_status_received")

@@ -38,7 +38,8 @@ class TwilioSms(Provider):
         return SendResult("sending", message.sid)
 
     def find_sent(self, to, body, since):
-        for message in self.client.messages.list(to=to, date_sent_after=since, limit=50):
-            if message.body == body:
-                return message.sid
-        return None
+        try:
+            messages = self.client.messages.list(to=to, date_sent_after=since, limit=50)
+        except (TwilioException, OSError) as exc:
+            raise TransientProviderError(f"could not look the message up: {exc}") from exc
+        return next((m.sid for m in messages if m.body == body), None)

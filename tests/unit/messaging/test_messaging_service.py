@@ -8,7 +8,7 @@ from contracts.errors import IdempotencyKeyReused, NotFound, Unsupported
 from contracts.events import envelope
 from servicekit.testing import memory_database, outbox_events
 from services.messaging.models import Base, Communication, Delivery
-from services.messaging.providers.base import SendResult
+from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.service import MessagingService
 
 IDENTITY = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "org_1",
@@ -222,3 +222,40 @@ def test_a_provider_refusal_fails_the_delivery_with_its_code():
     with service.db.read() as session:
         (delivery,) = session.query(Delivery).all()
     assert (delivery.status, delivery.error_code) == ("failed", "21211")
+
+
+class FlakyProviders:
+    """The first create times out; whether the provider got it decides what happens next."""
+
+    status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
+
+    def __init__(self, provider_kept_it):
+        self.creates, self.lookups = 0, 0
+        outer = self
+
+        class Sms:
+            def send(self, delivery_id, to, body, subject=None, status_callback=None):
+                outer.creates += 1
+                if outer.creates == 1:
+                    raise TransientProviderError("read timed out")
+                return SendResult("sending", "SM2")
+
+            def find_sent(self, to, body, since):
+                outer.lookups += 1
+                return "SM1" if provider_kept_it else None
+
+        self.providers = {"sms": Sms()}
+
+
+@pytest.mark.parametrize("provider_kept_it, creates, sid", [(True, 1, "SM1"), (False, 2, "SM2")])
+def test_a_timeout_is_reconciled_before_any_second_send(monkeypatch, provider_kept_it, creates,
+                                                        sid):
+    monkeypatch.setattr("services.messaging.service.eventlet.sleep", lambda s: None)
+    service = worker_factory(MessagingService, db=memory_database(Base), config={},
+                             directory=FakeDirectory(), consent=FakeConsent(),
+                             credits=FakeCredits(), providers=FlakyProviders(provider_kept_it))
+    send_one(service)
+    assert (service.providers.creates, service.providers.lookups) == (creates, 1)
+    with service.db.read() as session:
+        (delivery,) = session.query(Delivery).all()
+    assert (delivery.status, delivery.provider_id) == ("sent", sid)
