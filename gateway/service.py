@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from contracts import api as schemas
-from contracts.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
+from contracts.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
 from contracts.events import envelope
 from gateway import openapi
 from gateway.http import api, json_response
@@ -103,6 +103,11 @@ class GatewayService:
             "error_code": params.get("ErrorCode") or None},
             correlation_id=current_correlation_id()))
         return Response(status=204)
+
+    @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    def no_such_route(self, request, path):
+        """Unknown paths answer a problem document too, not the framework's HTML page."""
+        raise NotFound(f"there is no {request.method} /{path}; see /openapi.json", "path")
 
     def _authenticate(self, request):
         header = request.headers.get("Authorization", "")

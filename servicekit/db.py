@@ -116,6 +116,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def insert_missing(session, table, rows):
+    """INSERT rows, skipping those that collide with a unique key — safe when another
+    transaction inserts the same row at the same moment (it waits for it, then skips)."""
+    if not rows:
+        return
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only the two databases above are supported
+        raise NotImplementedError(name)
+    session.execute(dialect_insert(table).values(rows).on_conflict_do_nothing())
+
+
 class UnitOfWork:
     """One database transaction: state changes, the events they cause, and which events
     it consumed. It commits only when the block ends without an exception."""

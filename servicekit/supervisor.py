@@ -80,15 +80,16 @@ class Stack:
         return proc
 
     def stop_process(self, name, sig=signal.SIGTERM, timeout=STOP_GRACE_SECONDS):
+        """Signal one process and answer its exit code (killed after `timeout` seconds)."""
         proc = self.processes.pop(name, None)
         if proc is None or proc.poll() is not None:
-            return
+            return None if proc is None else proc.returncode
         proc.send_signal(sig)
         try:
-            proc.wait(timeout)
+            return proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            return proc.wait()
 
     def stop(self):
         for proc in self.processes.values():

@@ -7,6 +7,7 @@ from contracts.errors import InvalidRequest
 from contracts.vocabulary import TERMINAL_STATUSES
 from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
+from servicekit.db import insert_missing, utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.service import TownhallService
@@ -176,20 +177,24 @@ def _transaction_by_key(session, organization_id, key):
 
 
 def _accounts(session, organization_id, community_id):
-    """Account ids by kind for a community, opening whatever is missing."""
+    """Account ids by kind for a community, opening whatever is missing (concurrent openers
+    of the same wallet both succeed and see the same accounts)."""
     wanted = [(k, community_id) for k in COMMUNITY_ACCOUNTS] + \
              [(k, "") for k in ORGANIZATION_ACCOUNTS]
-    rows = session.scalars(select(Account).where(
-        Account.organization_id == organization_id,
-        Account.community_id.in_([community_id, ""]))).all()
-    have = {(a.kind, a.community_id): a.id for a in rows}
-    for kind, owner in wanted:
-        if (kind, owner) not in have:
-            account = Account(id=new_id("acc"), organization_id=organization_id, kind=kind,
-                              community_id=owner)
-            session.add(account)
-            have[(kind, owner)] = account.id
-    session.flush()
+
+    def existing():
+        rows = session.execute(select(Account.kind, Account.community_id, Account.id).where(
+            Account.organization_id == organization_id,
+            Account.community_id.in_([community_id, ""]))).all()
+        return {(kind, owner): account_id for kind, owner, account_id in rows}
+
+    have = existing()
+    missing = [{"id": new_id("acc"), "organization_id": organization_id, "kind": kind,
+                "community_id": owner, "created_at": utcnow()}
+               for kind, owner in wanted if (kind, owner) not in have]
+    if missing:
+        insert_missing(session, Account.__table__, missing)
+        have = existing()
     return {kind: have[(kind, owner)] for kind, owner in wanted}
 
 

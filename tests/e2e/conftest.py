@@ -115,12 +115,14 @@ def system(broker_url, postgres_admin, tmp_path_factory):
         try:
             stack.wait_healthy(timeout=120)
             demo_path = root / "demo.json"
-            subprocess.run([sys.executable, "-c",
-                            "import eventlet; eventlet.monkey_patch()\n"
-                            "from pathlib import Path\n"
-                            "from servicekit import config, seed\n"
-                            f"seed.main(config.load(), out=Path({str(demo_path)!r}))"],
-                           cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+            seeded = subprocess.run([sys.executable, "-c",
+                                     "import eventlet; eventlet.monkey_patch()\n"
+                                     "from pathlib import Path\n"
+                                     "from servicekit import config, seed\n"
+                                     f"seed.main(config.load(), out=Path({str(demo_path)!r}))"],
+                                    cwd=ROOT, env=env, capture_output=True, text=True,
+                                    timeout=120)
+            assert seeded.returncode == 0, f"seed failed:\n{seeded.stdout}\n{seeded.stderr}"
             demo = json.loads(Path(demo_path).read_text())
             yield System(stack, demo, env, log_dir)
         finally:

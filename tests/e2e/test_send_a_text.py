@@ -102,6 +102,11 @@ def test_bad_requests_name_the_field(system):
     assert unknown.status_code == 404 and unknown.json()["field"] == "recipients.residents"
     missing = system.session.get(f"{system.url}/v1/communications/cmm_nope", timeout=30)
     assert missing.status_code == 404
+    for method, path in (("GET", "/v2/nothing"), ("DELETE", "/healthz"),
+                         ("GET", "/v1/communications/")):
+        nowhere = system.session.request(method, system.url + path, timeout=30)
+        assert nowhere.status_code == 404, (method, path)
+        assert nowhere.headers["Content-Type"] == "application/problem+json"
 
 
 def test_no_key_or_a_wrong_key_is_401(system):
@@ -213,3 +218,17 @@ def test_services_killed_mid_way_still_complete_the_message_once(system):
     assert view["credits"] == {"held": 0, "charged": 1, "released": 0}
     assert [m["body"] for m in system.provider_messages(alan["phone"])].count(body) == 1
     assert system.wallet()["balance"] == balance - 1
+
+
+def test_sigterm_stops_a_service_cleanly_within_its_grace_period(system):
+    started = time.monotonic()
+    code = system.stack.stop_process("tickets", sig=signal.SIGTERM)
+    elapsed = time.monotonic() - started
+    system.stack.start_process("tickets")
+    assert code == 0 and elapsed < 20, (code, elapsed)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if requests.get(f"{system.url}/healthz", timeout=10).status_code == 200:
+            return
+        time.sleep(0.5)
+    raise AssertionError("tickets did not come back")
