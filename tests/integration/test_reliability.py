@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.errors import InvalidRequest
 from contracts.events import envelope
-from servicekit import topology
+from servicekit import deadletters, topology
 from servicekit.config import database_url
 from servicekit.consumers import dead_letter_queue, on_event
 from servicekit.db import DatabaseHandle, create_db_engine, make_base
@@ -22,6 +22,7 @@ from servicekit.providers import Database
 from servicekit.testing import wait_until
 from servicekit.tracing import Tracing, current_correlation_id
 
+POISON_FAILS = {"now": True}  # a handler bug, "fixed" by a test before replaying
 EmitterBase = make_base()
 ListenerBase = make_base()
 
@@ -66,7 +67,7 @@ class Listener:
 
     @on_event("directory", "community_created")
     def remember(self, event, uow):
-        if event.data["name"].startswith("poison"):
+        if event.data["name"].startswith("poison") and POISON_FAILS["now"]:
             raise RuntimeError("cannot digest " + event.data["name"])
         uow.session.add(Seen(name=event.data["name"], event_correlation_id=event.correlation_id,
                              worker_correlation_id=current_correlation_id()))
@@ -169,3 +170,27 @@ def test_one_correlation_id_travels_through_rpc_and_events(config, container_fac
         cluster.emitter.make("traced")
     ((name, event_cid, worker_cid),) = wait_until(lambda: seen(config))
     assert (name, event_cid, worker_cid) == ("traced", "corr-1234", "corr-1234")
+
+
+def test_a_parked_event_is_replayed_once_the_cause_is_fixed(config, container_factory):
+    container_factory(Listener, config).start()
+    env = envelope("community_created", community("poison-2"), organization_id="org_1")
+    queue = "evt-directory-community_created--listener.remember"
+    with Connection(config["AMQP_URI"]) as conn:
+        exchange = get_event_exchange("directory", config)
+        conn.Producer(serializer="json").publish(env, exchange=exchange,
+                                                 routing_key="community_created",
+                                                 declare=[exchange])
+        wait_until(lambda: _depth(conn, queue + ".dead"))
+        POISON_FAILS["now"] = False
+        try:
+            assert deadletters.replay(conn, queue) == 1
+            assert [name for name, *_ in wait_until(lambda: seen(config))] == ["poison-2"]
+        finally:
+            POISON_FAILS["now"] = True
+        assert _depth(conn, queue + ".dead") == 0
+
+
+def _depth(conn, queue):
+    _name, count, _consumers = conn.default_channel.queue_declare(queue, passive=True)
+    return count
