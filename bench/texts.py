@@ -23,7 +23,7 @@ from bench.measure import BenchTimeout, Deadline, latency_figures, rate
 from contracts.vocabulary import TERMINAL_STATUSES
 from servicekit import config as configuration
 from servicekit import migrate
-from servicekit.config import ROOT
+from servicekit.config import ROOT, twilio_base_url
 from servicekit.supervisor import SERVICES, Stack
 
 DATABASE_SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
@@ -102,7 +102,7 @@ def _run_system(env, workdir, count, senders, timeout):
     try:
         stack.start()
         stack.wait_healthy(timeout=HEALTHY_TIMEOUT_SECONDS)
-        twilio_control = f"{config['twilio']['base_url']}/_sandbox/config"
+        twilio_control = f"{twilio_base_url(config)}/_sandbox/config"
         requests.post(twilio_control, json={"callback_delay_ms": 0},
                       timeout=HTTP_TIMEOUT_SECONDS).raise_for_status()
         demo_path = workdir / "demo.json"

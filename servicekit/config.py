@@ -66,3 +66,24 @@ def database_url(config, service):
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url[len("postgresql://"):]
     return url
+
+
+SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_API = "https://api.twilio.com"
+
+
+def twilio_base_url(config):
+    """Where texts go: an explicit twilio.base_url; else the local sandbox while the
+    sandbox's test account is configured; else real Twilio — so real credentials alone
+    switch to Twilio, with no code change."""
+    twilio = config.get("twilio") or {}
+    if twilio.get("base_url"):
+        return twilio["base_url"].rstrip("/")
+    if twilio.get("account_sid") in (None, SANDBOX_ACCOUNT_SID):
+        port = (config.get("sandbox") or {}).get("twilio_port", 8010)
+        return f"http://127.0.0.1:{port}"
+    return TWILIO_API
+
+
+def uses_twilio_sandbox(config):
+    return twilio_base_url(config) != TWILIO_API

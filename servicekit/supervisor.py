@@ -17,14 +17,10 @@ import urllib.request
 from pathlib import Path
 
 from servicekit import config as configuration
-from servicekit.config import ROOT
+from servicekit.config import ROOT, uses_twilio_sandbox
 
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports", "gateway")
 STOP_GRACE_SECONDS = 25
-
-
-def uses_twilio_sandbox(config):
-    return "api.twilio.com" not in (config.get("twilio", {}).get("base_url") or "api.twilio.com")
 
 
 def process_specs(config):

@@ -2,6 +2,7 @@
 
 from nameko.extensions import DependencyProvider
 
+from servicekit.config import twilio_base_url
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.providers.twilio_sms import TwilioSms
 
@@ -13,7 +14,7 @@ class Providers(DependencyProvider):
         smtp = config.get("smtp") or {}
         self.providers = {
             "sms": TwilioSms(twilio["account_sid"], twilio["auth_token"],
-                             twilio["from_number"], base_url=twilio.get("base_url")),
+                             twilio["from_number"], base_url=twilio_base_url(config)),
             "email": SmtpEmail(smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
                                smtp.get("from_address", "no-reply@townhall.test"),
                                smtp.get("username"), smtp.get("password"),

@@ -4,9 +4,8 @@ configured, base_url points the same client at the local sandbox."""
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from servicekit.config import TWILIO_API
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
-
-TWILIO_API = "https://api.twilio.com"
 
 
 class TwilioSms(Provider):

@@ -26,3 +26,15 @@ def test_a_url_template_names_one_database_per_service():
     loaded = config.load(environ={
         "TOWNHALL_DATABASE_URL": "postgresql://pg:5432/townhall_{service}"})
     assert config.database_url(loaded, "reports").endswith("/townhall_reports")
+
+
+def test_real_twilio_credentials_alone_switch_away_from_the_sandbox():
+    sandbox = config.load(environ={})
+    assert config.twilio_base_url(sandbox) == "http://127.0.0.1:8010"
+    assert config.uses_twilio_sandbox(sandbox)
+    real = config.load(environ={"TOWNHALL_TWILIO__ACCOUNT_SID": "AC" + "1" * 32,
+                                "TOWNHALL_TWILIO__AUTH_TOKEN": "secret"})
+    assert config.twilio_base_url(real) == "https://api.twilio.com"
+    assert not config.uses_twilio_sandbox(real)
+    pinned = config.load(environ={"TOWNHALL_TWILIO__BASE_URL": "http://127.0.0.2:9000/"})
+    assert config.twilio_base_url(pinned) == "http://127.0.0.2:9000"
