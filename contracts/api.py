@@ -104,3 +104,135 @@ class Problem(Schema):
     detail = fields.String()
     field = fields.String(allow_none=True)
     errors = fields.Dict()
+
+
+class LoginRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             load_only=True)
+
+
+class RefreshRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Identity(Schema):
+    actor_type = fields.String()
+    actor_id = fields.String()
+    organization_id = fields.String()
+    name = fields.String()
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "permission -> '*' or community ids"})
+    resident = fields.Dict(allow_none=True)
+
+
+class Tokens(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+    refresh_token = fields.String(metadata={"description": "single use; rotate with "
+                                                           "/v1/auth/refresh"})
+    identity = fields.Nested(Identity)
+
+
+class CommunityView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    office_id = fields.String(allow_none=True)
+    name = fields.String()
+    timezone = fields.String()
+    address = fields.String(allow_none=True)
+
+
+class ContactPointView(Schema):
+    id = fields.String()
+    kind = fields.String()
+    value = fields.String()
+    primary = fields.Boolean()
+
+
+class ResidentView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    community_id = fields.String()
+    unit_id = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    name = fields.String()
+    kind = fields.String()
+    language = fields.String()
+    move_in = fields.String(allow_none=True)
+    move_out = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    contact_points = fields.List(fields.Nested(ContactPointView))
+
+
+class ListQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "search by name, unit, phone or email"})
+
+
+class ResidentListQuery(ListQuery):
+    community_id = fields.String(validate=validate.Length(min=1, max=64))
+    include_moved_out = fields.Boolean(load_default=False)
+
+
+class CommunityPage(Schema):
+    items = fields.List(fields.Nested(CommunityView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ResidentPage(Schema):
+    items = fields.List(fields.Nested(ResidentView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AuditEventView(Schema):
+    seq = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    target = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    result = fields.String()
+    details = fields.Dict()
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEventView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class GrantRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, metadata={"description": "a permission or a role"})
+    scope_type = fields.String(required=True,
+                               validate=validate.OneOf(["organization", "office", "community"]))
+    scope_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class GrantView(Schema):
+    id = fields.String()
+    staff_user_id = fields.String()
+    name = fields.String()
+    scope_type = fields.String()
+    scope_id = fields.String()
+    granted_by = fields.String()
+    granted_at = fields.String()
+
+
+class GrantList(Schema):
+    items = fields.List(fields.Nested(GrantView))

@@ -69,3 +69,9 @@ class InsufficientCredits(DomainError):
 class ServiceUnavailable(DomainError):
     status = 503
     title = "Service unavailable"
+
+
+@deserialize_to_instance
+class TooManyAttempts(DomainError):
+    status = 429
+    title = "Too many attempts"

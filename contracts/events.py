@@ -32,6 +32,39 @@ class CommunityCreated(Schema):
     name = fields.String(required=True)
 
 
+class Occupant(Schema):
+    resident_id = fields.String(required=True)
+    unit_id = fields.String(allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["owner", "tenant"]))
+    date = fields.String(allow_none=True, metadata={"description": "move-in or move-out date"})
+
+
+class OccupantsMoved(Schema):
+    """occupant_moved_in / occupant_moved_out: one event per batch of occupants."""
+
+    community_id = fields.String(required=True)
+    occupants = fields.List(fields.Nested(Occupant), required=True)
+
+
+class ContactPointChanged(Schema):
+    resident_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["phone", "email"]))
+    change = fields.String(required=True, validate=validate.OneOf(["added", "removed",
+                                                                    "made_primary"]))
+    contact_point_id = fields.String(required=True)
+
+
+class PermissionChanged(Schema):
+    grant_id = fields.String(required=True)
+    staff_user_id = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "a permission or a role"})
+    permissions = fields.List(fields.String(), required=True,
+                              metadata={"description": "the permissions it stands for"})
+    scope_type = fields.String(required=True,
+                               validate=validate.OneOf(["organization", "office", "community"]))
+    scope_id = fields.String(required=True)
+
+
 class ConsentRecorded(Schema):
     resident_id = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -123,6 +156,16 @@ CATALOGUE = {
     for e in [
         EventType("community_created", "directory", 1, CommunityCreated,
                   "A community (property) was added to an organization."),
+        EventType("occupant_moved_in", "directory", 1, OccupantsMoved,
+                  "Occupants moved into units of a community (one event per batch)."),
+        EventType("occupant_moved_out", "directory", 1, OccupantsMoved,
+                  "Occupants moved out; their records and history are kept."),
+        EventType("contact_point_changed", "directory", 1, ContactPointChanged,
+                  "A resident's phone or email was added, removed or made primary."),
+        EventType("permission_granted", "directory", 1, PermissionChanged,
+                  "A staff user was granted a permission or a role at a scope."),
+        EventType("permission_revoked", "directory", 1, PermissionChanged,
+                  "A grant was taken away (credits freezes a balance when send_sms goes)."),
         EventType("consent_recorded", "consent", 1, ConsentRecorded,
                   "A resident granted or withdrew consent for a channel (and category)."),
         EventType("credits_granted", "credits", 1, CreditsGranted,

@@ -16,6 +16,7 @@ from gateway import openapi
 from gateway.http import api, json_response
 from gateway.publisher import EventPublisher
 from gateway.webhooks import verify_twilio
+from servicekit import tokens
 from servicekit.providers import Rpc
 from servicekit.tracing import Tracing, current_correlation_id
 
@@ -104,18 +105,97 @@ class GatewayService:
             correlation_id=current_correlation_id()))
         return Response(status=204)
 
+    # --- sign in -----------------------------------------------------------------
+
+    @api("POST", "/v1/auth/login")
+    def login(self, request):
+        body = schemas.LoginRequest().load(_json_body(request))
+        tokens = self.directory.login(body["email"], body["password"], _address(request))
+        return schemas.Tokens().dump(tokens)
+
+    @api("POST", "/v1/auth/refresh")
+    def refresh(self, request):
+        body = schemas.RefreshRequest().load(_json_body(request))
+        return schemas.Tokens().dump(self.directory.refresh(body["refresh_token"],
+                                                            _address(request)))
+
+    @api("POST", "/v1/auth/logout")
+    def logout(self, request):
+        body = schemas.RefreshRequest().load(_json_body(request))
+        self.directory.logout(body["refresh_token"], _address(request))
+        return Response(status=204)
+
+    @api("GET", "/v1/me")
+    def me(self, request):
+        return schemas.Identity().dump(self._authenticate(request))
+
+    # --- directory -----------------------------------------------------------------
+
+    @api("GET", "/v1/communities")
+    def list_communities(self, request):
+        identity = self._authenticate(request)
+        query = schemas.ListQuery().load(request.args.to_dict())
+        return schemas.CommunityPage().dump(self.directory.list_communities(identity, **query))
+
+    @api("GET", "/v1/communities/<string:community_id>")
+    def get_community(self, request, community_id):
+        identity = self._authenticate(request)
+        return schemas.CommunityView().dump(self.directory.get_community(identity, community_id))
+
+    @api("GET", "/v1/residents")
+    def list_residents(self, request):
+        identity = self._authenticate(request)
+        query = schemas.ResidentListQuery().load(request.args.to_dict())
+        return schemas.ResidentPage().dump(self.directory.list_residents(identity, **query))
+
+    @api("GET", "/v1/residents/<string:resident_id>")
+    def get_resident(self, request, resident_id):
+        identity = self._authenticate(request)
+        return schemas.ResidentView().dump(self.directory.get_resident(identity, resident_id))
+
+    @api("GET", "/v1/staff/<string:staff_user_id>/grants")
+    def list_grants(self, request, staff_user_id):
+        identity = self._authenticate(request)
+        return schemas.GrantList().dump(self.directory.list_grants(identity, staff_user_id))
+
+    @api("POST", "/v1/staff/<string:staff_user_id>/grants")
+    def grant(self, request, staff_user_id):
+        identity = self._authenticate(request)
+        body = schemas.GrantRequest().load(_json_body(request))
+        granted = self.directory.grant(identity, staff_user_id, body["name"],
+                                       body["scope_type"], body["scope_id"])
+        return 201, schemas.GrantView().dump(granted)
+
+    @api("DELETE", "/v1/grants/<string:grant_id>")
+    def revoke(self, request, grant_id):
+        identity = self._authenticate(request)
+        self.directory.revoke(identity, grant_id)
+        return Response(status=204)
+
+    @api("GET", "/v1/audit-log")
+    def audit_log(self, request):
+        identity = self._authenticate(request)
+        query = schemas.ListQuery(only=("cursor", "limit")).load(request.args.to_dict())
+        return schemas.AuditPage().dump(self.directory.audit_log(identity, **query))
+
     @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
     def no_such_route(self, request, path):
         """Unknown paths answer a problem document too, not the framework's HTML page."""
         raise NotFound(f"there is no {request.method} /{path}; see /openapi.json", "path")
 
     def _authenticate(self, request):
+        """An API key (`th_…`) or a signed access token from /v1/auth/login; either way the
+        identity comes from directory as it is now, so a revoked grant stops at once."""
         header = request.headers.get("Authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'",
+        scheme, _, credential = header.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("send 'Authorization: Bearer <API key or access token>'",
                                   "Authorization")
-        return self.directory.authenticate(key.strip())
+        if credential.startswith("th_"):
+            return self.directory.authenticate(credential)
+        account_id = tokens.verify_access_token(self.config, credential)
+        return self.directory.identity(account_id)
 
 
 def _json_body(request):
@@ -126,6 +206,12 @@ def _json_body(request):
         return json.loads(request.get_data(as_text=True) or "null") or {}
     except (ValueError, BadRequest):
         raise InvalidRequest("the body is not valid JSON", "body") from None
+
+
+def _address(request):
+    """The caller's address, for slowing password guessing. Behind a proxy, configure it to
+    set the address; forwarded headers from the internet are not believed."""
+    return (request.remote_addr or "unknown")[:64]
 
 
 def _broker_status(amqp_uri):

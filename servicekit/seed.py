@@ -1,6 +1,8 @@
-"""`make seed`: a demo organization with one community of a few residents, a category and
-an opening credit balance — created through the services' own RPCs, so each keeps owning
-its data. Safe to run again; writes var/demo.json."""
+"""`make seed`: a realistic demo — a management company with two offices, three communities
+and a few hundred residents, staff in every role, resident portal logins, a category, credits
+— plus a second organization to show tenant isolation. Everything is created through the
+services' own RPCs, so each keeps owning its data. Safe to run again; writes var/demo.json
+(development passwords included: they are demo data, not secrets)."""
 
 import json
 import time
@@ -9,58 +11,154 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from servicekit.config import ROOT
 
-DEMO = {
-    "slug": "demo",
-    "name": "Maple Grove Property Management",
-    "staff": [{"name": "Pat Manager", "email": "pat.manager@maplegrove.example"}],
-    "communities": [{
-        "name": "Maple Grove Apartments",
-        "timezone": "America/Toronto",
-        "residents": [
-            {"name": "Ada Lovelace", "unit": "101", "phone": "+15551230001",
-             "email": "ada@example.com"},
-            {"name": "Grace Hopper", "unit": "102", "phone": "+15551230002",
-             "email": "grace@example.com"},
-            {"name": "Alan Turing", "unit": "201", "phone": "+15551230003",
-             "email": "alan@example.com"},
-            {"name": "Dana Quiet (texts off)", "unit": "202", "phone": "+15551230004",
-             "email": "dana@example.com"},
-        ],
-    }],
-}
+FIRST = ["Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Sophia", "Elijah", "Mia",
+         "James", "Isabella", "Lucas", "Charlotte", "Mateo", "Harper", "Wei", "Priya", "Kofi",
+         "Fatima", "Yuki"]
+LAST = ["Nguyen", "Smith", "Garcia", "Okafor", "Kowalski", "Haddad", "Tremblay", "Singh",
+        "Rossi", "Dubois", "Kim", "Cohen", "Silva", "Murphy", "Ivanova"]
+KEY_PERMISSIONS = ["send_communications", "send_sms", "view_reports", "manage_credits"]
 CATEGORY = ("General announcements", "opt_in")
 SERVICES = ("directory", "consent", "credits")
 
 
+def _residents(community_index, count, first_units):
+    people = list(first_units)
+    n = 0
+    while len(people) < count:
+        first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST) + community_index) % len(LAST)]
+        number = 2000 + community_index * 1000 + n
+        people.append({"name": f"{first} {last}", "unit": f"{300 + n // 2}",
+                       "kind": "owner" if n % 3 == 0 else "tenant",
+                       "phone": f"+1555{number:07d}",
+                       "email": f"{first}.{last}.{number}@example.com".lower()})
+        n += 1
+    return people
+
+
+def demo_spec():
+    maple = [
+        {"name": "Ada Lovelace", "unit": "101", "phone": "+15551230001",
+         "email": "ada@example.com", "kind": "owner", "portal_password": "ada-portal-password"},
+        {"name": "Grace Hopper", "unit": "102", "phone": "+15551230002",
+         "email": "grace@example.com", "portal_password": "grace-portal-password"},
+        {"name": "Alan Turing", "unit": "201", "phone": "+15551230003",
+         "email": "alan@example.com"},
+        {"name": "Dana Quiet (texts off)", "unit": "202", "phone": "+15551230004",
+         "email": "dana@example.com"},
+        {"name": "Edsger Dijkstra", "unit": "101", "phone": "+15551230005",
+         "email": "edsger@example.com", "portal_password": "edsger-portal-password"},
+    ]
+    return {
+        "slug": "demo",
+        "name": "Maple Grove Property Management",
+        "api_key_permissions": KEY_PERMISSIONS,
+        "offices": [
+            {"name": "Toronto office", "communities": [
+                {"name": "Maple Grove Apartments", "timezone": "America/Toronto",
+                 "address": "12 Maple Grove Ave, Toronto ON", "residents": _residents(0, 120,
+                                                                                     maple)},
+                {"name": "Birch Court Condos", "timezone": "America/Toronto",
+                 "address": "400 Birch Ct, Toronto ON", "residents": _residents(1, 90, [])},
+            ]},
+            {"name": "Ottawa office", "communities": [
+                {"name": "Cedar Ridge HOA", "timezone": "America/Toronto",
+                 "address": "7 Cedar Ridge Rd, Ottawa ON", "residents": _residents(2, 110, [])},
+            ]},
+        ],
+        "staff": [
+            {"name": "Morgan Master", "email": "master@maplegrove.example",
+             "password": "master-demo-password", "grants": [
+                 {"name": "master", "scope": "organization"}]},
+            {"name": "Pat Manager", "email": "manager@maplegrove.example",
+             "password": "manager-demo-password", "grants": [
+                 {"name": "manager", "scope": "office:Toronto office"}]},
+            {"name": "Dee Dispatcher", "email": "dispatcher@maplegrove.example",
+             "password": "dispatcher-demo-password", "grants": [
+                 {"name": "dispatcher", "scope": "office:Ottawa office"}]},
+            {"name": "Sam Senior", "email": "senior@maplegrove.example",
+             "password": "senior-demo-password", "grants": [
+                 {"name": "senior_management", "scope": "organization"}]},
+            {"name": "Nora Newhire", "email": "newhire@maplegrove.example",
+             "password": "newhire-demo-password", "grants": []},
+        ],
+    }
+
+
+def other_spec():
+    return {
+        "slug": "harbor",
+        "name": "Harbor View Association Management",
+        "api_key_permissions": KEY_PERMISSIONS,
+        "offices": [{"name": "Harbor office", "communities": [
+            {"name": "Harbor View HOA", "residents": _residents(5, 3, [])}]}],
+        "staff": [{"name": "Hal Harbor", "email": "manager@harborview.example",
+                   "password": "harbor-demo-password", "grants": [
+                       {"name": "manager", "scope": "organization"}]}],
+    }
+
+
+def _passwords(spec):
+    found = {s["email"]: s["password"] for s in spec.get("staff", [])}
+    for office in spec["offices"]:
+        for community in office["communities"]:
+            found.update({r["email"]: r["portal_password"] for r in community["residents"]
+                          if r.get("portal_password")})
+    return found
+
+
 def main(config, out=None):
     out = out or ROOT / "var" / "demo.json"
-    known_key = None
-    if out.exists():
-        known_key = json.loads(out.read_text()).get("api_key")
-    with ClusterRpcProxy(config, timeout=30) as rpc:
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    with ClusterRpcProxy(config, timeout=60) as rpc:
         _wait_for(rpc)
-        demo = rpc.directory.seed_demo(DEMO, known_key)
-        org = demo["organization_id"]
-        seeder = {"actor_type": "system", "actor_id": "seed", "organization_id": org,
-                  "permissions": ["*"]}
-        category = rpc.consent.create_category(seeder, org, *CATEGORY)
-        opening = int((config.get("seed") or {}).get("community_credits", 500))
-        for community in demo["communities"]:
-            rpc.credits.grant(seeder, org, community["id"], opening, "opening balance (seed)",
-                              f"seed:opening:{community['id']}")
-        quiet = [r for r in demo["residents"] if "texts off" in r["name"]]
+        result = _seed_organization(rpc, config, demo_spec(), previous)
+        other = previous.get("other_organization", {})
+        result["other_organization"] = _seed_organization(rpc, config, other_spec(), other)
+        result["limited_api_key"] = _limited_key(rpc, result, previous.get("limited_api_key"))
+        quiet = [r for r in result["residents"] if "texts off" in r["name"]]
+        seeder = _seeder(result["organization_id"])
         for resident in quiet:
-            decision = rpc.consent.check(seeder, category["id"], "sms",
+            decision = rpc.consent.check(seeder, result["category_id"], "sms",
                                          [{"resident_id": resident["id"]}])[0]
             if decision["allowed"]:
                 rpc.consent.record(seeder, resident["id"], "sms", "withdraw", "seed",
                                    evidence={"note": "demo resident who turned texts off"})
-    result = {"organization_id": org, "api_key": demo["api_key"], "category_id": category["id"],
-              "communities": demo["communities"], "residents": demo["residents"]}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print_first_text(config, result, out)
     return result
+
+
+def _seeder(organization_id):
+    return {"actor_type": "system", "actor_id": "seed", "organization_id": organization_id,
+            "scopes": {"*": "*"}}
+
+
+def _seed_organization(rpc, config, spec, previous):
+    demo = rpc.directory.seed_demo(spec, previous.get("api_key"))
+    org = demo["organization_id"]
+    seeder = _seeder(org)
+    category = rpc.consent.create_category(seeder, org, *CATEGORY)
+    opening = int((config.get("seed") or {}).get("community_credits", 500))
+    for community in demo["communities"]:
+        rpc.credits.grant(seeder, org, community["id"], opening, "opening balance (seed)",
+                          f"seed:opening:{community['id']}")
+    passwords = _passwords(spec)
+    for account in demo["accounts"]:
+        account["password"] = passwords.get(account["email"])
+    return dict(demo, category_id=category["id"])
+
+
+def _limited_key(rpc, demo, known):
+    """An integration key that may do nothing (for trying authorization)."""
+    if known:
+        try:
+            rpc.directory.authenticate(known)
+            return known
+        except Exception:  # noqa: S110 - an unknown or revoked key is replaced
+            pass
+    return rpc.directory.issue_api_key(_seeder(demo["organization_id"]), "no permissions",
+                                       [])["api_key"]
 
 
 def _wait_for(rpc, timeout=60):
@@ -80,10 +178,12 @@ def print_first_text(config, demo, path):
     gateway = config["gateway"]
     base = f"http://{gateway.get('host', '127.0.0.1')}:{gateway.get('port', 8000)}"
     resident = demo["residents"][0]
-    community = demo["communities"][0]["id"]
+    community = next(c for c in demo["communities"] if c["id"] == resident["community_id"])
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    logins = "\n".join(f"  {a['email']:<34} {a['password']}" for a in demo["accounts"]
+                       if a["principal_type"] == "staff")
     print(f"""
-Seeded the demo organization; its API key and ids are in {rel}.
+Seeded the demo organization; its API key, logins and ids are in {rel}.
 
 Send the first text (to {resident['name']}, {resident['phone']}):
 
@@ -98,6 +198,10 @@ Send the first text (to {resident['name']}, {resident['phone']}):
 Follow it (use the id from the answer), then see the credits and the report:
 
   curl -s {base}/v1/communications/<id> -H "Authorization: Bearer $KEY"
-  curl -s {base}/v1/communities/{community}/credits -H "Authorization: Bearer $KEY"
-  curl -s '{base}/v1/reports/deliveries?community_id={community}' -H "Authorization: Bearer $KEY"
+  curl -s {base}/v1/communities/{community['id']}/credits -H "Authorization: Bearer $KEY"
+  curl -s '{base}/v1/reports/deliveries?community_id={community['id']}' \\
+    -H "Authorization: Bearer $KEY"
+
+Sign in as a person instead (POST {base}/v1/auth/login with {{"email": …, "password": …}}):
+{logins}
 """, flush=True)

@@ -16,6 +16,8 @@ from services.credits.models import Account, Base, Entry, Hold, HoldResolution, 
 
 COMMUNITY_ACCOUNTS = ("wallet", "holds")
 ORGANIZATION_ACCOUNTS = ("purchases", "usage")
+# who may read a community's wallet: whoever sends from it, manages or reports on it
+WALLET_READERS = ("send_communications", "manage_credits", "view_reports")
 
 
 class CreditsService(TownhallService):
@@ -35,7 +37,7 @@ class CreditsService(TownhallService):
         """Add credits to a community wallet (seed, support, later purchases)."""
         caller = Caller.of(identity)
         caller.check_owner(organization_id, "organization", organization_id)
-        caller.require("manage_credits")
+        caller.require("manage_credits", community_id)
         if not isinstance(amount, int) or amount <= 0:
             raise InvalidRequest("must be a whole number of credits above 0", "amount")
         with self.db.unit_of_work() as uow:
@@ -59,6 +61,7 @@ class CreditsService(TownhallService):
         A replay with the same key answers the first holds and changes nothing.
         """
         caller = Caller.of(identity)
+        caller.require("send_communications", community_id)
         if any(not isinstance(i.get("amount"), int) or i["amount"] <= 0 for i in items):
             raise InvalidRequest("every amount must be a whole number of credits above 0",
                                  "items")
@@ -96,6 +99,7 @@ class CreditsService(TownhallService):
                 Account.community_id == community_id, Account.kind.in_(COMMUNITY_ACCOUNTS))).all()
             if accounts:
                 caller.check_owner(accounts[0].organization_id, "community", community_id)
+            caller.require_any(WALLET_READERS, community_id)
             balances = _balance(session, {a.kind: a.id for a in accounts})
         return {"community_id": community_id, **balances}
 
@@ -105,13 +109,15 @@ class CreditsService(TownhallService):
         caller = Caller.of(identity)
         with self.db.read() as session:
             rows = session.execute(
-                select(Hold.organization_id, Hold.amount, HoldResolution.outcome,
+                select(Hold.organization_id, Hold.community_id, Hold.amount,
+                       HoldResolution.outcome,
                        HoldResolution.charged)
                 .outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
                 .where(Hold.communication_id == communication_id)).all()
         summary = {"held": 0, "charged": 0, "released": 0}
         for row in rows:
             caller.check_owner(row.organization_id, "communication", communication_id)
+            caller.require_any(WALLET_READERS, row.community_id)
             if row.outcome is None:
                 summary["held"] += row.amount
             elif row.outcome == "settled":

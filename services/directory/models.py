@@ -1,6 +1,6 @@
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -16,30 +16,59 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class Office(Base):
+    __tablename__ = "offices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class Community(Base):
     __tablename__ = "communities"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    office_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), nullable=True,
+                                                  index=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 class Unit(Base):
     __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("community_id", "label"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     label: Mapped[str] = mapped_column(String(40))
 
 
 class Resident(Base):
+    """An occupant of a unit: owner or tenant. Moving out keeps the record (history)."""
+
     __tablename__ = "residents"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
-    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), nullable=True)
-    name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), nullable=True,
+                                                index=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="tenant")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    move_in: Mapped[date | None] = mapped_column(Date, nullable=True)
+    move_out: Mapped[date | None] = mapped_column(Date, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+
+
+class ContactPoint(Base):
+    """A phone (E.164) or email of a resident; one of each kind may be primary."""
+
+    __tablename__ = "contact_points"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # phone, email
+    value: Mapped[str] = mapped_column(String(254), index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class StaffUser(Base):
@@ -48,6 +77,37 @@ class StaffUser(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    office_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    staff_user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+
+
+class Grant(Base):
+    """A permission or a role, held by a staff user for the organization, an office or a
+    community. Revoking deletes the row; the audit log keeps the history."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("staff_user_id", "name", "scope_type", "scope_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    staff_user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))          # a permission or a role
+    scope_type: Mapped[str] = mapped_column(String(20))    # organization, office, community
+    scope_id: Mapped[str] = mapped_column(String(40))
+    granted_by: Mapped[str] = mapped_column(String(60))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ApiKey(Base):
@@ -60,3 +120,51 @@ class ApiKey(Base):
     permissions: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class LoginAccount(Base):
+    """Password login of a staff user or of a resident (portal account)."""
+
+    __tablename__ = "login_accounts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    principal_type: Mapped[str] = mapped_column(String(10))  # staff, resident
+    principal_id: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("login_accounts.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Security events: logins, tokens and keys, grants. Insert-only."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

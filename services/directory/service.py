@@ -1,29 +1,39 @@
-"""directory: organizations, communities, units, residents, staff and API keys."""
+"""directory: organizations, offices, teams, communities, units, residents and their contact
+points, staff, grants, logins and API keys — and who a caller is."""
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from contracts.errors import NotFound, Unauthenticated
-from servicekit.access import Caller, new_id
+from contracts.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
+from servicekit.access import EVERYWHERE, PERMISSIONS, ROLES, Caller, new_id
 from servicekit.entrypoints import rpc
+from servicekit.pagination import paginate
 from servicekit.providers import Database
 from servicekit.service import TownhallService
-from services.directory import keys
+from services.directory import identity, keys, logins, views
+from services.directory.demo import create_demo
 from services.directory.models import (
     ApiKey,
+    AuditEvent,
     Base,
     Community,
+    ContactPoint,
+    Grant,
+    LoginAccount,
+    Office,
     Organization,
     Resident,
     StaffUser,
     Unit,
 )
 
-DEMO_PERMISSIONS = ["send_communications", "send_sms", "view_reports", "manage_credits"]
+SCOPE_TYPES = ("organization", "office", "community")
 
 
 class DirectoryService(TownhallService):
     name = "directory"
     db = Database(Base)
+
+    # --- who is calling -------------------------------------------------------------
 
     @rpc
     def authenticate(self, api_key):
@@ -33,26 +43,40 @@ class DirectoryService(TownhallService):
             row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first() \
                 if prefix else None
         if row is None or row.revoked_at is not None or not keys.matches(api_key, row.key_hash):
-            raise Unauthenticated("the API key is unknown or revoked")
-        return {"actor_type": "api_key", "actor_id": row.id,
-                "organization_id": row.organization_id, "permissions": list(row.permissions)}
+            raise Unauthenticated("the API key is unknown or revoked", "Authorization")
+        return identity.for_api_key(row)
 
     @rpc
-    def get_residents(self, identity, resident_ids):
-        """Contact facts of residents, in the order asked; NotFound names the first unknown."""
-        caller = Caller.of(identity)
+    def identity(self, account_id):
+        """The current identity of a login account (grants as they are now)."""
         with self.db.read() as session:
-            rows = {r.id: r for r in session.scalars(
-                select(Resident).where(Resident.id.in_(resident_ids)))}
-        found = []
-        for resident_id in resident_ids:
-            row = rows.get(resident_id)
-            if row is None:
-                raise NotFound(f"resident {resident_id} does not exist", "recipients.residents")
-            caller.check_owner(row.organization_id, "resident", resident_id)
-            found.append({"id": row.id, "community_id": row.community_id, "name": row.name,
-                          "phone": row.phone, "email": row.email})
-        return found
+            account = session.get(LoginAccount, account_id)
+            if account is None:
+                raise Unauthenticated("the account no longer exists", "Authorization")
+            return identity.of_account(session, account)
+
+    @rpc
+    def login(self, email, password, address):
+        with self.db.unit_of_work() as uow:
+            outcome = logins.login(uow.session, self.config, email, password, address)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @rpc
+    def refresh(self, refresh_token, address):
+        with self.db.unit_of_work() as uow:
+            outcome = logins.refresh(uow.session, self.config, refresh_token, address)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @rpc
+    def logout(self, refresh_token, address):
+        with self.db.unit_of_work() as uow:
+            return {"revoked": logins.logout(uow.session, refresh_token, address)}
+
+    # --- communities and residents --------------------------------------------------
 
     @rpc
     def get_community(self, identity, community_id):
@@ -62,12 +86,148 @@ class DirectoryService(TownhallService):
         if row is None:
             raise NotFound(f"community {community_id} does not exist", "community_id")
         caller.check_owner(row.organization_id, "community", community_id)
-        return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
-                "timezone": row.timezone}
+        if not caller.sees_community(community_id):
+            raise Forbidden(f"this caller holds no permission for community {community_id}",
+                            "community_id")
+        return views.community(row)
+
+    @rpc
+    def list_communities(self, identity, cursor=None, limit=None, q=None):
+        caller = Caller.of(identity)
+        query = select(Community).where(Community.organization_id == caller.organization_id)
+        visible = _visible_communities(caller)
+        if visible != EVERYWHERE:
+            query = query.where(Community.id.in_(visible))
+        if q:
+            query = query.where(Community.name.ilike(f"%{q}%"))
+        with self.db.read() as session:
+            rows, next_cursor = paginate(session, query, Community.id, cursor, limit)
+        return {"items": [views.community(r) for r in rows], "next_cursor": next_cursor}
+
+    @rpc
+    def get_residents(self, identity, resident_ids):
+        """Contact facts of residents, in the order asked; NotFound names the first unknown.
+        Used by other services, which then check what the caller may do with them."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            rows = {r.id: r for r in session.scalars(
+                select(Resident).where(Resident.id.in_(resident_ids)))}
+            points = _contact_points(session, list(rows))
+        found = []
+        for resident_id in resident_ids:
+            row = rows.get(resident_id)
+            if row is None or (not caller.is_system
+                               and row.organization_id != caller.organization_id):
+                raise NotFound(f"resident {resident_id} does not exist", "recipients.residents")
+            found.append(views.resident(row, points.get(row.id, [])))
+        return found
+
+    @rpc
+    def get_resident(self, identity, resident_id):
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            row = session.get(Resident, resident_id)
+            if row is None:
+                raise NotFound(f"resident {resident_id} does not exist", "resident_id")
+            caller.check_owner(row.organization_id, "resident", resident_id)
+            _check_may_see_resident(caller, row)
+            unit = session.get(Unit, row.unit_id) if row.unit_id else None
+            points = _contact_points(session, [row.id]).get(row.id, [])
+        return views.resident(row, points, unit.label if unit else None)
+
+    @rpc
+    def list_residents(self, identity, community_id=None, q=None, cursor=None, limit=None,
+                       include_moved_out=False):
+        """Residents the caller may see, searchable by name, unit, phone or email."""
+        caller = Caller.of(identity)
+        query = select(Resident).where(Resident.organization_id == caller.organization_id)
+        if caller.is_resident:
+            query = query.where(Resident.unit_id == caller.resident["unit_id"])
+        else:
+            visible = _visible_communities(caller)
+            if visible != EVERYWHERE:
+                query = query.where(Resident.community_id.in_(visible))
+        if community_id:
+            query = query.where(Resident.community_id == community_id)
+        if not include_moved_out:
+            query = query.where(Resident.move_out.is_(None))
+        if q:
+            like = f"%{q.strip()}%"
+            query = query.where(or_(
+                Resident.name.ilike(like),
+                Resident.unit_id.in_(select(Unit.id).where(Unit.label.ilike(like))),
+                Resident.id.in_(select(ContactPoint.resident_id)
+                                .where(ContactPoint.value.ilike(like)))))
+        with self.db.read() as session:
+            rows, next_cursor = paginate(session, query, Resident.id, cursor, limit)
+            points = _contact_points(session, [r.id for r in rows])
+            units = dict(session.execute(select(Unit.id, Unit.label).where(
+                Unit.id.in_({r.unit_id for r in rows if r.unit_id}))).all())
+        return {"items": [views.resident(r, points.get(r.id, []), units.get(r.unit_id))
+                          for r in rows], "next_cursor": next_cursor}
+
+    # --- grants and the audit log ---------------------------------------------------
+
+    @rpc
+    def grant(self, identity, staff_user_id, name, scope_type, scope_id):
+        """Give a staff user a permission or a role at a scope (master users only)."""
+        caller = _master(identity)
+        if name not in PERMISSIONS and name not in ROLES:
+            raise InvalidRequest(f"must be a permission ({', '.join(PERMISSIONS)}) or a role "
+                                 f"({', '.join(ROLES)})", "name")
+        if scope_type not in SCOPE_TYPES:
+            raise InvalidRequest(f"must be one of {', '.join(SCOPE_TYPES)}", "scope_type")
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            user = _staff_of(session, caller, staff_user_id)
+            _check_scope(session, caller, scope_type, scope_id)
+            existing = session.scalars(select(Grant).where(
+                Grant.staff_user_id == user.id, Grant.name == name,
+                Grant.scope_type == scope_type, Grant.scope_id == scope_id)).first()
+            if existing:
+                return views.grant(existing)
+            row = Grant(id=new_id("grt"), organization_id=caller.organization_id,
+                        staff_user_id=user.id, name=name, scope_type=scope_type,
+                        scope_id=scope_id, granted_by=caller.actor_id)
+            session.add(row)
+            session.flush()
+            _grant_changed(uow, caller, row, "permission_granted")
+        return views.grant(row)
+
+    @rpc
+    def revoke(self, identity, grant_id):
+        caller = _master(identity)
+        with self.db.unit_of_work() as uow:
+            row = uow.session.get(Grant, grant_id)
+            if row is None or row.organization_id != caller.organization_id:
+                raise NotFound(f"grant {grant_id} does not exist", "grant_id")
+            _grant_changed(uow, caller, row, "permission_revoked")
+            uow.session.delete(row)
+        return {"revoked": grant_id}
+
+    @rpc
+    def list_grants(self, identity, staff_user_id):
+        caller = _master(identity)
+        with self.db.read() as session:
+            user = _staff_of(session, caller, staff_user_id)
+            rows = session.scalars(select(Grant).where(Grant.staff_user_id == user.id)
+                                   .order_by(Grant.granted_at)).all()
+        return {"items": [views.grant(r) for r in rows]}
+
+    @rpc
+    def audit_log(self, identity, cursor=None, limit=None):
+        """Security events of the caller's organization, newest last (master users)."""
+        caller = _master(identity)
+        query = select(AuditEvent).where(AuditEvent.organization_id == caller.organization_id)
+        with self.db.read() as session:
+            rows, next_cursor = paginate(session, query, AuditEvent.seq, cursor, limit)
+        return {"items": [views.audit_event(r) for r in rows], "next_cursor": next_cursor}
+
+    # --- demo data ------------------------------------------------------------------
 
     @rpc
     def seed_demo(self, spec, known_key=None):
-        """Create the demo organization once; answer its ids and a working API key.
+        """Create the demo organizations once; answer their ids and a working API key.
 
         Re-running keeps everything; `known_key` is returned again when it still works,
         otherwise a new key is issued (keys are stored hashed and cannot be shown again).
@@ -77,11 +237,7 @@ class DirectoryService(TownhallService):
             org = session.scalars(select(Organization)
                                   .where(Organization.slug == spec["slug"])).first()
             if org is None:
-                org = _create_demo(uow, spec)
-            communities = session.scalars(select(Community).where(
-                Community.organization_id == org.id).order_by(Community.name)).all()
-            residents = session.scalars(select(Resident).where(
-                Resident.organization_id == org.id).order_by(Resident.name)).all()
+                org = create_demo(uow, spec)
             key = known_key
             try:
                 if known_key is None or self.authenticate(known_key)["organization_id"] != org.id:
@@ -89,22 +245,83 @@ class DirectoryService(TownhallService):
             except Unauthenticated:
                 key = None
             if key is None:
-                key = _issue_key(session, org.id, "demo key", DEMO_PERMISSIONS)
-        return {
-            "organization_id": org.id,
-            "api_key": key,
-            "communities": [{"id": c.id, "name": c.name} for c in communities],
-            "residents": [{"id": r.id, "name": r.name, "phone": r.phone, "email": r.email,
-                           "community_id": r.community_id} for r in residents],
-        }
+                key = _issue_key(session, org.id, "demo key", spec["api_key_permissions"])
+            summary = _summary(session, org)
+        return dict(summary, api_key=key)
 
     @rpc
-    def issue_api_key(self, identity, organization_id, name, permissions):
-        caller = Caller.of(identity)
-        caller.check_owner(organization_id, "organization", organization_id)
-        caller.require("manage_directory")
+    def issue_api_key(self, identity, name, permissions):
+        caller = _master(identity)
+        unknown = sorted(set(permissions) - set(PERMISSIONS))
+        if unknown:
+            raise InvalidRequest(f"unknown permissions: {', '.join(unknown)}", "permissions")
         with self.db.unit_of_work() as uow:
-            return {"api_key": _issue_key(uow.session, organization_id, name, permissions)}
+            key = _issue_key(uow.session, caller.organization_id, name, permissions)
+            logins.audit(uow.session, "api_key_created", "succeeded", actor=caller.actor_id,
+                         organization_id=caller.organization_id, target=keys.prefix_of(key),
+                         permissions=list(permissions))
+        return {"api_key": key}
+
+
+def _master(identity):
+    """Master users hold manage_directory for the whole organization."""
+    caller = Caller.of(identity)
+    if not caller.is_system and caller.scopes.get("manage_directory") != EVERYWHERE:
+        raise Forbidden("only master users (manage_directory for the whole organization) may "
+                        "do this", "permission")
+    return caller
+
+
+def _visible_communities(caller):
+    return caller.communities()
+
+
+def _check_may_see_resident(caller, row):
+    if caller.is_resident:
+        if caller.resident.get("unit_id") != row.unit_id:
+            raise Forbidden("residents see only the residents of their own unit", "resident_id")
+        return
+    if not caller.sees_community(row.community_id):
+        raise Forbidden(f"this caller holds no permission for community {row.community_id}",
+                        "resident_id")
+
+
+def _contact_points(session, resident_ids):
+    found = {}
+    if resident_ids:
+        for cp in session.scalars(select(ContactPoint).where(
+                ContactPoint.resident_id.in_(resident_ids)).order_by(ContactPoint.created_at)):
+            found.setdefault(cp.resident_id, []).append(cp)
+    return found
+
+
+def _staff_of(session, caller, staff_user_id):
+    user = session.get(StaffUser, staff_user_id)
+    if user is None or user.organization_id != caller.organization_id:
+        raise NotFound(f"staff user {staff_user_id} does not exist", "staff_user_id")
+    return user
+
+
+def _check_scope(session, caller, scope_type, scope_id):
+    model = {"office": Office, "community": Community}.get(scope_type)
+    if model is None:
+        if scope_id != caller.organization_id:
+            raise InvalidRequest("must be the caller's organization id", "scope_id")
+        return
+    row = session.get(model, scope_id)
+    if row is None or row.organization_id != caller.organization_id:
+        raise NotFound(f"{scope_type} {scope_id} does not exist", "scope_id")
+
+
+def _grant_changed(uow, caller, row, event_type):
+    permissions = list(ROLES.get(row.name, (row.name,)))
+    uow.emit(event_type, {"grant_id": row.id, "staff_user_id": row.staff_user_id,
+                          "name": row.name, "permissions": permissions,
+                          "scope_type": row.scope_type, "scope_id": row.scope_id},
+             organization_id=row.organization_id)
+    logins.audit(uow.session, event_type, "succeeded", actor=caller.actor_id,
+                 organization_id=row.organization_id, target=row.staff_user_id,
+                 name=row.name, scope_type=row.scope_type, scope_id=row.scope_id)
 
 
 def _issue_key(session, organization_id, name, permissions):
@@ -114,31 +331,25 @@ def _issue_key(session, organization_id, name, permissions):
     return key
 
 
-def _create_demo(uow, spec):
-    session = uow.session
-    org = Organization(id=new_id("org"), slug=spec["slug"], name=spec["name"])
-    session.add(org)
-    session.flush()
-    for staff in spec.get("staff", []):
-        session.add(StaffUser(id=new_id("usr"), organization_id=org.id, name=staff["name"],
-                              email=staff["email"]))
-    for community_spec in spec["communities"]:
-        community = Community(id=new_id("com"), organization_id=org.id,
-                              name=community_spec["name"],
-                              timezone=community_spec.get("timezone", "UTC"))
-        session.add(community)
-        session.flush()
-        for resident_spec in community_spec["residents"]:
-            unit = Unit(id=new_id("unt"), community_id=community.id,
-                        label=resident_spec["unit"])
-            session.add(unit)
-            session.flush()
-            session.add(Resident(id=new_id("res"), organization_id=org.id,
-                                 community_id=community.id, unit_id=unit.id,
-                                 name=resident_spec["name"], phone=resident_spec.get("phone"),
-                                 email=resident_spec.get("email")))
-        uow.emit("community_created", {"community_id": community.id, "organization_id": org.id,
-                                       "name": community.name}, organization_id=org.id)
-    return org
-
-
+def _summary(session, org):
+    communities = session.scalars(select(Community).where(
+        Community.organization_id == org.id).order_by(Community.name)).all()
+    offices = session.scalars(select(Office).where(Office.organization_id == org.id)
+                              .order_by(Office.name)).all()
+    accounts = session.scalars(select(LoginAccount).where(
+        LoginAccount.organization_id == org.id).order_by(LoginAccount.email)).all()
+    residents = session.scalars(select(Resident).where(
+        Resident.organization_id == org.id).order_by(Resident.name)).all()
+    points = _contact_points(session, [r.id for r in residents])
+    return {
+        "organization_id": org.id,
+        "offices": [{"id": o.id, "name": o.name} for o in offices],
+        "communities": [{"id": c.id, "name": c.name, "office_id": c.office_id}
+                        for c in communities],
+        "accounts": [{"email": a.email, "principal_type": a.principal_type,
+                      "principal_id": a.principal_id} for a in accounts],
+        "residents": [{"id": r.id, "name": r.name, "community_id": r.community_id,
+                       "unit_id": r.unit_id,
+                       **{cp.kind: cp.value for cp in points.get(r.id, []) if cp.is_primary}}
+                      for r in residents],
+    }

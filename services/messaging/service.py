@@ -60,12 +60,17 @@ class MessagingService(TownhallService):
             caller.require("send_sms")
         category = self.consent.get_category(identity, request["category_id"])
         residents = self.directory.get_residents(identity, request["recipients"]["residents"])
+        community_id = _one_community(residents)
+        caller.require("send_communications", community_id)
+        if "sms" in request["channels"]:
+            caller.require("send_sms", community_id)
         communication_id = new_id("cmm")
         answer = {"id": communication_id, "status": "accepted",
                   "links": {"self": f"/v1/communications/{communication_id}"}}
         try:
             with self.db.unit_of_work() as uow:
-                _persist(uow, caller, identity, communication_id, request, category, residents)
+                _persist(uow, caller, identity, communication_id, community_id, request,
+                         category, residents)
                 if idempotency_key:
                     idempotency.remember(uow.session, self.db.metadata, scope,
                                          idempotency_key, digest, answer)
@@ -87,6 +92,8 @@ class MessagingService(TownhallService):
             if communication is None:
                 raise NotFound(f"communication {communication_id} does not exist", "id")
             caller.check_owner(communication.organization_id, "communication", communication_id)
+            caller.require_any(("send_communications", "view_reports"),
+                               communication.community_id)
             deliveries = session.scalars(select(Delivery).where(
                 Delivery.communication_id == communication_id).order_by(Delivery.id)).all()
         counts = {}
@@ -257,11 +264,15 @@ def _check_supported(request):
                           "recipients.residents")
 
 
-def _persist(uow, caller, identity, communication_id, request, category, residents):
+def _one_community(residents):
     community_ids = {r["community_id"] for r in residents}
     if len(community_ids) != 1:
         raise InvalidRequest("all recipients must live in one community", "recipients")
-    community_id = community_ids.pop()
+    return community_ids.pop()
+
+
+def _persist(uow, caller, identity, communication_id, community_id, request, category,
+             residents):
     uow.session.add(Communication(
         id=communication_id, organization_id=caller.organization_id, community_id=community_id,
         kind=request["kind"], channels=request["channels"], category_id=category["id"],

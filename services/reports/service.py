@@ -42,6 +42,7 @@ class ReportsService(TownhallService):
     @rpc
     def delivery_counts(self, identity, community_id):
         caller = Caller.of(identity)
+        caller.require("view_reports", community_id)
         with self.db.read() as session:
             rows = session.execute(
                 select(DeliveryState.status, func.count())

@@ -34,7 +34,8 @@ class System:
 
     @property
     def community_id(self):
-        return self.demo["communities"][0]["id"]
+        """Maple Grove Apartments, where Ada, Grace, Alan and Dana live."""
+        return self.resident("Ada")["community_id"]
 
     def send(self, resident, body, channel="sms", key=None, **extra):
         payload = {"kind": "message", "channels": [channel],

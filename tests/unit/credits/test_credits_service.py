@@ -4,7 +4,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 
-from contracts.errors import InvalidRequest, NotFound
+from contracts.errors import Forbidden, InvalidRequest, NotFound
 from contracts.events import envelope
 from servicekit.testing import memory_database, outbox_events
 from services.credits.models import Base, Entry
@@ -12,7 +12,7 @@ from services.credits.service import CreditsService
 
 ORG = "org_1"
 ME = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": ORG,
-      "permissions": ["manage_credits"]}
+      "permissions": ["manage_credits", "send_communications"]}
 
 
 @pytest.fixture
@@ -86,3 +86,12 @@ def test_another_organizations_wallet_does_not_exist_for_the_caller(credits):
     stranger = dict(ME, organization_id="org_2")
     with pytest.raises(NotFound):
         credits.get_wallet(stranger, "com_1")
+
+
+def test_a_wallet_is_read_only_by_those_who_send_manage_or_report_for_its_community(credits):
+    elsewhere = {"actor_type": "staff", "actor_id": "usr_9", "organization_id": ORG,
+                 "scopes": {"send_communications": ["com_2"], "manage_tickets": ["com_1"]}}
+    with pytest.raises(Forbidden):
+        credits.get_wallet(elsewhere, "com_1")
+    reporter = dict(elsewhere, scopes={"view_reports": ["com_1"]})
+    assert credits.get_wallet(reporter, "com_1")["balance"] == 10

@@ -73,3 +73,16 @@ def test_openapi_is_generated_from_the_validating_schemas():
     fields = spec["components"]["schemas"]["CommunicationRequest"]["properties"]
     assert set(fields) == set(schemas.CommunicationRequest().fields)
     assert fields["channels"]["items"]["enum"] == ["sms", "email", "voice"]
+
+
+def test_every_route_is_in_the_openapi_document():
+    import re
+
+    from gateway.routes import routes
+    from gateway.service import GatewayService
+
+    spec = document()
+    documented = {(verb, re.sub(r"\{\w+\}", "{}", path))
+                  for path, operations in spec["paths"].items() for verb in operations}
+    served = {(verb, re.sub(r"\{\w+\}", "{}", path)) for verb, path, _ in routes(GatewayService)}
+    assert served - {("get", "/openapi.json")} <= documented, served - documented

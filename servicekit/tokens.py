@@ -1,0 +1,68 @@
+"""Access tokens (signed JWT, short-lived) and refresh tokens (opaque, stored hashed,
+revocable). directory issues them; the gateway verifies access tokens itself."""
+
+import hashlib
+import secrets
+import time
+import uuid
+
+import jwt
+
+from contracts.errors import Unauthenticated
+
+ALGORITHMS = ["HS256"]  # the allow-list: a token naming any other algorithm is refused
+ISSUER = "townhall"
+AUDIENCE = "townhall-api"
+DEV_SECRET = "development-only-signing-key-not-for-production"  # noqa: S105
+MIN_SECRET_BYTES = 32
+
+
+def settings(config):
+    auth = config.get("auth") or {}
+    secret = auth.get("jwt_secret")
+    if not secret:
+        if config.get("environment", "development") != "development":
+            raise RuntimeError("auth.jwt_secret must be set (TOWNHALL_AUTH__JWT_SECRET) "
+                               "outside development")
+        secret = DEV_SECRET
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(f"auth.jwt_secret must be at least {MIN_SECRET_BYTES} bytes")
+    return {"secret": secret,
+            "access_ttl": int(auth.get("access_ttl_seconds", 900)),
+            "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}
+
+
+def issue_access_token(config, account_id, organization_id, now=None):
+    s = settings(config)
+    now = int(now or time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "org": organization_id,
+              "iat": now, "exp": now + s["access_ttl"], "jti": uuid.uuid4().hex,
+              "typ": "access"}
+    return jwt.encode(claims, s["secret"], algorithm=ALGORITHMS[0]), s["access_ttl"]
+
+
+def verify_access_token(config, token):
+    """The account id of a valid access token, else Unauthenticated saying why."""
+    try:
+        claims = jwt.decode(token, settings(config)["secret"], algorithms=ALGORITHMS,
+                            audience=AUDIENCE, issuer=ISSUER,
+                            options={"require": ["exp", "iat", "sub", "iss", "aud"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the access token has expired; refresh it", "Authorization") \
+            from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"the access token is not valid: {exc}", "Authorization") \
+            from None
+    if claims.get("typ") != "access":
+        raise Unauthenticated("this is not an access token", "Authorization")
+    return claims["sub"]
+
+
+def new_refresh_token():
+    """(token shown once, hash to store)."""
+    token = "rt_" + secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,46 @@
+"""Who a caller is, as every service receives it: the organization, and for each permission
+where it holds — office grants already expanded to their communities."""
+
+from sqlalchemy import select
+
+from contracts.errors import Unauthenticated
+from servicekit.access import EVERYWHERE, expand_scopes
+from services.directory.models import Community, Grant, Resident, StaffUser
+
+
+def for_staff(session, user: StaffUser):
+    if user.disabled_at is not None:
+        raise Unauthenticated("this account is disabled")
+    grants = session.execute(select(Grant.name, Grant.scope_type, Grant.scope_id)
+                             .where(Grant.staff_user_id == user.id)).all()
+    office_ids = {scope_id for _n, scope_type, scope_id in grants if scope_type == "office"}
+    offices = {}
+    if office_ids:
+        for community_id, office_id in session.execute(
+                select(Community.id, Community.office_id)
+                .where(Community.office_id.in_(office_ids))):
+            offices.setdefault(office_id, []).append(community_id)
+    return {"actor_type": "staff", "actor_id": user.id, "organization_id": user.organization_id,
+            "name": user.name, "scopes": expand_scopes(grants, offices)}
+
+
+def for_resident(resident: Resident):
+    if resident.move_out is not None:
+        raise Unauthenticated("this resident has moved out")
+    return {"actor_type": "resident", "actor_id": resident.id,
+            "organization_id": resident.organization_id, "name": resident.name, "scopes": {},
+            "resident": {"id": resident.id, "community_id": resident.community_id,
+                         "unit_id": resident.unit_id}}
+
+
+def for_api_key(key):
+    return {"actor_type": "api_key", "actor_id": key.id, "organization_id": key.organization_id,
+            "name": key.name, "scopes": {p: EVERYWHERE for p in key.permissions}}
+
+
+def of_account(session, account):
+    if account.disabled_at is not None:
+        raise Unauthenticated("this account is disabled")
+    if account.principal_type == "staff":
+        return for_staff(session, session.get(StaffUser, account.principal_id))
+    return for_resident(session.get(Resident, account.principal_id))

@@ -1,0 +1,32 @@
+"""How directory objects look to callers."""
+
+
+def community(row):
+    return {"id": row.id, "organization_id": row.organization_id, "office_id": row.office_id,
+            "name": row.name, "timezone": row.timezone, "address": row.address}
+
+
+def resident(row, contact_points, unit_label=None):
+    primary = {cp.kind: cp.value for cp in contact_points if cp.is_primary}
+    return {
+        "id": row.id, "organization_id": row.organization_id,
+        "community_id": row.community_id, "unit_id": row.unit_id, "unit": unit_label,
+        "name": row.name, "kind": row.kind, "language": row.language,
+        "move_in": row.move_in.isoformat() if row.move_in else None,
+        "move_out": row.move_out.isoformat() if row.move_out else None,
+        "phone": primary.get("phone"), "email": primary.get("email"),
+        "contact_points": [{"id": cp.id, "kind": cp.kind, "value": cp.value,
+                            "primary": cp.is_primary} for cp in contact_points],
+    }
+
+
+def audit_event(row):
+    return {"seq": row.seq, "at": row.at.isoformat(), "actor": row.actor, "action": row.action,
+            "target": row.target, "address": row.address, "result": row.result,
+            "details": row.details}
+
+
+def grant(row):
+    return {"id": row.id, "staff_user_id": row.staff_user_id, "name": row.name,
+            "scope_type": row.scope_type, "scope_id": row.scope_id,
+            "granted_by": row.granted_by, "granted_at": row.granted_at.isoformat()}
