@@ -63,6 +63,25 @@ class System:
         return self.session.get(f"{self.url}/v1/communities/{self.community_id}/credits",
                                 timeout=30).json()
 
+    def wallet_at_rest(self, timeout=30):
+        """The wallet once no hold is pending (earlier tests' texts may still settle)."""
+        deadline = time.monotonic() + timeout
+        wallet = self.wallet()
+        while wallet["held"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+            wallet = self.wallet()
+        return wallet
+
+    def report_at_rest(self, timeout=30):
+        """The delivery report once no delivery is in flight."""
+        deadline = time.monotonic() + timeout
+        report = self.report()
+        in_flight = {"pending", "queued", "sending", "sent"}
+        while in_flight & set(report["counts"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            report = self.report()
+        return report
+
     def report(self):
         return self.session.get(f"{self.url}/v1/reports/deliveries",
                                 params={"community_id": self.community_id}, timeout=30).json()

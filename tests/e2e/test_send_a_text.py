@@ -32,7 +32,8 @@ def test_health_and_openapi(system):
 
 def test_a_text_is_delivered_charged_and_counted(system):
     ada = system.resident("Ada")
-    before, counted = system.wallet(), delivered_count(system)
+    before = system.wallet_at_rest()
+    counted = system.report_at_rest()["counts"].get("delivered", 0)
     body = unique("Water will be off on Tuesday from 9 to 11.")
     answer = system.send(ada, body)
     assert answer.status_code == 202, answer.text
@@ -123,7 +124,7 @@ def test_a_provider_error_fails_the_delivery_and_releases_the_credits(system):
     alan = system.resident("Alan")
     system.configure_provider(reject_to=[alan["phone"]], create_error_code=21211)
     try:
-        before = system.wallet()
+        before = system.wallet_at_rest()
         answer = system.send(alan, unique("Package at the front desk."))
         view = system.wait_until_done(answer.json()["id"])
     finally:
@@ -149,7 +150,8 @@ def test_a_duplicate_status_callback_charges_once(system):
     ada = system.resident("Ada")
     answer = system.send(ada, unique("Gym reopens Monday."))
     view = system.wait_until_done(answer.json()["id"])
-    balance, counted = system.wallet()["balance"], delivered_count(system)
+    balance = system.wallet_at_rest()["balance"]
+    counted = system.report_at_rest()["counts"].get("delivered", 0)
     sid = system.provider_messages(ada["phone"])[-1]["sid"]
     for _ in range(2):
         assert signed_callback(system, sid, "delivered", ada["phone"]).status_code == 204
@@ -175,7 +177,7 @@ def test_a_forged_callback_is_403_and_changes_nothing(system):
 
 def test_an_opted_out_resident_is_suppressed_and_not_charged(system):
     dana = system.resident("Dana")
-    balance = system.wallet()["balance"]
+    balance = system.wallet_at_rest()["balance"]
     answer = system.send(dana, unique("Board meeting tonight."))
     view = system.wait_until_done(answer.json()["id"])
     (delivery,) = view["deliveries"]
@@ -202,7 +204,7 @@ def test_an_email_goes_through_a_real_smtp_client_for_free(system):
 
 def test_services_killed_mid_way_still_complete_the_message_once(system):
     alan = system.resident("Alan")
-    balance = system.wallet()["balance"]
+    balance = system.wallet_at_rest()["balance"]
     body = unique("Elevator maintenance tomorrow.")
     stack = system.stack
     stack.stop_process("credits", sig=signal.SIGKILL)
