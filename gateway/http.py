@@ -9,10 +9,10 @@ from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response
 
-from contracts.errors import DomainError
+from contracts.errors import DomainError, InvalidRequest
 from servicekit.tracing import (
     CORRELATION_HEADER,
     current_correlation_id,
@@ -100,3 +100,19 @@ def _flatten(messages, prefix=""):
 def _incoming_correlation_id(request):
     value = request.headers.get(CORRELATION_HEADER, "")
     return value if 0 < len(value) <= 64 and value.replace("-", "").isalnum() else None
+
+
+def json_body(request):
+    if not request.mimetype == "application/json":
+        raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
+                             "Content-Type")
+    try:
+        return json.loads(request.get_data(as_text=True) or "null") or {}
+    except (ValueError, BadRequest):
+        raise InvalidRequest("the body is not valid JSON", "body") from None
+
+
+def client_address(request):
+    """The caller's address, for slowing password guessing. Behind a proxy, configure it to
+    set the address; forwarded headers from the internet are not believed."""
+    return (request.remote_addr or "unknown")[:64]

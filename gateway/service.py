@@ -1,19 +1,18 @@
 """gateway: the HTTP API. It authenticates the caller and passes the identity in every RPC;
 the owning services decide what the caller may see or change."""
 
-import json
 
 import eventlet
 from kombu import Connection
 from nameko.dependency_providers import Config
-from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from contracts import api as schemas
 from contracts.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
 from contracts.events import envelope
 from gateway import openapi
-from gateway.http import api, json_response
+from gateway.directory_routes import DirectoryRoutes
+from gateway.http import api, json_body, json_response
 from gateway.publisher import EventPublisher
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -24,7 +23,7 @@ SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports"
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService:
+class GatewayService(DirectoryRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()
@@ -63,7 +62,7 @@ class GatewayService:
     @api("POST", "/v1/communications")
     def create_communication(self, request):
         identity = self._authenticate(request)
-        payload = schemas.CommunicationRequest().load(_json_body(request))
+        payload = schemas.CommunicationRequest().load(json_body(request))
         key = request.headers.get("Idempotency-Key")
         accepted = self.messaging.create(identity, payload, idempotency_key=key)
         body = schemas.CommunicationAccepted().dump(accepted)
@@ -105,79 +104,6 @@ class GatewayService:
             correlation_id=current_correlation_id()))
         return Response(status=204)
 
-    # --- sign in -----------------------------------------------------------------
-
-    @api("POST", "/v1/auth/login")
-    def login(self, request):
-        body = schemas.LoginRequest().load(_json_body(request))
-        tokens = self.directory.login(body["email"], body["password"], _address(request))
-        return schemas.Tokens().dump(tokens)
-
-    @api("POST", "/v1/auth/refresh")
-    def refresh(self, request):
-        body = schemas.RefreshRequest().load(_json_body(request))
-        return schemas.Tokens().dump(self.directory.refresh(body["refresh_token"],
-                                                            _address(request)))
-
-    @api("POST", "/v1/auth/logout")
-    def logout(self, request):
-        body = schemas.RefreshRequest().load(_json_body(request))
-        self.directory.logout(body["refresh_token"], _address(request))
-        return Response(status=204)
-
-    @api("GET", "/v1/me")
-    def me(self, request):
-        return schemas.Identity().dump(self._authenticate(request))
-
-    # --- directory -----------------------------------------------------------------
-
-    @api("GET", "/v1/communities")
-    def list_communities(self, request):
-        identity = self._authenticate(request)
-        query = schemas.ListQuery().load(request.args.to_dict())
-        return schemas.CommunityPage().dump(self.directory.list_communities(identity, **query))
-
-    @api("GET", "/v1/communities/<string:community_id>")
-    def get_community(self, request, community_id):
-        identity = self._authenticate(request)
-        return schemas.CommunityView().dump(self.directory.get_community(identity, community_id))
-
-    @api("GET", "/v1/residents")
-    def list_residents(self, request):
-        identity = self._authenticate(request)
-        query = schemas.ResidentListQuery().load(request.args.to_dict())
-        return schemas.ResidentPage().dump(self.directory.list_residents(identity, **query))
-
-    @api("GET", "/v1/residents/<string:resident_id>")
-    def get_resident(self, request, resident_id):
-        identity = self._authenticate(request)
-        return schemas.ResidentView().dump(self.directory.get_resident(identity, resident_id))
-
-    @api("GET", "/v1/staff/<string:staff_user_id>/grants")
-    def list_grants(self, request, staff_user_id):
-        identity = self._authenticate(request)
-        return schemas.GrantList().dump(self.directory.list_grants(identity, staff_user_id))
-
-    @api("POST", "/v1/staff/<string:staff_user_id>/grants")
-    def grant(self, request, staff_user_id):
-        identity = self._authenticate(request)
-        body = schemas.GrantRequest().load(_json_body(request))
-        granted = self.directory.grant(identity, staff_user_id, body["name"],
-                                       body["scope_type"], body["scope_id"])
-        return 201, schemas.GrantView().dump(granted)
-
-    @api("DELETE", "/v1/grants/<string:grant_id>")
-    def revoke(self, request, grant_id):
-        identity = self._authenticate(request)
-        self.directory.revoke(identity, grant_id)
-        return Response(status=204)
-
-    @api("GET", "/v1/audit-log")
-    def audit_log(self, request):
-        identity = self._authenticate(request)
-        query = schemas.ListQuery(only=("cursor", "limit")).load(request.args.to_dict())
-        return schemas.AuditPage().dump(self.directory.audit_log(identity, **query))
-
     @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
     def no_such_route(self, request, path):
         """Unknown paths answer a problem document too, not the framework's HTML page."""
@@ -196,22 +122,6 @@ class GatewayService:
             return self.directory.authenticate(credential)
         account_id = tokens.verify_access_token(self.config, credential)
         return self.directory.identity(account_id)
-
-
-def _json_body(request):
-    if not request.mimetype == "application/json":
-        raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
-                             "Content-Type")
-    try:
-        return json.loads(request.get_data(as_text=True) or "null") or {}
-    except (ValueError, BadRequest):
-        raise InvalidRequest("the body is not valid JSON", "body") from None
-
-
-def _address(request):
-    """The caller's address, for slowing password guessing. Behind a proxy, configure it to
-    set the address; forwarded headers from the internet are not believed."""
-    return (request.remote_addr or "unknown")[:64]
 
 
 def _broker_status(amqp_uri):
