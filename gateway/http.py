@@ -3,6 +3,7 @@ maps exceptions to a status and an application/problem+json body (RFC 9457)."""
 
 import json
 import logging
+from datetime import date
 from functools import partial
 
 from eventlet.event import Event
@@ -116,3 +117,14 @@ def client_address(request):
     """The caller's address, for slowing password guessing. Behind a proxy, configure it to
     set the address; forwarded headers from the internet are not believed."""
     return (request.remote_addr or "unknown")[:64]
+
+
+def idempotency_key(request):
+    return request.headers.get("Idempotency-Key")
+
+
+def wire(fields):
+    """Validated fields as they travel by RPC: dates as ISO strings."""
+    return {k: v.isoformat() if isinstance(v, date) else
+            [wire(i) if isinstance(i, dict) else i for i in v] if isinstance(v, list) else v
+            for k, v in fields.items()}

@@ -6,6 +6,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from contracts import api as schemas
+from contracts import directory_api as objects
 
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
@@ -16,7 +17,9 @@ def _json(schema):
 
 def _errors(*codes):
     words = {400: "Bad request", 401: "No or unknown credentials", 403: "Forbidden",
-             404: "Not found (or another organization's)", 422: "Invalid or unsupported",
+             404: "Not found (or another organization's)",
+             409: "Conflicts with what exists (a unit label, an email)",
+             422: "Invalid or unsupported",
              429: "Too many failed attempts", 503: "A service is unavailable"}
     return {str(c): {"description": words[c], "content": PROBLEM} for c in codes}
 
@@ -35,6 +38,8 @@ def document():
                    schemas.CommunityPage, schemas.ResidentView, schemas.ResidentPage,
                    schemas.AuditPage, schemas.GrantRequest, schemas.GrantView,
                    schemas.GrantList):
+        spec.components.schema(schema.__name__, schema=schema)
+    for schema in OBJECT_SCHEMAS:
         spec.components.schema(schema.__name__, schema=schema)
     secured = [{"apiKey": []}]
     spec.path("/healthz", operations={"get": {
@@ -72,6 +77,7 @@ def document():
         "summary": "Twilio status callback (X-Twilio-Signature checked)",
         "responses": {"204": {"description": "accepted"}, **_errors(403, 422)}}})
     _directory_paths(spec, secured)
+    _object_paths(spec)
     return spec.to_dict()
 
 
@@ -143,3 +149,125 @@ def _directory_paths(spec, secured):
         "parameters": _query("cursor", "limit"),
         "responses": {"200": {"description": "a page", "content": _json("AuditPage")},
                       **_errors(401, 403)}}})
+
+
+OBJECT_SCHEMAS = (objects.OfficeRequest, objects.OfficeView, objects.OfficePage,
+                  objects.CommunityRequest, objects.UnitRequest, objects.UnitView,
+                  objects.UnitPage, objects.ContactPointRequest, objects.ContactPointUpdate,
+                  objects.ResidentRequest, objects.ResidentUpdate, objects.MoveOutRequest,
+                  objects.StaffRequest, objects.StaffUpdate, objects.StaffView,
+                  objects.StaffPage, objects.TeamRequest, objects.TeamUpdate, objects.TeamView,
+                  objects.TeamPage, objects.ApiKeyRequest, objects.ApiKeyView,
+                  objects.ApiKeyCreated, objects.ApiKeyList)
+IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
+               "description": "same key and body: the first answer again"}
+
+
+def _operation(summary, ids=(), query=(), body=None, answer=None, status=200, errors=()):
+    """One secured operation: path ids, query parameters, a JSON body, an answer schema."""
+    operation = {"summary": summary, "security": [{"apiKey": []}],
+                 "parameters": [_path_id(i) for i in ids] + _query(*query)}
+    if body:
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+        if status == 201:
+            operation["parameters"].append(IDEMPOTENCY)
+    ok = {"description": summary}
+    if answer:
+        ok["content"] = _json(answer)
+    operation["responses"] = {str(status): ok, **_errors(401, *errors)}
+    return operation
+
+
+def _object_paths(spec):
+    """Creating and changing offices, communities, units, residents, contact points, staff,
+    teams and API keys (PATCH bodies are partial)."""
+    listing = ("cursor", "limit", "q")
+    change = (403, 404, 409, 422)
+    spec.path("/v1/offices", operations={
+        "get": _operation("Offices the caller holds a permission in", query=listing,
+                          answer="OfficePage", errors=(403, 422)),
+        "post": _operation("Add an office (master users)", body="OfficeRequest",
+                           answer="OfficeView", status=201, errors=(403, 422))})
+    spec.path("/v1/offices/{office_id}", operations={
+        "get": _operation("An office", ids=("office_id",), answer="OfficeView",
+                          errors=(403, 404)),
+        "patch": _operation("Rename an office (master users)", ids=("office_id",),
+                            body="OfficeRequest", answer="OfficeView", errors=change)})
+    spec.path("/v1/communities", operations={
+        "post": _operation("Add a community to an office (master users)",
+                           body="CommunityRequest", answer="CommunityView", status=201,
+                           errors=change)})
+    spec.path("/v1/communities/{id}", operations={
+        "patch": _operation("Change a community (manage_directory there; moving it to "
+                            "another office: master users)", ids=("id",),
+                            body="CommunityRequest", answer="CommunityView", errors=change)})
+    spec.path("/v1/communities/{community_id}/units", operations={
+        "get": _operation("Units of a community (a resident: their own)",
+                          ids=("community_id",), query=listing, answer="UnitPage",
+                          errors=(403, 404, 422)),
+        "post": _operation("Add a unit (manage_directory there)", ids=("community_id",),
+                           body="UnitRequest", answer="UnitView", status=201, errors=change)})
+    spec.path("/v1/units/{unit_id}", operations={
+        "get": _operation("A unit", ids=("unit_id",), answer="UnitView", errors=(403, 404)),
+        "patch": _operation("Relabel a unit", ids=("unit_id",), body="UnitRequest",
+                            answer="UnitView", errors=change)})
+    spec.path("/v1/residents", operations={
+        "post": _operation("Move a resident into a unit, with contact points",
+                           body="ResidentRequest", answer="ResidentView", status=201,
+                           errors=change)})
+    spec.path("/v1/residents/{id}", operations={
+        "patch": _operation("Change a resident's name, kind, language or external id",
+                            ids=("id",), body="ResidentUpdate",
+                            answer="ResidentView", errors=change)})
+    spec.path("/v1/residents/{resident_id}/move-out", operations={
+        "post": _operation("Move a resident out; the record and its history stay",
+                           ids=("resident_id",), body="MoveOutRequest", answer="ResidentView",
+                           errors=change)})
+    spec.path("/v1/residents/{resident_id}/contact-points", operations={
+        "post": _operation("Add a phone (E.164 after normalizing) or an email",
+                           ids=("resident_id",), body="ContactPointRequest",
+                           answer="ResidentView", status=201, errors=change)})
+    spec.path("/v1/contact-points/{contact_point_id}", operations={
+        "patch": _operation("Make a contact point the primary of its kind",
+                            ids=("contact_point_id",), body="ContactPointUpdate",
+                            answer="ResidentView", errors=change),
+        "delete": _operation("Remove a contact point (the newest other becomes primary)",
+                             ids=("contact_point_id",), answer="ResidentView",
+                             errors=(403, 404))})
+    spec.path("/v1/staff", operations={
+        "get": _operation("Staff users (master users)", query=listing, answer="StaffPage",
+                          errors=(403, 422)),
+        "post": _operation("Add a staff user, with a login when a password is given "
+                           "(master users)", body="StaffRequest", answer="StaffView",
+                           status=201, errors=change)})
+    spec.path("/v1/staff/{staff_user_id}", operations={
+        "get": _operation("A staff user (master users, or the user)",
+                          ids=("staff_user_id",), answer="StaffView", errors=(403, 404)),
+        "patch": _operation("Rename, disable or enable a staff user (master users)",
+                            ids=("staff_user_id",), body="StaffUpdate", answer="StaffView",
+                            errors=change)})
+    spec.path("/v1/teams", operations={
+        "get": _operation("Teams (master users: all; others: their own)", query=listing,
+                          answer="TeamPage", errors=(403, 422)),
+        "post": _operation("Add a team (master users)", body="TeamRequest",
+                           answer="TeamView", status=201, errors=change)})
+    spec.path("/v1/teams/{team_id}", operations={
+        "get": _operation("A team (master users and its members)", ids=("team_id",),
+                          answer="TeamView", errors=(403, 404)),
+        "patch": _operation("Change a team (master users)", ids=("team_id",),
+                            body="TeamUpdate", answer="TeamView", errors=change)})
+    spec.path("/v1/teams/{team_id}/members/{staff_user_id}", operations={
+        "put": _operation("Add a member (master users)", ids=("team_id", "staff_user_id"),
+                          answer="TeamView", errors=(403, 404)),
+        "delete": _operation("Remove a member (master users)",
+                             ids=("team_id", "staff_user_id"), answer="TeamView",
+                             errors=(403, 404))})
+    spec.path("/v1/api-keys", operations={
+        "get": _operation("API keys of the organization, without secrets (master users)",
+                          answer="ApiKeyList", errors=(403,)),
+        "post": _operation("Create an API key; the key is in this answer only (master users)",
+                           body="ApiKeyRequest", answer="ApiKeyCreated", status=201,
+                           errors=(403, 422))})
+    spec.path("/v1/api-keys/{api_key_id}", operations={
+        "delete": _operation("Revoke an API key at once (master users)",
+                             ids=("api_key_id",), status=204, errors=(403, 404))})

@@ -13,6 +13,8 @@ from contracts.events import envelope
 from gateway import openapi
 from gateway.directory_routes import DirectoryRoutes
 from gateway.http import api, json_body, json_response
+from gateway.people_routes import PeopleRoutes
+from gateway.places_routes import PlacesRoutes
 from gateway.publisher import EventPublisher
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -23,7 +25,7 @@ SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports"
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService(DirectoryRoutes):
+class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()

@@ -5,6 +5,7 @@ import hashlib
 import json
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import IdempotencyKeyReused, InvalidRequest
 from servicekit.db import utcnow
@@ -41,3 +42,37 @@ def remember(session, metadata, scope, key, digest, response):
     table = metadata.tables["idempotency_records"]
     session.execute(insert(table).values(scope=scope, key=key, request_hash=digest,
                                          response=json.dumps(response), created_at=utcnow()))
+
+
+def once(db, scope, key, request, work):
+    """Run `work(uow)` in one transaction and answer its result, once per (scope, key).
+
+    The result is remembered in the same transaction as the change, so a crash can never
+    leave a change without its record (which a retry would repeat) or the reverse. Without
+    a key the work simply runs.
+    """
+    check_key(key)
+    if not key:
+        with db.unit_of_work() as uow:
+            return work(uow)
+    digest = request_hash(request)
+    with db.read() as session:
+        previous = replay(session, db.metadata, scope, key, digest)
+    if previous is not None:
+        return previous
+    try:
+        with db.unit_of_work() as uow:
+            answer = work(uow)
+            remember(uow.session, db.metadata, scope, key, digest, answer)
+        return answer
+    except IntegrityError:
+        # a concurrent request with the same key won the race: answer what it answered
+        with db.read() as session:
+            previous = replay(session, db.metadata, scope, key, digest)
+        if previous is None:
+            raise
+        return previous
+
+
+def caller_scope(caller):
+    return f"{caller.organization_id}:{caller.actor_id}"

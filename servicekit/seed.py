@@ -157,7 +157,7 @@ def _limited_key(rpc, demo, known):
             return known
         except Exception:  # noqa: S110 - an unknown or revoked key is replaced
             pass
-    return rpc.directory.issue_api_key(_seeder(demo["organization_id"]), "no permissions",
+    return rpc.directory.create_api_key(_seeder(demo["organization_id"]), "no permissions",
                                        [])["api_key"]
 
 

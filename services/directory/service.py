@@ -3,13 +3,14 @@ points, staff, grants, logins and API keys — and who a caller is."""
 
 from sqlalchemy import or_, select
 
-from contracts.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
+from contracts.errors import InvalidRequest, NotFound, Unauthenticated
 from servicekit.access import EVERYWHERE, PERMISSIONS, ROLES, Caller, new_id
+from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from servicekit.providers import Database
 from servicekit.service import TownhallService
-from services.directory import identity, keys, logins, views
+from services.directory import identity, keys, logins, policy, views
 from services.directory.demo import create_demo
 from services.directory.models import (
     ApiKey,
@@ -25,11 +26,13 @@ from services.directory.models import (
     StaffUser,
     Unit,
 )
+from services.directory.people import People
+from services.directory.places import Places
 
 SCOPE_TYPES = ("organization", "office", "community")
 
 
-class DirectoryService(TownhallService):
+class DirectoryService(TownhallService, Places, People):
     name = "directory"
     db = Database(Base)
 
@@ -82,14 +85,7 @@ class DirectoryService(TownhallService):
     def get_community(self, identity, community_id):
         caller = Caller.of(identity)
         with self.db.read() as session:
-            row = session.get(Community, community_id)
-        if row is None:
-            raise NotFound(f"community {community_id} does not exist", "community_id")
-        caller.check_owner(row.organization_id, "community", community_id)
-        if not caller.sees_community(community_id):
-            raise Forbidden(f"this caller holds no permission for community {community_id}",
-                            "community_id")
-        return views.community(row)
+            return views.community(policy.community_for_reading(session, caller, community_id))
 
     @rpc
     def list_communities(self, identity, cursor=None, limit=None, q=None):
@@ -130,7 +126,7 @@ class DirectoryService(TownhallService):
             if row is None:
                 raise NotFound(f"resident {resident_id} does not exist", "resident_id")
             caller.check_owner(row.organization_id, "resident", resident_id)
-            _check_may_see_resident(caller, row)
+            policy.may_see_resident(caller, row)
             unit = session.get(Unit, row.unit_id) if row.unit_id else None
             points = _contact_points(session, [row.id]).get(row.id, [])
         return views.resident(row, points, unit.label if unit else None)
@@ -171,7 +167,7 @@ class DirectoryService(TownhallService):
     @rpc
     def grant(self, identity, staff_user_id, name, scope_type, scope_id):
         """Give a staff user a permission or a role at a scope (master users only)."""
-        caller = _master(identity)
+        caller = policy.master(identity)
         if name not in PERMISSIONS and name not in ROLES:
             raise InvalidRequest(f"must be a permission ({', '.join(PERMISSIONS)}) or a role "
                                  f"({', '.join(ROLES)})", "name")
@@ -196,7 +192,7 @@ class DirectoryService(TownhallService):
 
     @rpc
     def revoke(self, identity, grant_id):
-        caller = _master(identity)
+        caller = policy.master(identity)
         with self.db.unit_of_work() as uow:
             row = uow.session.get(Grant, grant_id)
             if row is None or row.organization_id != caller.organization_id:
@@ -207,7 +203,7 @@ class DirectoryService(TownhallService):
 
     @rpc
     def list_grants(self, identity, staff_user_id):
-        caller = _master(identity)
+        caller = policy.master(identity)
         with self.db.read() as session:
             user = _staff_of(session, caller, staff_user_id)
             rows = session.scalars(select(Grant).where(Grant.staff_user_id == user.id)
@@ -217,7 +213,7 @@ class DirectoryService(TownhallService):
     @rpc
     def audit_log(self, identity, cursor=None, limit=None):
         """Security events of the caller's organization, newest last (master users)."""
-        caller = _master(identity)
+        caller = policy.master(identity)
         query = select(AuditEvent).where(AuditEvent.organization_id == caller.organization_id)
         with self.db.read() as session:
             rows, next_cursor = paginate(session, query, AuditEvent.seq, cursor, limit)
@@ -250,40 +246,49 @@ class DirectoryService(TownhallService):
         return dict(summary, api_key=key)
 
     @rpc
-    def issue_api_key(self, identity, name, permissions):
-        caller = _master(identity)
+    def create_api_key(self, identity, name, permissions):
+        """A new key for an integration: shown once in this answer, kept only as a hash."""
+        caller = policy.master(identity)
         unknown = sorted(set(permissions) - set(PERMISSIONS))
         if unknown:
-            raise InvalidRequest(f"unknown permissions: {', '.join(unknown)}", "permissions")
+            raise InvalidRequest(f"unknown permissions: {', '.join(unknown)}; known are "
+                                 f"{', '.join(PERMISSIONS)}", "permissions")
         with self.db.unit_of_work() as uow:
             key = _issue_key(uow.session, caller.organization_id, name, permissions)
+            row = uow.session.scalars(select(ApiKey).where(
+                ApiKey.prefix == keys.prefix_of(key))).one()
             logins.audit(uow.session, "api_key_created", "succeeded", actor=caller.actor_id,
-                         organization_id=caller.organization_id, target=keys.prefix_of(key),
+                         organization_id=caller.organization_id, target=row.prefix,
                          permissions=list(permissions))
-        return {"api_key": key}
+            return dict(views.api_key(row), api_key=key)
 
+    @rpc
+    def list_api_keys(self, identity):
+        caller = policy.master(identity)
+        with self.db.read() as session:
+            rows = session.scalars(select(ApiKey).where(
+                ApiKey.organization_id == caller.organization_id)
+                .order_by(ApiKey.created_at)).all()
+            return {"items": [views.api_key(r) for r in rows]}
 
-def _master(identity):
-    """Master users hold manage_directory for the whole organization."""
-    caller = Caller.of(identity)
-    if not caller.is_system and caller.scopes.get("manage_directory") != EVERYWHERE:
-        raise Forbidden("only master users (manage_directory for the whole organization) may "
-                        "do this", "permission")
-    return caller
+    @rpc
+    def revoke_api_key(self, identity, api_key_id):
+        caller = policy.master(identity)
+        with self.db.unit_of_work() as uow:
+            row = uow.session.get(ApiKey, api_key_id)
+            if row is None or row.organization_id != caller.organization_id:
+                raise NotFound(f"API key {api_key_id} does not exist", "api_key_id")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+                logins.audit(uow.session, "api_key_revoked", "succeeded",
+                             actor=caller.actor_id, organization_id=row.organization_id,
+                             target=row.prefix)
+            uow.session.flush()
+            return views.api_key(row)
 
 
 def _visible_communities(caller):
     return caller.communities()
-
-
-def _check_may_see_resident(caller, row):
-    if caller.is_resident:
-        if caller.resident.get("unit_id") != row.unit_id:
-            raise Forbidden("residents see only the residents of their own unit", "resident_id")
-        return
-    if not caller.sees_community(row.community_id):
-        raise Forbidden(f"this caller holds no permission for community {row.community_id}",
-                        "resident_id")
 
 
 def _contact_points(session, resident_ids):

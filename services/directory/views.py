@@ -30,3 +30,30 @@ def grant(row):
     return {"id": row.id, "staff_user_id": row.staff_user_id, "name": row.name,
             "scope_type": row.scope_type, "scope_id": row.scope_id,
             "granted_by": row.granted_by, "granted_at": row.granted_at.isoformat()}
+
+
+def office(row, community_ids):
+    return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
+            "community_ids": list(community_ids)}
+
+
+def unit(row, occupants):
+    return {"id": row.id, "community_id": row.community_id, "label": row.label,
+            "occupants": occupants}
+
+
+def staff(row, has_login, team_ids):
+    return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
+            "email": row.email, "disabled": row.disabled_at is not None,
+            "has_login": has_login, "team_ids": list(team_ids)}
+
+
+def team(row, member_ids):
+    return {"id": row.id, "organization_id": row.organization_id, "office_id": row.office_id,
+            "name": row.name, "member_ids": list(member_ids)}
+
+
+def api_key(row):
+    return {"id": row.id, "name": row.name, "prefix": row.prefix,
+            "permissions": list(row.permissions), "created_at": row.created_at.isoformat(),
+            "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}

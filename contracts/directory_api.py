@@ -1,0 +1,166 @@
+"""HTTP schemas for creating and changing directory objects: offices, teams, communities,
+units, residents and their contact points, staff users and API keys.
+
+They check shape (types, lengths, allowed words); the directory service checks the rules that
+need its data or a library (valid phone numbers and time zones, unique unit labels, who may).
+"""
+
+from marshmallow import RAISE, Schema, fields, validate
+
+NAME = validate.Length(min=1, max=200)
+ID = validate.Length(min=1, max=64)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OfficeRequest(Strict):
+    name = fields.String(required=True, validate=NAME)
+
+
+class OfficeView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    name = fields.String()
+    community_ids = fields.List(fields.String())
+
+
+class OfficePage(Schema):
+    items = fields.List(fields.Nested(OfficeView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CommunityRequest(Strict):
+    name = fields.String(required=True, validate=NAME)
+    office_id = fields.String(required=True, validate=ID)
+    timezone = fields.String(load_default="UTC", validate=validate.Length(min=1, max=64),
+                             metadata={"description": "IANA name, e.g. America/Toronto"})
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+class UnitRequest(Strict):
+    label = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class UnitView(Schema):
+    id = fields.String()
+    community_id = fields.String()
+    label = fields.String()
+    occupants = fields.Integer(metadata={"description": "residents living there now"})
+
+
+class UnitPage(Schema):
+    items = fields.List(fields.Nested(UnitView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ContactPointRequest(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(["phone", "email"]))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    primary = fields.Boolean(load_default=False,
+                             metadata={"description": "the first of a kind is primary anyway"})
+
+
+class ContactPointUpdate(Strict):
+    value = fields.String(validate=validate.Length(min=1, max=254))
+    primary = fields.Boolean(validate=validate.Equal(True),
+                             metadata={"description": "true makes it the primary of its kind"})
+
+
+class ResidentRequest(Strict):
+    community_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(load_default="tenant", validate=validate.OneOf(["owner", "tenant"]))
+    language = fields.String(load_default="en", validate=validate.Regexp(r"^[a-z]{2}$"))
+    move_in = fields.Date(allow_none=True)
+    external_id = fields.String(allow_none=True, validate=validate.Length(max=100))
+    contact_points = fields.List(fields.Nested(ContactPointRequest), load_default=list,
+                                 validate=validate.Length(max=10))
+
+
+class ResidentUpdate(Strict):
+    name = fields.String(validate=NAME)
+    kind = fields.String(validate=validate.OneOf(["owner", "tenant"]))
+    language = fields.String(validate=validate.Regexp(r"^[a-z]{2}$"))
+    external_id = fields.String(allow_none=True, validate=validate.Length(max=100))
+
+
+class MoveOutRequest(Strict):
+    date = fields.Date(metadata={"description": "defaults to today (UTC)"})
+
+
+class StaffRequest(Strict):
+    name = fields.String(required=True, validate=NAME)
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    password = fields.String(load_only=True, validate=validate.Length(min=12, max=1024),
+                             metadata={"description": "gives the user a login; 12+ characters"})
+
+
+class StaffUpdate(Strict):
+    name = fields.String(validate=NAME)
+    disabled = fields.Boolean(metadata={"description": "true stops every login and token"})
+
+
+class StaffView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    disabled = fields.Boolean()
+    has_login = fields.Boolean()
+    team_ids = fields.List(fields.String())
+
+
+class StaffPage(Schema):
+    items = fields.List(fields.Nested(StaffView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TeamRequest(Strict):
+    name = fields.String(required=True, validate=NAME)
+    office_id = fields.String(allow_none=True, validate=ID)
+
+
+class TeamUpdate(Strict):
+    name = fields.String(validate=NAME)
+    office_id = fields.String(allow_none=True, validate=ID)
+
+
+class TeamView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    office_id = fields.String(allow_none=True)
+    name = fields.String()
+    member_ids = fields.List(fields.String())
+
+
+class TeamPage(Schema):
+    items = fields.List(fields.Nested(TeamView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ApiKeyRequest(Strict):
+    name = fields.String(required=True, validate=NAME)
+    permissions = fields.List(fields.String(), required=True,
+                              metadata={"description": "permissions, organization-wide"})
+
+
+class ApiKeyView(Schema):
+    id = fields.String()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "the key's first characters, to tell "
+                                                    "keys apart"})
+    permissions = fields.List(fields.String())
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+
+
+class ApiKeyCreated(ApiKeyView):
+    api_key = fields.String(metadata={"description": "shown once; only its hash is kept"})
+
+
+class ApiKeyList(Schema):
+    items = fields.List(fields.Nested(ApiKeyView))
