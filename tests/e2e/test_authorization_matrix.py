@@ -2,6 +2,9 @@
 of caller. The owning services decide; the gateway only authenticates. The matrix must name
 every route the gateway serves, so an endpoint added later without an entry fails here."""
 
+import re
+import uuid
+
 import pytest
 import requests
 
@@ -47,6 +50,45 @@ MATRIX = {
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=F,
         staff_without=F, staff_nothing=F, other_org=A, key_without=F, key_with=F, master=A),
 }
+
+
+def expect(default=F, **allowed):
+    """A row: `default` for every signed-in caller of the organization, 401 anonymous,
+    404 for staff of another organization, and the exceptions named."""
+    return {**{c: default for c in CALLERS}, "anonymous": U, "other_org": N, **allowed}
+
+
+MANAGERS = dict(manager_with=A, master=A)          # manage_directory on Maple Grove
+MATRIX.update({
+    ("get", "/v1/offices/{office_id}"): expect(manager_with=A, key_with=A, master=A),
+    ("patch", "/v1/offices/{office_id}"): expect(master=A),
+    ("post", "/v1/offices"): expect(master=201, other_org=201),
+    ("post", "/v1/communities"): expect(master=201),
+    ("patch", "/v1/communities/{community_id}"): expect(**MANAGERS),
+    ("get", "/v1/communities/{community_id}/units"): expect(
+        resident_of_unit=A, resident_other_unit=A, manager_with=A, key_with=A, master=A),
+    ("post", "/v1/communities/{community_id}/units"): expect(manager_with=201, master=201),
+    ("get", "/v1/units/{unit_id}"): expect(resident_of_unit=A, manager_with=A, key_with=A,
+                                           master=A),
+    ("patch", "/v1/units/{unit_id}"): expect(**MANAGERS),
+    ("post", "/v1/residents"): expect(manager_with=201, master=201),
+    ("patch", "/v1/residents/{resident_id}"): expect(**MANAGERS),
+    ("post", "/v1/residents/{resident_id}/move-out"): expect(**MANAGERS),
+    ("post", "/v1/residents/{resident_id}/contact-points"): expect(manager_with=201,
+                                                                   master=201),
+    ("patch", "/v1/contact-points/{contact_point_id}"): expect(**MANAGERS),
+    ("delete", "/v1/contact-points/{contact_point_id}"): expect(**MANAGERS),
+    ("post", "/v1/staff"): expect(master=201, other_org=201),
+    ("get", "/v1/staff/{staff_user_id}"): expect(master=A),
+    ("patch", "/v1/staff/{staff_user_id}"): expect(master=A),
+    ("post", "/v1/teams"): expect(master=201, other_org=201),
+    ("get", "/v1/teams/{team_id}"): expect(master=A),
+    ("patch", "/v1/teams/{team_id}"): expect(master=A),
+    ("put", "/v1/teams/{team_id}/members/{staff_user_id}"): expect(master=A),
+    ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): expect(master=A),
+    ("post", "/v1/api-keys"): expect(master=201, other_org=201),
+    ("delete", "/v1/api-keys/{api_key_id}"): expect(master=204),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -58,6 +100,10 @@ EXEMPT = {
     ("get", "/v1/me"): "the caller's own identity",
     ("get", "/v1/communities"): "a list filtered to what the caller may see (tested below)",
     ("get", "/v1/residents"): "a list filtered to what the caller may see (tested below)",
+    ("get", "/v1/offices"): "a list filtered to what the caller may see (tested below)",
+    ("get", "/v1/teams"): "a list filtered to the caller's teams (tested below)",
+    ("get", "/v1/staff"): "master users only, no object id (tested below)",
+    ("get", "/v1/api-keys"): "master users only, no object id (tested below)",
 }
 
 
@@ -94,32 +140,126 @@ def world(system):
     }
     sent = system.send(system.resident("Ada"), "Matrix check")
     assert sent.status_code == 202
-    return {"tokens": tokens, "community_id": system.community_id,
-            "resident_id": system.resident("Edsger")["id"],
-            "communication_id": sent.json()["id"],
-            "staff_user_id": staff["senior@maplegrove.example"]}
+    world = {"tokens": tokens, "community_id": system.community_id,
+             "resident_id": system.resident("Edsger")["id"],
+             "communication_id": sent.json()["id"],
+             "staff_user_id": staff["senior@maplegrove.example"],
+             "office_id": next(o["id"] for o in demo["offices"] if o["name"] == "Toronto office"),
+             "unit_id": system.resident("Ada")["unit_id"]}
+    unit = as_master(system, world, "post", f"/v1/communities/{world['community_id']}/units",
+                     {"label": "Matrix 1"})
+    team = as_master(system, world, "post", "/v1/teams", {"name": "Matrix team"})
+    edsger = as_master(system, world, "get", f"/v1/residents/{world['resident_id']}")
+    return dict(world, matrix_unit=unit["id"], team_id=team["id"], edsger=edsger)
+
+
+def as_master(system, world, verb, path, body=None):
+    answer = requests.request(verb, system.url + path, json=body, timeout=30, headers={
+        "Authorization": f"Bearer {world['tokens']['master']}"})
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None
+
+
+def unique(caller):
+    return f"{caller}-{uuid.uuid4().hex[:8]}"
+
+
+def new_resident(world, caller):
+    return {"community_id": world["community_id"], "unit_id": world["matrix_unit"],
+            "name": f"Matrix {unique(caller)}", "contact_points": [
+                {"kind": "email", "value": f"{unique(caller)}@example.com"}]}
+
+
+# per route: (ids to add, JSON body, query) for one call by `caller`, made fresh when the
+# call would use its object up (revoking, moving out, deleting)
+def setup_grant(system, world, caller):
+    made = as_master(system, world, "post", f"/v1/staff/{world['staff_user_id']}/grants",
+                     {"name": "view_reports", "scope_type": "community",
+                      "scope_id": world["community_id"]})
+    return {"grant_id": made["id"]}, None, None
+
+
+def setup_move_out(system, world, caller):
+    made = as_master(system, world, "post", "/v1/residents",
+                     new_resident(world, caller))
+    return {"resident_id": made["id"]}, {"date": "2030-01-31"}, None
+
+
+def setup_delete_contact_point(system, world, caller):
+    made = as_master(system, world, "post",
+                     f"/v1/residents/{world['resident_id']}/contact-points",
+                     {"kind": "email", "value": f"{unique(caller)}@example.com"})
+    point = next(cp for cp in made["contact_points"] if cp["value"].startswith(caller))
+    return {"contact_point_id": point["id"]}, None, None
+
+
+def setup_remove_member(system, world, caller):
+    as_master(system, world, "put",
+              f"/v1/teams/{world['team_id']}/members/{world['staff_user_id']}")
+    return {}, None, None
+
+
+def setup_revoke_key(system, world, caller):
+    made = as_master(system, world, "post", "/v1/api-keys",
+                     {"name": f"matrix {caller}", "permissions": []})
+    return {"api_key_id": made["id"]}, None, None
+
+
+def primary_email(world):
+    return next(cp["id"] for cp in world["edsger"]["contact_points"]
+                if cp["kind"] == "email" and cp["primary"])
+
+
+SETUP = {
+    ("delete", "/v1/grants/{grant_id}"): setup_grant,
+    ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
+    ("delete", "/v1/contact-points/{contact_point_id}"): setup_delete_contact_point,
+    ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): setup_remove_member,
+    ("delete", "/v1/api-keys/{api_key_id}"): setup_revoke_key,
+}
+BODIES = {
+    ("post", "/v1/staff/{staff_user_id}/grants"): lambda w, c: {
+        "name": "view_reports", "scope_type": "community", "scope_id": w["community_id"]},
+    ("post", "/v1/offices"): lambda w, c: {"name": f"Office {unique(c)}"},
+    ("patch", "/v1/offices/{office_id}"): lambda w, c: {"name": "Toronto office"},
+    ("post", "/v1/communities"): lambda w, c: {"name": f"Community {unique(c)}",
+                                               "office_id": w["office_id"]},
+    ("patch", "/v1/communities/{community_id}"): lambda w, c: {
+        "timezone": "America/Toronto"},
+    ("post", "/v1/communities/{community_id}/units"): lambda w, c: {"label": unique(c)},
+    ("patch", "/v1/units/{unit_id}"): lambda w, c: {"label": "Matrix 1"},
+    ("post", "/v1/residents"): lambda w, c: new_resident(w, c),
+    ("patch", "/v1/residents/{resident_id}"): lambda w, c: {"language": "en"},
+    ("post", "/v1/residents/{resident_id}/contact-points"): lambda w, c: {
+        "kind": "email", "value": f"{unique(c)}@example.com"},
+    ("patch", "/v1/contact-points/{contact_point_id}"): lambda w, c: {"primary": True},
+    ("post", "/v1/staff"): lambda w, c: {"name": "Matrix staff",
+                                         "email": f"{unique(c)}@example.com"},
+    ("patch", "/v1/staff/{staff_user_id}"): lambda w, c: {"name": "Sam Senior"},
+    ("post", "/v1/teams"): lambda w, c: {"name": f"Team {unique(c)}"},
+    ("patch", "/v1/teams/{team_id}"): lambda w, c: {"name": "Matrix team"},
+    ("post", "/v1/api-keys"): lambda w, c: {"name": f"key {unique(c)}",
+                                            "permissions": ["view_reports"]},
+    ("post", "/v1/communications"): lambda w, c: {
+        "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
+        "category_id": w["category_id"], "body": "Matrix check"},
+}
 
 
 def call(system, world, caller, verb, path):
     headers = {}
     if caller != "anonymous":
         headers["Authorization"] = f"Bearer {world['tokens'][caller]}"
-    ids = dict(world)
+    ids = dict(world, category_id=system.demo["category_id"],
+               contact_point_id=primary_email(world))
+    if path == "/v1/units/{unit_id}":   # read Ada's unit, relabel the matrix's own
+        ids["unit_id"] = world["matrix_unit"] if verb == "patch" else world["unit_id"]
     body, params = None, None
-    if path == "/v1/grants/{grant_id}":
-        master = {"Authorization": f"Bearer {world['tokens']['master']}"}
-        made = requests.post(f"{system.url}/v1/staff/{world['staff_user_id']}/grants",
-                             headers=master, timeout=30,
-                             json={"name": "view_reports", "scope_type": "community",
-                                   "scope_id": world["community_id"]})
-        ids["grant_id"] = made.json()["id"]
-    if path.endswith("/grants") and verb == "post":
-        body = {"name": "view_reports", "scope_type": "community",
-                "scope_id": world["community_id"]}
-    if path == "/v1/communications":
-        body = {"kind": "message", "channels": ["sms"],
-                "recipients": {"residents": [world["resident_id"]]},
-                "category_id": system.demo["category_id"], "body": "Matrix check"}
+    if (verb, path) in SETUP:
+        more, body, params = SETUP[(verb, path)](system, world, caller)
+        ids.update(more)
+    if (verb, path) in BODIES:
+        body = BODIES[(verb, path)](ids, caller)
     if path == "/v1/reports/deliveries":
         params = {"community_id": world["community_id"]}
     url = system.url + path.format(**ids)
@@ -141,7 +281,9 @@ def test_lists_show_only_what_each_caller_may_see(system, world):
         headers = {"Authorization": f"Bearer {world['tokens'][caller]}"}
         answer = requests.get(system.url + path, headers=headers, params=params, timeout=30)
         assert answer.status_code == 200, answer.text
-        return answer.json()["items"]
+        # leave out what the matrix above made (names ending in unique())
+        return [i for i in answer.json()["items"]
+                if not re.search(r"-[0-9a-f]{8}$", i.get("name", ""))]
 
     assert sorted(c["name"] for c in names("manager_with", "/v1/communities")) == [
         "Birch Court Condos", "Maple Grove Apartments"]
@@ -155,3 +297,16 @@ def test_lists_show_only_what_each_caller_may_see(system, world):
     assert ottawa and {r["community_id"] for r in ottawa} != {world["community_id"]}
     found = names("manager_with", "/v1/residents", q="+15551230004")
     assert [r["name"] for r in found] == ["Dana Quiet (texts off)"]
+    offices = names("manager_with", "/v1/offices")
+    assert [o["name"] for o in offices] == ["Toronto office"]
+    assert len(names("master", "/v1/offices")) == 2
+    assert names("staff_nothing", "/v1/offices") == []
+    assert [t["name"] for t in names("master", "/v1/teams", q="Matrix team")] == ["Matrix team"]
+    assert names("manager_with", "/v1/teams") == []   # not a member of any
+    assert {s["email"] for s in names("master", "/v1/staff", limit=200)} >= {
+        "manager@maplegrove.example", "senior@maplegrove.example"}
+    assert all("api_key" not in k for k in names("master", "/v1/api-keys"))
+    for forbidden in ("/v1/staff", "/v1/api-keys"):
+        answer = requests.get(system.url + forbidden, timeout=30, headers={
+            "Authorization": f"Bearer {world['tokens']['manager_with']}"})
+        assert answer.status_code == 403, forbidden
