@@ -9,24 +9,27 @@ from gateway.http import api, client_address, json_body
 
 
 class DirectoryRoutes:
+    def _address(self, request):
+        return client_address(request, self.config["gateway"].get("trusted_proxies") or ())
+
     # --- sign in -----------------------------------------------------------------
 
     @api("POST", "/v1/auth/login")
     def login(self, request):
         body = schemas.LoginRequest().load(json_body(request))
-        tokens = self.directory.login(body["email"], body["password"], client_address(request))
+        tokens = self.directory.login(body["email"], body["password"], self._address(request))
         return schemas.Tokens().dump(tokens)
 
     @api("POST", "/v1/auth/refresh")
     def refresh(self, request):
         body = schemas.RefreshRequest().load(json_body(request))
         return schemas.Tokens().dump(self.directory.refresh(body["refresh_token"],
-                                                            client_address(request)))
+                                                            self._address(request)))
 
     @api("POST", "/v1/auth/logout")
     def logout(self, request):
         body = schemas.RefreshRequest().load(json_body(request))
-        self.directory.logout(body["refresh_token"], client_address(request))
+        self.directory.logout(body["refresh_token"], self._address(request))
         return Response(status=204)
 
     @api("GET", "/v1/me")

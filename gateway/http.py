@@ -113,10 +113,21 @@ def json_body(request):
         raise InvalidRequest("the body is not valid JSON", "body") from None
 
 
-def client_address(request):
-    """The caller's address, for slowing password guessing. Behind a proxy, configure it to
-    set the address; forwarded headers from the internet are not believed."""
-    return (request.remote_addr or "unknown")[:64]
+def client_address(request, trusted_proxies=()):
+    """The caller's address, for slowing password guessing and for the audit log.
+
+    X-Forwarded-For is believed only when the connection comes from a configured proxy
+    (`gateway.trusted_proxies`); then the address is the right-most one that is not a proxy
+    itself, since anything left of it was written by the client and may be forged.
+    """
+    address = request.remote_addr or "unknown"
+    if address in trusted_proxies:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        for hop in reversed([h for h in hops if h]):
+            address = hop
+            if hop not in trusted_proxies:
+                break
+    return address[:64]
 
 
 def idempotency_key(request):

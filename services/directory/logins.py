@@ -39,11 +39,13 @@ def login(session, config, email, password, address):
         "account": _failures(session, LoginAttempt.email == email, since),
         "address": _failures(session, LoginAttempt.address == address, since),
     }
+    account = session.scalars(select(LoginAccount).where(LoginAccount.email == email)).first()
     if failures["account"] >= per_account or failures["address"] >= per_address:
-        audit(session, "login", "throttled", actor=email, address=address)
+        # the account's masters see the attack in their audit log; the caller learns nothing
+        audit(session, "login", "throttled", actor=email, address=address,
+              organization_id=account.organization_id if account else None)
         return TooManyAttempts(f"too many failed logins; try again in {window // 60} minutes",
                                "email")
-    account = session.scalars(select(LoginAccount).where(LoginAccount.email == email)).first()
     ok = passwords.verify_password(account.password_hash if account else None, password or "")
     session.add(LoginAttempt(email=email, address=address, succeeded=ok))
     if not ok or account.disabled_at is not None:

@@ -117,6 +117,8 @@ def system(broker_url, postgres_admin, tmp_path_factory):
             TOWNHALL_DATA_DIR=str(root / "data"),
             TOWNHALL_GATEWAY__PORT=str(ports["gateway"]),
             TOWNHALL_GATEWAY__PUBLIC_URL=f"http://127.0.0.1:{ports['gateway']}",
+            # tests stand in for many clients behind a proxy (login throttling per address)
+            TOWNHALL_GATEWAY__TRUSTED_PROXIES='["127.0.0.1"]',
             TOWNHALL_TWILIO__BASE_URL=f"http://127.0.0.1:{ports['twilio']}",
             TOWNHALL_TWILIO__AUTH_TOKEN="e2e-" + uuid.uuid4().hex,
             TOWNHALL_SANDBOX__TWILIO_PORT=str(ports["twilio"]),

@@ -86,3 +86,22 @@ def test_every_route_is_in_the_openapi_document():
                   for path, operations in spec["paths"].items() for verb in operations}
     served = {(verb, re.sub(r"\{\w+\}", "{}", path)) for verb, path, _ in routes(GatewayService)}
     assert served - {("get", "/openapi.json")} <= documented, served - documented
+
+
+def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy():
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from gateway.http import client_address
+
+    def request(remote, forwarded):
+        return Request(EnvironBuilder(environ_base={"REMOTE_ADDR": remote},
+                                      headers={"X-Forwarded-For": forwarded}).get_environ())
+
+    forged = request("198.51.100.9", "10.0.0.1")
+    assert client_address(forged, ("10.9.9.9",)) == "198.51.100.9"
+    # the client wrote the left part; the proxy appended what it saw
+    proxied = request("10.9.9.9", "1.2.3.4, 203.0.113.5")
+    assert client_address(proxied, ("10.9.9.9",)) == "203.0.113.5"
+    chain = request("10.9.9.9", "203.0.113.5, 10.9.9.8")
+    assert client_address(chain, ("10.9.9.9", "10.9.9.8")) == "203.0.113.5"
