@@ -35,6 +35,7 @@ class Event:
         self.version = env.get("version", 1)
         self.organization_id = env.get("organization_id")
         self.correlation_id = env.get("correlation_id")
+        self.occurred_at = env.get("occurred_at")
         self.data = env["data"]
 
 

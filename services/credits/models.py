@@ -3,7 +3,7 @@ Everything is insert-only; balances and hold states are derived."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -62,3 +62,16 @@ class HoldResolution(Base):
     outcome: Mapped[str] = mapped_column(String(10))  # settled, released
     charged: Mapped[int] = mapped_column(Integer)
     resolved_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CreditHolder(Base):
+    """Whether a staff user may hold credits (holds send_sms somewhere), as directory's
+    permission events last said. Without it, a user's credits are frozen: they can only be
+    transferred away. Kept from events; directory's tables are never read."""
+
+    __tablename__ = "credit_holders"
+    staff_user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    holds_send_sms: Mapped[bool] = mapped_column(Boolean)
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime(),
+                                            comment="occurred_at of the event applied")

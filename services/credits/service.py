@@ -1,9 +1,11 @@
 """credits: the community wallets' ledger. Holds on send, settled on delivery,
 released on failure — each exactly once."""
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
-from contracts.errors import InvalidRequest
+from contracts.errors import InvalidRequest, NotFound
 from contracts.vocabulary import TERMINAL_STATUSES
 from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
@@ -12,7 +14,15 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.service import TownhallService
 from services.credits import ledger
-from services.credits.models import Account, Base, Entry, Hold, HoldResolution, LedgerTransaction
+from services.credits.models import (
+    Account,
+    Base,
+    CreditHolder,
+    Entry,
+    Hold,
+    HoldResolution,
+    LedgerTransaction,
+)
 
 COMMUNITY_ACCOUNTS = ("wallet", "holds")
 ORGANIZATION_ACCOUNTS = ("purchases", "usage")
@@ -130,6 +140,29 @@ class CreditsService(TownhallService):
     def open_wallet_for_new_community(self, event, uow):
         _accounts(uow.session, event.data["organization_id"], event.data["community_id"])
 
+    @on_event("directory", "permission_granted")
+    def note_permission_granted(self, event, uow):
+        _note_holder(uow.session, event)
+
+    @on_event("directory", "permission_revoked")
+    def note_permission_revoked(self, event, uow):
+        """A user who loses send_sms keeps their credits, frozen until transferred away."""
+        _note_holder(uow.session, event)
+
+    @rpc
+    def get_holder(self, identity, staff_user_id):
+        """Whether a staff user's credits are frozen (they no longer hold send_sms)."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            row = session.get(CreditHolder, staff_user_id)
+        if row is None or (not caller.is_system
+                           and row.organization_id != caller.organization_id):
+            raise NotFound(f"staff user {staff_user_id} holds no credits", "staff_user_id")
+        if caller.actor_id != staff_user_id:
+            caller.require("manage_credits")
+        return {"staff_user_id": row.staff_user_id, "holds_send_sms": row.holds_send_sms,
+                "frozen": not row.holds_send_sms, "as_of": row.as_of.isoformat()}
+
     @on_event("messaging", "deliveries_updated")
     def resolve_holds(self, event, uow):
         """Settle holds of delivered deliveries, release the others that ended; once each."""
@@ -169,6 +202,22 @@ class CreditsService(TownhallService):
                 "items": [{"hold_id": h.id, "delivery_id": h.delivery_id,
                            "amount": h.amount if outcome == "settled" else 0} for h in group]},
                 organization_id=org)
+
+
+def _note_holder(session, event):
+    """Apply the newest word on a user's send_sms; an older event arriving late changes
+    nothing. Events of directories before holds_send_sms existed are skipped."""
+    holds = event.data.get("holds_send_sms")
+    if holds is None:
+        return
+    at = datetime.fromisoformat(event.occurred_at) if event.occurred_at else utcnow()
+    row = session.get(CreditHolder, event.data["staff_user_id"])
+    if row is None:
+        session.add(CreditHolder(staff_user_id=event.data["staff_user_id"],
+                                 organization_id=event.organization_id,
+                                 holds_send_sms=holds, as_of=at))
+    elif at >= row.as_of:
+        row.holds_send_sms, row.as_of = holds, at
 
 
 def _scoped(organization_id, key):

@@ -95,3 +95,37 @@ def test_a_wallet_is_read_only_by_those_who_send_manage_or_report_for_its_commun
         credits.get_wallet(elsewhere, "com_1")
     reporter = dict(elsewhere, scopes={"view_reports": ["com_1"]})
     assert credits.get_wallet(reporter, "com_1")["balance"] == 10
+
+
+def permission_event(event_type, holds_send_sms, occurred_at=None):
+    env = envelope(event_type, {
+        "grant_id": "grt_1", "staff_user_id": "usr_1", "name": "send_sms",
+        "permissions": ["send_sms"], "scope_type": "organization", "scope_id": ORG,
+        "holds_send_sms": holds_send_sms}, organization_id=ORG)
+    if occurred_at:
+        env["occurred_at"] = occurred_at
+    return env
+
+
+def test_a_user_who_loses_send_sms_has_their_credits_frozen(credits):
+    credits.note_permission_granted(permission_event("permission_granted", True))
+    assert credits.get_holder(ME, "usr_1")["frozen"] is False
+
+    credits.note_permission_revoked(permission_event("permission_revoked", False))
+    assert credits.get_holder(ME, "usr_1")["frozen"] is True
+
+    # a grant that happened before the revocation but arrives after it changes nothing
+    credits.note_permission_granted(permission_event("permission_granted", True,
+                                                     "2000-01-01T00:00:00+00:00"))
+    assert credits.get_holder(ME, "usr_1")["frozen"] is True
+
+
+def test_a_holder_is_seen_by_credit_managers_and_the_user_only(credits):
+    credits.note_permission_granted(permission_event("permission_granted", True))
+    user = {"actor_type": "staff", "actor_id": "usr_1", "organization_id": ORG, "scopes": {}}
+    stranger = dict(user, actor_id="usr_2")
+    assert credits.get_holder(user, "usr_1")["holds_send_sms"] is True
+    with pytest.raises(Forbidden):
+        credits.get_holder(stranger, "usr_1")
+    with pytest.raises(NotFound):
+        credits.get_holder(dict(ME, organization_id="org_2"), "usr_1")
