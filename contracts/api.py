@@ -236,3 +236,63 @@ class GrantView(Schema):
 
 class GrantList(Schema):
     items = fields.List(fields.Nested(GrantView))
+
+
+# --- resident imports --------------------------------------------------------------------
+
+IMPORT_MAX_BYTES = 5 * 1024 * 1024   # default of directory.import_max_bytes
+IMPORT_STATUSES = ("pending", "validating", "importing", "completed", "rejected", "failed")
+
+
+class ImportQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    import_valid_rows = fields.Boolean(load_default=False, metadata={
+        "description": "import the valid rows of a file that has invalid ones; by default "
+                       "such a file is rejected and nothing is imported"})
+    region = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$",
+                                                    error="must be a 2-letter region code"),
+                           metadata={"description": "region of phone numbers written without "
+                                                    "+ (default US)"})
+    filename = fields.String(validate=validate.Length(min=1, max=255),
+                             metadata={"description": "shown in the import's view"})
+
+
+class ImportMessage(Schema):
+    line = fields.Integer(allow_none=True, metadata={"description": "line of the file"})
+    column = fields.String(allow_none=True, metadata={"description": "null: the whole row"})
+    message = fields.String()
+
+
+class ImportCounts(Schema):
+    residents_created = fields.Integer()
+    residents_updated = fields.Integer()
+    residents_unchanged = fields.Integer()
+    units_created = fields.Integer()
+    contact_points_created = fields.Integer()
+    rows_invalid = fields.Integer(metadata={"description": "rows with errors, not imported"})
+    errors_total = fields.Integer(metadata={"description": "errors found; the first 1000 "
+                                                           "are listed"})
+    warnings_total = fields.Integer()
+
+
+class ImportView(Schema):
+    id = fields.String()
+    community_id = fields.String()
+    status = fields.String(validate=validate.OneOf(IMPORT_STATUSES), metadata={
+        "description": "rejected: the file has errors and nothing was imported"})
+    filename = fields.String(allow_none=True)
+    import_valid_rows = fields.Boolean()
+    rows_total = fields.Integer(allow_none=True, metadata={"description": "null until read"})
+    rows_checked = fields.Integer()
+    progress = fields.Integer(metadata={"description": "percent of rows checked; 100 when "
+                                                      "finished"})
+    counts = fields.Nested(ImportCounts)
+    errors = fields.List(fields.Nested(ImportMessage))
+    warnings = fields.List(fields.Nested(ImportMessage))
+    file_errors = fields.List(fields.Nested(ImportMessage), metadata={
+        "description": "the file as a whole: encoding, header, size"})
+    created_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    links = fields.Dict(keys=fields.String(), values=fields.String())

@@ -16,6 +16,29 @@ class Strict(Schema):
         unknown = RAISE
 
 
+class OrganizationUpdate(Strict):
+    name = fields.String(validate=NAME)
+
+
+class OrganizationView(Schema):
+    id = fields.String()
+    slug = fields.String()
+    name = fields.String()
+    created_at = fields.String()
+
+
+class PortalAccountRequest(Strict):
+    email = fields.String(validate=validate.Length(min=3, max=254),
+                          metadata={"description": "defaults to the resident's primary email"})
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=12, max=1024))
+
+
+class PortalAccountView(Schema):
+    resident_id = fields.String()
+    email = fields.String()
+
+
 class OfficeRequest(Strict):
     name = fields.String(required=True, validate=NAME)
 

@@ -54,6 +54,14 @@ class ContactPointChanged(Schema):
     contact_point_id = fields.String(required=True)
 
 
+class ContactPointsChanged(Schema):
+    """contact_points_changed: many residents' contact points at once (a CSV import)."""
+
+    community_id = fields.String(required=True)
+    items = fields.List(fields.Nested(ContactPointChanged), required=True,
+                        metadata={"description": "each as contact_point_changed carries it"})
+
+
 class PermissionChanged(Schema):
     grant_id = fields.String(required=True)
     staff_user_id = fields.String(required=True)
@@ -63,6 +71,9 @@ class PermissionChanged(Schema):
     scope_type = fields.String(required=True,
                                validate=validate.OneOf(["organization", "office", "community"]))
     scope_id = fields.String(required=True)
+    holds_send_sms = fields.Boolean(
+        metadata={"description": "whether the staff user still holds send_sms anywhere after "
+                                 "this change (credits freezes a user's balance without it)"})
 
 
 class ConsentRecorded(Schema):
@@ -161,7 +172,11 @@ CATALOGUE = {
         EventType("occupant_moved_out", "directory", 1, OccupantsMoved,
                   "Occupants moved out; their records and history are kept."),
         EventType("contact_point_changed", "directory", 1, ContactPointChanged,
-                  "A resident's phone or email was added, removed or made primary."),
+                  "A resident's phone or email was added, removed or made primary "
+                  "(a CSV import sends contact_points_changed instead)."),
+        EventType("contact_points_changed", "directory", 1, ContactPointsChanged,
+                  "Phones and emails of many residents of a community were added or made "
+                  "primary at once, by a CSV import (one event per batch)."),
         EventType("permission_granted", "directory", 1, PermissionChanged,
                   "A staff user was granted a permission or a role at a scope."),
         EventType("permission_revoked", "directory", 1, PermissionChanged,

@@ -78,6 +78,7 @@ def document():
         "responses": {"204": {"description": "accepted"}, **_errors(403, 422)}}})
     _directory_paths(spec, secured)
     _object_paths(spec)
+    _import_paths(spec, secured)
     return spec.to_dict()
 
 
@@ -151,7 +152,9 @@ def _directory_paths(spec, secured):
                       **_errors(401, 403)}}})
 
 
-OBJECT_SCHEMAS = (objects.OfficeRequest, objects.OfficeView, objects.OfficePage,
+OBJECT_SCHEMAS = (objects.OrganizationUpdate, objects.OrganizationView,
+                  objects.PortalAccountRequest, objects.PortalAccountView,
+                  objects.OfficeRequest, objects.OfficeView, objects.OfficePage,
                   objects.CommunityRequest, objects.UnitRequest, objects.UnitView,
                   objects.UnitPage, objects.ContactPointRequest, objects.ContactPointUpdate,
                   objects.ResidentRequest, objects.ResidentUpdate, objects.MoveOutRequest,
@@ -183,6 +186,12 @@ def _object_paths(spec):
     teams and API keys (PATCH bodies are partial)."""
     listing = ("cursor", "limit", "q")
     change = (403, 404, 409, 422)
+    spec.path("/v1/organization", operations={
+        "get": _operation("The caller's organization (staff)", answer="OrganizationView",
+                          errors=(403,)),
+        "patch": _operation("Rename the organization (master users)",
+                            body="OrganizationUpdate", answer="OrganizationView",
+                            errors=(403, 422))})
     spec.path("/v1/offices", operations={
         "get": _operation("Offices the caller holds a permission in", query=listing,
                           answer="OfficePage", errors=(403, 422)),
@@ -223,6 +232,11 @@ def _object_paths(spec):
         "post": _operation("Move a resident out; the record and its history stay",
                            ids=("resident_id",), body="MoveOutRequest", answer="ResidentView",
                            errors=change)})
+    spec.path("/v1/residents/{resident_id}/portal-account", operations={
+        "post": _operation("Give a resident a portal login (manage_directory there); the "
+                           "first password is handed over by the manager",
+                           ids=("resident_id",), body="PortalAccountRequest",
+                           answer="PortalAccountView", status=201, errors=change)})
     spec.path("/v1/residents/{resident_id}/contact-points", operations={
         "post": _operation("Add a phone (E.164 after normalizing) or an email",
                            ids=("resident_id",), body="ContactPointRequest",
@@ -271,3 +285,31 @@ def _object_paths(spec):
     spec.path("/v1/api-keys/{api_key_id}", operations={
         "delete": _operation("Revoke an API key at once (master users)",
                              ids=("api_key_id",), status=204, errors=(403, 404))})
+
+
+def _import_paths(spec, secured):
+    """CSV import of residents and units: a job answered at once, followed at its Location."""
+    spec.components.schema("ImportView", schema=schemas.ImportView)
+    csv_file = {"type": "string", "format": "binary"}
+    spec.path("/v1/communities/{community_id}/imports", operations={"post": {
+        "summary": "Import residents and units from a CSV file (manage_directory there)",
+        "description": "Columns: unit, first_name, last_name (required); email, phone, kind "
+                       "(owner or tenant), move_in (YYYY-MM-DD), language, external_id. Every "
+                       "row is validated; a file with errors imports nothing unless "
+                       "import_valid_rows=true. Importing the same file again changes nothing.",
+        "security": secured,
+        "parameters": [_path_id("community_id"), {"in": "query", "schema": schemas.ImportQuery},
+                       IDEMPOTENCY],
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": csv_file},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                               "properties": {"file": csv_file}}}}},
+        "responses": {"202": {"description": "the job, pending; follow it at Location",
+                              "headers": {"Location": {"schema": {"type": "string"}}},
+                              "content": _json("ImportView")},
+                      **_errors(401, 403, 404, 422)}}})
+    spec.path("/v1/imports/{import_id}", operations={"get": {
+        "summary": "An import: status, progress, counts and every error with its line",
+        "security": secured, "parameters": [_path_id("import_id")],
+        "responses": {"200": {"description": "the job", "content": _json("ImportView")},
+                      **_errors(401, 403, 404)}}})

@@ -35,6 +35,14 @@ class PeopleRoutes:
                                         idempotency_key=idempotency_key(request))
         return schemas.ResidentView().dump(moved)
 
+    @api("POST", "/v1/residents/<string:resident_id>/portal-account")
+    def create_portal_account(self, request, resident_id):
+        identity = self._authenticate(request)
+        fields = objects.PortalAccountRequest().load(json_body(request))
+        made = self.directory.create_portal_account(identity, resident_id, fields,
+                                                    idempotency_key=idempotency_key(request))
+        return 201, objects.PortalAccountView().dump(made)
+
     @api("POST", "/v1/residents/<string:resident_id>/contact-points")
     def add_contact_point(self, request, resident_id):
         identity = self._authenticate(request)

@@ -7,6 +7,18 @@ from gateway.http import api, idempotency_key, json_body, wire
 
 
 class PlacesRoutes:
+    @api("GET", "/v1/organization")
+    def get_organization(self, request):
+        identity = self._authenticate(request)
+        return objects.OrganizationView().dump(self.directory.get_organization(identity))
+
+    @api("PATCH", "/v1/organization")
+    def update_organization(self, request):
+        identity = self._authenticate(request)
+        fields = wire(objects.OrganizationUpdate().load(json_body(request)))
+        return objects.OrganizationView().dump(self.directory.update_organization(identity,
+                                                                                  fields))
+
     @api("GET", "/v1/offices")
     def list_offices(self, request):
         identity = self._authenticate(request)

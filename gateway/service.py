@@ -13,6 +13,7 @@ from contracts.events import envelope
 from gateway import openapi
 from gateway.directory_routes import DirectoryRoutes
 from gateway.http import api, json_body, json_response
+from gateway.import_routes import ImportRoutes
 from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.publisher import EventPublisher
@@ -25,7 +26,7 @@ SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports"
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes):
+class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()

@@ -1,6 +1,15 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -168,3 +177,46 @@ class AuditEvent(Base):
     result: Mapped[str] = mapped_column(String(20))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ResidentImport(Base):
+    """A CSV import of residents and units into one community, run in the background.
+
+    The uploaded file is kept until the job ends, so a service that stops or crashes halfway
+    can start it again; it is dropped then, being personal data nobody needs any more.
+    `attempts` counts claims: a runner works on a job only while the count is still its own
+    and its lease has not run out, so two instances never both import one file.
+    """
+
+    __tablename__ = "resident_imports"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(60))
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    import_valid_rows: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_region: Mapped[str] = mapped_column(String(2))
+    # pending, validating, importing, completed, rejected, failed
+    status: Mapped[str] = mapped_column(String(20), index=True, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    rows_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_checked: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    file_errors: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ResidentImportKey(Base):
+    """Which resident a CSV row stands for: its external_id, or unit and name when the file
+    has none. Importing the same file again finds the same residents and changes nothing."""
+
+    __tablename__ = "resident_import_keys"
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)

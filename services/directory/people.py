@@ -102,6 +102,51 @@ class People:
         return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
                                 {"move_out": [resident_id, on]}, work)
 
+    @rpc
+    def create_portal_account(self, identity, resident_id, fields, idempotency_key=None):
+        """A resident's login to the portal, on their primary email unless another is given;
+        the manager hands over the first password, the resident changes it."""
+        caller = Caller.of(identity)
+        password = fields.get("password") or ""
+        weakness = passwords.check_strength(password)
+        if weakness:
+            raise InvalidRequest(f"password {weakness}", "password")
+
+        def work(uow):
+            session = uow.session
+            row = _resident(session, caller, resident_id)
+            caller.require("manage_directory", row.community_id)
+            if row.move_out is not None:
+                raise Conflict(f"resident {resident_id} has moved out", "resident_id")
+            if session.scalars(select(LoginAccount.id).where(
+                    LoginAccount.principal_type == "resident",
+                    LoginAccount.principal_id == row.id)).first():
+                raise Conflict(f"resident {resident_id} already has a portal account",
+                               "resident_id")
+            email = fields.get("email") or session.scalars(select(ContactPoint.value).where(
+                ContactPoint.resident_id == row.id, ContactPoint.kind == "email",
+                ContactPoint.is_primary.is_(True))).first()
+            if not email:
+                raise InvalidRequest("the resident has no primary email; give one", "email")
+            try:
+                email = normalize_email(email).lower()
+            except ContactError as exc:
+                raise InvalidRequest(exc.message, "email") from None
+            if session.scalars(select(LoginAccount.id)
+                               .where(LoginAccount.email == email)).first():
+                raise Conflict(f"{email} is already in use", "email")
+            account = LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
+                                   email=email, password_hash=passwords.hash_password(password),
+                                   principal_type="resident", principal_id=row.id)
+            session.add(account)
+            logins.audit(session, "portal_account_created", "succeeded",
+                         actor=caller.actor_id, organization_id=row.organization_id,
+                         target=row.id, email=email)
+            return {"resident_id": row.id, "email": email}
+
+        return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
+                                {"create_portal_account": [resident_id, fields]}, work)
+
     # --- contact points -----------------------------------------------------------------
 
     @rpc

@@ -16,10 +16,29 @@ from servicekit.access import EVERYWHERE, Caller, new_id
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from services.directory import policy, views
-from services.directory.models import Community, Office, Resident, Unit
+from services.directory.models import Community, Office, Organization, Resident, Unit
 
 
 class Places:
+    # --- the caller's organization ------------------------------------------------------
+
+    @rpc
+    def get_organization(self, identity):
+        caller = Caller.of(identity)
+        policy.staff_only(caller, "the organization's settings")
+        with self.db.read() as session:
+            return views.organization(_organization(session, caller))
+
+    @rpc
+    def update_organization(self, identity, fields):
+        caller = policy.master(identity)
+        with self.db.unit_of_work() as uow:
+            row = _organization(uow.session, caller)
+            if "name" in fields:
+                row.name = fields["name"].strip()
+            uow.session.flush()
+            return views.organization(row)
+
     # --- offices ------------------------------------------------------------------------
 
     @rpc
@@ -176,6 +195,13 @@ class Places:
             occupants = _occupants(session, [r.id for r in rows])
         return {"items": [views.unit(r, occupants.get(r.id, 0)) for r in rows],
                 "next_cursor": next_cursor}
+
+
+def _organization(session, caller):
+    row = session.get(Organization, caller.organization_id) if caller.organization_id else None
+    if row is None:
+        raise NotFound("the caller belongs to no organization", "organization_id")
+    return row
 
 
 def _office(session, caller, office_id, field="office_id"):

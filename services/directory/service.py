@@ -12,6 +12,7 @@ from servicekit.providers import Database
 from servicekit.service import TownhallService
 from services.directory import identity, keys, logins, policy, views
 from services.directory.demo import create_demo
+from services.directory.imports import ResidentImports
 from services.directory.models import (
     ApiKey,
     AuditEvent,
@@ -32,7 +33,7 @@ from services.directory.places import Places
 SCOPE_TYPES = ("organization", "office", "community")
 
 
-class DirectoryService(TownhallService, Places, People):
+class DirectoryService(TownhallService, Places, People, ResidentImports):
     name = "directory"
     db = Database(Base)
 
@@ -322,11 +323,20 @@ def _grant_changed(uow, caller, row, event_type):
     permissions = list(ROLES.get(row.name, (row.name,)))
     uow.emit(event_type, {"grant_id": row.id, "staff_user_id": row.staff_user_id,
                           "name": row.name, "permissions": permissions,
-                          "scope_type": row.scope_type, "scope_id": row.scope_id},
+                          "scope_type": row.scope_type, "scope_id": row.scope_id,
+                          "holds_send_sms": _holds(uow.session, row, event_type, "send_sms")},
              organization_id=row.organization_id)
     logins.audit(uow.session, event_type, "succeeded", actor=caller.actor_id,
                  organization_id=row.organization_id, target=row.staff_user_id,
                  name=row.name, scope_type=row.scope_type, scope_id=row.scope_id)
+
+
+def _holds(session, changed, event_type, permission):
+    """Whether the staff user holds `permission` anywhere once `changed` is granted or gone."""
+    query = select(Grant.name).where(Grant.staff_user_id == changed.staff_user_id)
+    if event_type == "permission_revoked":
+        query = query.where(Grant.id != changed.id)
+    return any(permission in ROLES.get(name, (name,)) for name in session.scalars(query))
 
 
 def _issue_key(session, organization_id, name, permissions):

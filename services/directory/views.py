@@ -57,3 +57,8 @@ def api_key(row):
     return {"id": row.id, "name": row.name, "prefix": row.prefix,
             "permissions": list(row.permissions), "created_at": row.created_at.isoformat(),
             "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}
+
+
+def organization(row):
+    return {"id": row.id, "slug": row.slug, "name": row.name,
+            "created_at": row.created_at.isoformat()}

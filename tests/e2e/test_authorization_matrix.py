@@ -60,6 +60,11 @@ def expect(default=F, **allowed):
 
 MANAGERS = dict(manager_with=A, master=A)          # manage_directory on Maple Grove
 MATRIX.update({
+    ("get", "/v1/organization"): expect(A, resident_of_unit=F, resident_other_unit=F,
+                                        other_org=A),
+    ("patch", "/v1/organization"): expect(master=A, other_org=A),
+    ("post", "/v1/residents/{resident_id}/portal-account"): expect(manager_with=201,
+                                                                   master=201),
     ("get", "/v1/offices/{office_id}"): expect(manager_with=A, key_with=A, master=A),
     ("patch", "/v1/offices/{office_id}"): expect(master=A),
     ("post", "/v1/offices"): expect(master=201, other_org=201),
@@ -88,6 +93,9 @@ MATRIX.update({
     ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): expect(master=A),
     ("post", "/v1/api-keys"): expect(master=201, other_org=201),
     ("delete", "/v1/api-keys/{api_key_id}"): expect(master=204),
+    # --- resident imports
+    ("post", "/v1/communities/{community_id}/imports"): expect(manager_with=R, master=R),
+    ("get", "/v1/imports/{import_id}"): expect(**MANAGERS),
 })
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
@@ -185,6 +193,11 @@ def setup_move_out(system, world, caller):
     return {"resident_id": made["id"]}, {"date": "2030-01-31"}, None
 
 
+def setup_portal_account(system, world, caller):
+    made = as_master(system, world, "post", "/v1/residents", new_resident(world, caller))
+    return {"resident_id": made["id"]}, {"password": "a-first-portal-password"}, None
+
+
 def setup_delete_contact_point(system, world, caller):
     made = as_master(system, world, "post",
                      f"/v1/residents/{world['resident_id']}/contact-points",
@@ -205,6 +218,23 @@ def setup_revoke_key(system, world, caller):
     return {"api_key_id": made["id"]}, None, None
 
 
+# a header and no rows: the call is tried for who may make it, and imports nothing
+EMPTY_IMPORT = b"unit,first_name,last_name\n"
+
+
+def post_import(system, world, headers):
+    return requests.post(f"{system.url}/v1/communities/{world['community_id']}/imports",
+                         data=EMPTY_IMPORT, timeout=30,
+                         headers=dict(headers, **{"Content-Type": "text/csv"}))
+
+
+def setup_import(system, world, caller):
+    made = post_import(system, world,
+                       {"Authorization": f"Bearer {world['tokens']['master']}"})
+    assert made.status_code == 202, made.text
+    return {"import_id": made.json()["id"]}, None, None
+
+
 def primary_email(world):
     return next(cp["id"] for cp in world["edsger"]["contact_points"]
                 if cp["kind"] == "email" and cp["primary"])
@@ -213,14 +243,17 @@ def primary_email(world):
 SETUP = {
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
+    ("post", "/v1/residents/{resident_id}/portal-account"): setup_portal_account,
     ("delete", "/v1/contact-points/{contact_point_id}"): setup_delete_contact_point,
     ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): setup_remove_member,
     ("delete", "/v1/api-keys/{api_key_id}"): setup_revoke_key,
+    ("get", "/v1/imports/{import_id}"): setup_import,
 }
 BODIES = {
     ("post", "/v1/staff/{staff_user_id}/grants"): lambda w, c: {
         "name": "view_reports", "scope_type": "community", "scope_id": w["community_id"]},
     ("post", "/v1/offices"): lambda w, c: {"name": f"Office {unique(c)}"},
+    ("patch", "/v1/organization"): lambda w, c: {},
     ("patch", "/v1/offices/{office_id}"): lambda w, c: {"name": "Toronto office"},
     ("post", "/v1/communities"): lambda w, c: {"name": f"Community {unique(c)}",
                                                "office_id": w["office_id"]},
@@ -262,6 +295,8 @@ def call(system, world, caller, verb, path):
         body = BODIES[(verb, path)](ids, caller)
     if path == "/v1/reports/deliveries":
         params = {"community_id": world["community_id"]}
+    if path == "/v1/communities/{community_id}/imports":   # a CSV body, not JSON
+        return post_import(system, world, headers)
     url = system.url + path.format(**ids)
     return requests.request(verb, url, headers=headers, json=body, params=params, timeout=30)
 

@@ -268,3 +268,44 @@ def _account_id(directory, email):
 def _audit_actions(directory):
     with directory.db.read() as session:
         return {e.action for e in session.query(AuditEvent)}
+
+
+def test_permission_events_say_whether_the_user_still_holds_send_sms(directory):
+    master, ned = directory.callers["master"], directory.callers["manager"]["actor_id"]
+    extra = directory.grant(master, ned, "send_sms", "community", directory.ids["fir"])
+    granted = outbox_events(directory.db, "permission_granted")[-1]["data"]
+    assert granted["holds_send_sms"] is True
+    directory.revoke(master, extra["id"])   # the manager role on East still gives send_sms
+    assert outbox_events(directory.db, "permission_revoked")[-1]["data"]["holds_send_sms"]
+    role = next(g for g in directory.list_grants(master, ned)["items"] if g["name"] == "manager")
+    directory.revoke(master, role["id"])
+    assert outbox_events(directory.db, "permission_revoked")[-1]["data"][
+        "holds_send_sms"] is False
+
+
+def test_a_resident_gets_a_portal_login_on_their_primary_email(directory):
+    manager = directory.callers["manager"]
+    lou = new_resident(directory)
+    with pytest.raises(InvalidRequest, match="at least 12"):
+        directory.create_portal_account(manager, lou["id"], {"password": "short"})
+    made = directory.create_portal_account(manager, lou["id"],
+                                           {"password": "lou-first-password"})
+    assert made == {"resident_id": lou["id"], "email": "lou@example.com"}
+    who = directory.login("lou@example.com", "lou-first-password", "10.0.0.4")["identity"]
+    assert who["actor_type"] == "resident" and who["resident"]["unit_id"] == lou["unit_id"]
+    with pytest.raises(Conflict, match="already has a portal account"):
+        directory.create_portal_account(manager, lou["id"], {"password": "another-password"})
+    with pytest.raises(Forbidden):
+        directory.create_portal_account(directory.callers["ivy"], directory.ids["jon"]["id"],
+                                        {"password": "jon-first-password"})
+
+
+def test_the_organization_is_read_by_its_staff_and_renamed_by_master_users(directory):
+    assert directory.get_organization(directory.callers["manager"])["name"] == "Oak Property"
+    with pytest.raises(Forbidden):
+        directory.get_organization(directory.callers["ivy"])
+    with pytest.raises(Forbidden):
+        directory.update_organization(directory.callers["manager"], {"name": "Mine"})
+    renamed = directory.update_organization(directory.callers["master"], {"name": "Oak PM"})
+    assert renamed["name"] == "Oak PM"
+    assert directory.get_organization(directory.callers["other"])["name"] == "Pine"
