@@ -434,9 +434,7 @@ def _changed(uow, row, point, change):
 
 
 def _staff(session, caller, staff_user_id):
-    row = session.get(StaffUser, staff_user_id)
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
-        raise NotFound(f"staff user {staff_user_id} does not exist", "staff_user_id")
+    row = policy.owned(session, caller, StaffUser, staff_user_id, "staff user", "staff_user_id")
     if caller.is_resident:
         raise Forbidden("residents do not see staff users", "actor_type")
     return row
@@ -459,9 +457,7 @@ def _revoke_refresh_tokens(session, staff_user_id):
 
 
 def _team(session, caller, team_id):
-    row = session.get(Team, team_id)
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
-        raise NotFound(f"team {team_id} does not exist", "team_id")
+    row = policy.owned(session, caller, Team, team_id, "team", "team_id")
     if caller.is_resident:
         raise Forbidden("residents do not see teams", "actor_type")
     return row
@@ -476,7 +472,4 @@ def _members(session, team_id):
 def _office_id(session, caller, office_id):
     if office_id is None:
         return None
-    row = session.get(Office, office_id)
-    if row is None or row.organization_id != caller.organization_id:
-        raise NotFound(f"office {office_id} does not exist", "office_id")
-    return row.id
+    return policy.owned(session, caller, Office, office_id, "office", "office_id").id

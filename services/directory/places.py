@@ -205,10 +205,7 @@ def _organization(session, caller):
 
 
 def _office(session, caller, office_id, field="office_id"):
-    row = session.get(Office, office_id) if office_id else None
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
-        raise NotFound(f"office {office_id} does not exist", field)
-    return row
+    return policy.owned(session, caller, Office, office_id, "office", field)
 
 
 def _office_communities(session, office_ids):

@@ -30,6 +30,15 @@ def sees_office(caller, community_ids):
     return visible == EVERYWHERE or bool(set(visible) & set(community_ids))
 
 
+def owned(session, caller, model, object_id, what, field):
+    """The row of `model` with that id, if it belongs to the caller's organization; otherwise
+    NotFound, so another organization's objects do not exist for the caller."""
+    row = session.get(model, object_id) if object_id else None
+    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
+        raise NotFound(f"{what} {object_id} does not exist", field)
+    return row
+
+
 def community(session, caller, community_id, field="community_id"):
     row = session.get(Community, community_id) if community_id else None
     if row is None:

@@ -195,9 +195,7 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
     def revoke(self, identity, grant_id):
         caller = policy.master(identity)
         with self.db.unit_of_work() as uow:
-            row = uow.session.get(Grant, grant_id)
-            if row is None or row.organization_id != caller.organization_id:
-                raise NotFound(f"grant {grant_id} does not exist", "grant_id")
+            row = policy.owned(uow.session, caller, Grant, grant_id, "grant", "grant_id")
             _grant_changed(uow, caller, row, "permission_revoked")
             uow.session.delete(row)
         return {"revoked": grant_id}
@@ -276,9 +274,7 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
     def revoke_api_key(self, identity, api_key_id):
         caller = policy.master(identity)
         with self.db.unit_of_work() as uow:
-            row = uow.session.get(ApiKey, api_key_id)
-            if row is None or row.organization_id != caller.organization_id:
-                raise NotFound(f"API key {api_key_id} does not exist", "api_key_id")
+            row = policy.owned(uow.session, caller, ApiKey, api_key_id, "API key", "api_key_id")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
                 logins.audit(uow.session, "api_key_revoked", "succeeded",
@@ -302,10 +298,8 @@ def _contact_points(session, resident_ids):
 
 
 def _staff_of(session, caller, staff_user_id):
-    user = session.get(StaffUser, staff_user_id)
-    if user is None or user.organization_id != caller.organization_id:
-        raise NotFound(f"staff user {staff_user_id} does not exist", "staff_user_id")
-    return user
+    return policy.owned(session, caller, StaffUser, staff_user_id, "staff user",
+                        "staff_user_id")
 
 
 def _check_scope(session, caller, scope_type, scope_id):
@@ -314,9 +308,7 @@ def _check_scope(session, caller, scope_type, scope_id):
         if scope_id != caller.organization_id:
             raise InvalidRequest("must be the caller's organization id", "scope_id")
         return
-    row = session.get(model, scope_id)
-    if row is None or row.organization_id != caller.organization_id:
-        raise NotFound(f"{scope_type} {scope_id} does not exist", "scope_id")
+    policy.owned(session, caller, model, scope_id, scope_type, "scope_id")
 
 
 def _grant_changed(uow, caller, row, event_type):
