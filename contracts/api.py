@@ -129,6 +129,8 @@ class Identity(Schema):
     name = fields.String()
     scopes = fields.Dict(keys=fields.String(), values=fields.Raw(),
                          metadata={"description": "permission -> '*' or community ids"})
+    office_scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "permission -> '*' or office ids, from organization and office grants"})
     resident = fields.Dict(allow_none=True)
 
 

@@ -120,11 +120,17 @@ class StaffRequest(Strict):
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(load_only=True, validate=validate.Length(min=12, max=1024),
                              metadata={"description": "gives the user a login; 12+ characters"})
+    office_ids = fields.List(fields.String(validate=ID), validate=validate.Length(max=20),
+                             metadata={"description": "offices the user works in; the first "
+                                                      "is the primary office"})
 
 
 class StaffUpdate(Strict):
     name = fields.String(validate=NAME)
     disabled = fields.Boolean(metadata={"description": "true stops every login and token"})
+    office_ids = fields.List(fields.String(validate=ID), validate=validate.Length(max=20),
+                             metadata={"description": "replaces the user's offices; the first "
+                                                      "is the primary office"})
 
 
 class StaffView(Schema):
@@ -135,6 +141,7 @@ class StaffView(Schema):
     disabled = fields.Boolean()
     has_login = fields.Boolean()
     team_ids = fields.List(fields.String())
+    office_ids = fields.List(fields.String(), metadata={"description": "primary office first"})
 
 
 class StaffPage(Schema):

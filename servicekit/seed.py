@@ -67,19 +67,22 @@ def demo_spec():
         ],
         "staff": [
             {"name": "Morgan Master", "email": "master@maplegrove.example",
-             "password": "master-demo-password", "grants": [
+             "password": "master-demo-password",
+             "offices": ["Toronto office", "Ottawa office"], "grants": [
                  {"name": "master", "scope": "organization"}]},
             {"name": "Pat Manager", "email": "manager@maplegrove.example",
-             "password": "manager-demo-password", "grants": [
+             "password": "manager-demo-password", "offices": ["Toronto office"], "grants": [
                  {"name": "manager", "scope": "office:Toronto office"}]},
             {"name": "Dee Dispatcher", "email": "dispatcher@maplegrove.example",
-             "password": "dispatcher-demo-password", "grants": [
+             "password": "dispatcher-demo-password", "offices": ["Ottawa office"], "grants": [
                  {"name": "dispatcher", "scope": "office:Ottawa office"}]},
             {"name": "Sam Senior", "email": "senior@maplegrove.example",
-             "password": "senior-demo-password", "grants": [
+             "password": "senior-demo-password",
+             "offices": ["Toronto office", "Ottawa office"], "grants": [
                  {"name": "senior_management", "scope": "organization"}]},
             {"name": "Nora Newhire", "email": "newhire@maplegrove.example",
-             "password": "newhire-demo-password", "grants": []},
+             "password": "newhire-demo-password", "offices": ["Toronto office"],
+             "grants": []},
         ],
     }
 
@@ -92,8 +95,8 @@ def other_spec():
         "offices": [{"name": "Harbor office", "communities": [
             {"name": "Harbor View HOA", "residents": _residents(5, 3, [])}]}],
         "staff": [{"name": "Hal Harbor", "email": "manager@harborview.example",
-                   "password": "harbor-demo-password", "grants": [
-                       {"name": "manager", "scope": "organization"}]}],
+                   "password": "harbor-demo-password", "offices": ["Harbor office"],
+                   "grants": [{"name": "manager", "scope": "organization"}]}],
     }
 
 

@@ -1,6 +1,6 @@
 """The demo organization of `make seed`: offices, communities, residents with contact points,
-staff with their grants, portal logins — written as the service writes any directory data,
-with its events."""
+staff with their offices and grants, portal logins — written as the service writes any
+directory data, with its events."""
 
 from datetime import date
 
@@ -14,6 +14,7 @@ from services.directory.models import (
     Office,
     Organization,
     Resident,
+    StaffOffice,
     StaffUser,
     Unit,
 )
@@ -41,6 +42,9 @@ def create_demo(uow, spec):
         session.add(user)
         session.flush()
         logins.append((staff_spec["email"], staff_spec["password"], "staff", user.id))
+        session.add_all(StaffOffice(staff_user_id=user.id, office_id=scopes["office"][name],
+                                    is_primary=position == 0)  # the first is the primary
+                        for position, name in enumerate(staff_spec.get("offices", [])))
         for grant_spec in staff_spec.get("grants", []):
             scope_type, _, scope_name = grant_spec["scope"].partition(":")
             scope_id = scopes[scope_type][scope_name or spec["slug"]]

@@ -1,10 +1,12 @@
 """Who a caller is, as every service receives it: the organization, and for each permission
-where it holds — office grants already expanded to their communities."""
+where it holds — office grants already expanded to their communities in `scopes`, and, in
+`office_scopes`, the offices where it holds as a whole (an organization grant: "*"), for rules
+about an office's staff such as manage_office_sms_credits."""
 
 from sqlalchemy import select
 
 from contracts.errors import Unauthenticated
-from servicekit.access import EVERYWHERE, expand_scopes
+from servicekit.access import EVERYWHERE, ROLES, expand_scopes
 from services.directory.models import Community, Grant, Resident, StaffUser
 
 
@@ -21,7 +23,23 @@ def for_staff(session, user: StaffUser):
                 .where(Community.office_id.in_(office_ids))):
             offices.setdefault(office_id, []).append(community_id)
     return {"actor_type": "staff", "actor_id": user.id, "organization_id": user.organization_id,
-            "name": user.name, "scopes": expand_scopes(grants, offices)}
+            "name": user.name, "scopes": expand_scopes(grants, offices),
+            "office_scopes": office_scopes(grants)}
+
+
+def office_scopes(grants):
+    """permission -> "*" or sorted office ids, from grants [(permission_or_role, scope_type,
+    scope_id)] for the organization or an office; a community grant covers no whole office."""
+    found = {}
+    for name, scope_type, scope_id in grants:
+        if scope_type not in ("organization", "office"):
+            continue
+        for permission in ROLES.get(name, (name,)):
+            if scope_type == "organization":
+                found[permission] = EVERYWHERE
+            elif found.get(permission) != EVERYWHERE:
+                found.setdefault(permission, set()).add(scope_id)
+    return {p: (w if w == EVERYWHERE else sorted(w)) for p, w in found.items()}
 
 
 def for_resident(resident: Resident):
@@ -29,13 +47,15 @@ def for_resident(resident: Resident):
         raise Unauthenticated("this resident has moved out")
     return {"actor_type": "resident", "actor_id": resident.id,
             "organization_id": resident.organization_id, "name": resident.name, "scopes": {},
+            "office_scopes": {},
             "resident": {"id": resident.id, "community_id": resident.community_id,
                          "unit_id": resident.unit_id}}
 
 
 def for_api_key(key):
     return {"actor_type": "api_key", "actor_id": key.id, "organization_id": key.organization_id,
-            "name": key.name, "scopes": {p: EVERYWHERE for p in key.permissions}}
+            "name": key.name, "scopes": {p: EVERYWHERE for p in key.permissions},
+            "office_scopes": {p: EVERYWHERE for p in key.permissions}}
 
 
 def of_account(session, account):

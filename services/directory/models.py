@@ -220,3 +220,14 @@ class ResidentImportKey(Base):
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+
+
+class StaffOffice(Base):
+    """An office a staff user works in: one primary, any number of additional ones. Who
+    manages the SMS credits of an office's users follows it (seed 002)."""
+
+    __tablename__ = "staff_offices"
+    staff_user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), primary_key=True,
+                                           index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)

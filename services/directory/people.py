@@ -2,16 +2,19 @@
 
 Mixed into DirectoryService. Residents are added, changed and moved out by whoever holds
 manage_directory for their community; moving out keeps the record and its history. A resident
-keeps their own phones and emails. Staff users and teams are the master users' business.
+keeps their own phones and emails. Staff users, the offices they work in and teams are the
+master users' business; what other services need to know about staff (offices, team mates,
+send_sms) staff_facts answers.
 """
 
+from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from contracts.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from servicekit import idempotency
-from servicekit.access import EVERYWHERE, Caller, new_id
+from servicekit.access import EVERYWHERE, ROLES, Caller, new_id
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
@@ -19,10 +22,12 @@ from services.directory import logins, passwords, policy, views
 from services.directory.contacts import ContactError, normalize_email, normalize_phone
 from services.directory.models import (
     ContactPoint,
+    Grant,
     LoginAccount,
     Office,
     RefreshToken,
     Resident,
+    StaffOffice,
     StaffUser,
     Team,
     TeamMember,
@@ -215,9 +220,11 @@ class People:
         weakness = passwords.check_strength(password) if password else None
         if weakness:
             raise InvalidRequest(f"password {weakness}", "password")
+        office_ids = _office_list(fields) or []
 
         def work(uow):
             session = uow.session
+            _check_offices(session, caller.organization_id, office_ids)
             if session.scalars(select(StaffUser.id).where(
                     StaffUser.organization_id == caller.organization_id,
                     StaffUser.email == email)).first() or (password and session.scalars(
@@ -227,6 +234,7 @@ class People:
                             name=fields["name"].strip(), email=email)
             session.add(row)
             session.flush()
+            _set_offices(session, row.id, office_ids)
             if password:
                 session.add(LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
                                          email=email,
@@ -234,7 +242,7 @@ class People:
                                          principal_type="staff", principal_id=row.id))
             logins.audit(session, "staff_created", "succeeded", actor=caller.actor_id,
                          organization_id=row.organization_id, target=row.id,
-                         login=bool(password))
+                         login=bool(password), office_ids=office_ids)
             return _staff_view(session, row)
 
         return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
@@ -243,11 +251,14 @@ class People:
     @rpc
     def update_staff(self, identity, staff_user_id, fields):
         caller = policy.master(identity)
+        office_ids = _office_list(fields)
         with self.db.unit_of_work() as uow:
             session = uow.session
             row = _staff(session, caller, staff_user_id)
             if "name" in fields:
                 row.name = fields["name"].strip()
+            if office_ids is not None:
+                _change_offices(session, caller, row, office_ids)
             if "disabled" in fields and fields["disabled"] != (row.disabled_at is not None):
                 if fields["disabled"] and row.id == caller.actor_id:
                     raise InvalidRequest("a master user cannot disable themselves", "disabled")
@@ -280,6 +291,41 @@ class People:
             rows, next_cursor = paginate(session, query, StaffUser.id, cursor, limit)
             return {"items": [_staff_view(session, r) for r in rows],
                     "next_cursor": next_cursor}
+
+    @rpc
+    def staff_facts(self, identity, staff_user_ids):
+        """Each staff user asked, in the order asked: offices (primary first), teams, the
+        other members of those teams, whether they hold send_sms and are active — what
+        credits needs to apply seed 002. Any staff user or API key of the organization may
+        ask; one query per table, however many users are asked."""
+        caller = Caller.of(identity)
+        policy.staff_only(caller, "staff users")
+        if not isinstance(staff_user_ids, list | tuple) or not all(
+                isinstance(i, str) for i in staff_user_ids):
+            raise InvalidRequest("must be a list of staff user ids", "staff_user_ids")
+        ids = list(dict.fromkeys(staff_user_ids))
+        if not ids:
+            return []
+        with self.db.read() as session:
+            # One query loads them all; policy.owned then finds each in the session's identity
+            # map (held by `loaded`: it keeps only weak references) and applies the tenant
+            # rule without a query per id.
+            loaded = session.scalars(select(StaffUser).where(StaffUser.id.in_(ids))).all()
+            rows = [policy.owned(session, caller, StaffUser, i, "staff user", "staff_user_ids")
+                    for i in ids]
+            del loaded
+            offices = _offices_of(session, ids)
+            teams, members = _teams_of(session, ids)
+            senders = {user_id for user_id, name in session.execute(
+                select(Grant.staff_user_id, Grant.name).where(Grant.staff_user_id.in_(ids)))
+                if "send_sms" in ROLES.get(name, (name,))}
+        facts = {}
+        for row in rows:
+            team_ids = sorted(teams[row.id])
+            mates = set().union(*(members[t] for t in team_ids)) - {row.id}
+            facts[row.id] = views.staff_facts(row, offices[row.id], team_ids, sorted(mates),
+                                              row.id in senders)
+        return [facts[i] for i in staff_user_ids]
 
     # --- teams --------------------------------------------------------------------------
 
@@ -445,7 +491,80 @@ def _staff_view(session, row):
         LoginAccount.principal_type == "staff", LoginAccount.principal_id == row.id)).first()
     team_ids = session.scalars(select(TeamMember.team_id).where(
         TeamMember.staff_user_id == row.id)).all()
-    return views.staff(row, has_login is not None, team_ids)
+    return views.staff(row, has_login is not None, team_ids,
+                       _offices_of(session, [row.id])[row.id])
+
+
+def _office_list(fields):
+    """The office ids asked for, the first being the primary office; None when not asked."""
+    if "office_ids" not in fields:
+        return None
+    office_ids = fields["office_ids"] or []
+    if not isinstance(office_ids, list | tuple) or not all(isinstance(o, str)
+                                                          for o in office_ids):
+        raise InvalidRequest("must be a list of office ids", "office_ids")
+    seen = set()
+    for office_id in office_ids:
+        if office_id in seen:
+            raise InvalidRequest(f"office {office_id} is listed twice; list each office once",
+                                 "office_ids")
+        seen.add(office_id)
+    return list(office_ids)
+
+
+def _check_offices(session, organization_id, office_ids):
+    """Each office must be one of the organization's; the first unknown is not found."""
+    if not office_ids:
+        return
+    known = set(session.scalars(select(Office.id).where(
+        Office.id.in_(office_ids), Office.organization_id == organization_id)))
+    for office_id in office_ids:
+        if office_id not in known:
+            raise NotFound(f"office {office_id} does not exist", "office_ids")
+
+
+def _set_offices(session, staff_user_id, office_ids):
+    session.execute(delete(StaffOffice).where(StaffOffice.staff_user_id == staff_user_id))
+    session.add_all(StaffOffice(staff_user_id=staff_user_id, office_id=office_id,
+                                is_primary=position == 0)
+                    for position, office_id in enumerate(office_ids))
+    session.flush()
+
+
+def _change_offices(session, caller, row, office_ids):
+    _check_offices(session, row.organization_id, office_ids)
+    current = _offices_of(session, [row.id])[row.id]
+    if (current[:1], set(current)) == (office_ids[:1], set(office_ids)):
+        return
+    _set_offices(session, row.id, office_ids)
+    logins.audit(session, "staff_offices_changed", "succeeded", actor=caller.actor_id,
+                 organization_id=row.organization_id, target=row.id, office_ids=office_ids,
+                 previous=current)
+
+
+def _offices_of(session, staff_user_ids):
+    """staff user id -> office ids, the primary office first, then by id."""
+    found = defaultdict(list)
+    for user_id, office_id in session.execute(
+            select(StaffOffice.staff_user_id, StaffOffice.office_id)
+            .where(StaffOffice.staff_user_id.in_(staff_user_ids))
+            .order_by(StaffOffice.staff_user_id, StaffOffice.is_primary.desc(),
+                      StaffOffice.office_id)):
+        found[user_id].append(office_id)
+    return found
+
+
+def _teams_of(session, staff_user_ids):
+    """staff user id -> their team ids, and team id -> member ids, for every team of those
+    users, in one query."""
+    teams, members = defaultdict(set), defaultdict(set)
+    their_teams = select(TeamMember.team_id).where(TeamMember.staff_user_id.in_(staff_user_ids))
+    for team_id, user_id in session.execute(
+            select(TeamMember.team_id, TeamMember.staff_user_id)
+            .where(TeamMember.team_id.in_(their_teams))):
+        teams[user_id].add(team_id)
+        members[team_id].add(user_id)
+    return teams, members
 
 
 def _revoke_refresh_tokens(session, staff_user_id):

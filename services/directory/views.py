@@ -42,10 +42,17 @@ def unit(row, occupants):
             "occupants": occupants}
 
 
-def staff(row, has_login, team_ids):
+def staff(row, has_login, team_ids, office_ids=()):
     return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
             "email": row.email, "disabled": row.disabled_at is not None,
-            "has_login": has_login, "team_ids": list(team_ids)}
+            "has_login": has_login, "team_ids": list(team_ids), "office_ids": list(office_ids)}
+
+
+def staff_facts(row, office_ids, team_ids, team_member_ids, holds_send_sms):
+    """What another service needs to decide about a staff user (credits: seed 002)."""
+    return {"id": row.id, "office_ids": list(office_ids), "team_ids": list(team_ids),
+            "team_member_ids": list(team_member_ids), "holds_send_sms": holds_send_sms,
+            "active": row.disabled_at is None}
 
 
 def team(row, member_ids):
