@@ -14,13 +14,14 @@ docker-compose.yml
   host port published twice; environment names; every `townhall` command names a real
   subcommand and service; every service of servicekit/topology.py has a compose service;
   TOWNHALL_* names are keys of config/townhall.yaml and their values parse to the type the YAML
-  has; Townhall processes do not point at 127.0.0.1 for the broker, database, Twilio or SMTP
-  (inside a container that is the container itself); the gateway listens on 0.0.0.0 and its
-  port is published; a stop_grace_period that lets services finish their in-flight work; the
-  Twilio sandbox accepts the credentials the services use; `docker compose up rabbitmq
-  postgres` starts just those two.
+  has; Townhall processes do not point at 127.0.0.1 for the broker, database, Twilio, SMTP or
+  the payment sandbox (inside a container that is the container itself); the gateway listens
+  on 0.0.0.0 and its port is published; a stop_grace_period that lets services finish their
+  in-flight work; the Twilio sandbox accepts the credentials and the payment sandbox the secret
+  key the services use; `docker compose up rabbitmq postgres` starts just those two.
 deploy/Procfile
-  line format, unique names, known services, every service present, no one-shot commands.
+  line format, unique names, known services, every service present, no one-shot commands,
+  sandbox credentials as the services' configuration has them.
 deploy/k8s/**.yaml
   YAML, apiVersion/kind/metadata.name, one Deployment per known service, grace period,
   gateway readiness on /healthz, referenced ConfigMaps exist, TOWNHALL_* keys, Service selectors.
@@ -86,6 +87,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104 - compared
 LISTEN_ALL = {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
 TWILIO_SANDBOX_DEFAULTS = {"account_sid": "AC00000000000000000000000000000000",
                            "auth_token": "sandbox-token"}  # noqa: S105 - the sandbox's default
+PAYMENTS_SANDBOX_DEFAULT_KEY = "sandbox-secret"  # noqa: S105 - the payment sandbox's default
 PLACEHOLDER = "CHANGE-ME"
 
 
@@ -548,6 +550,7 @@ def check_compose(path, project):
             report("services", f"no service runs `townhall run {svc}`")
     _check_standalone(services, targets, report)
     _check_twilio_sandbox(services, envs, runs, project, report)
+    _check_payment_sandbox(services, envs, runs, project, report)
     return _merge_per_service(problems)
 
 
@@ -705,6 +708,13 @@ def _check_townhall_process(name, service, env, townhall, targets, project, repo
         if host in LOOPBACK:
             report(f"{where}.environment.{key}",
                    f"{what} at {host}: inside a container that is the container itself")
+    if effective("TOWNHALL_PAYMENTS__PROVIDER", env, project) in (None, "sandbox"):
+        # an unset base_url is the payment sandbox on 127.0.0.1 (services/credits/payments.py)
+        url = effective("TOWNHALL_PAYMENTS__BASE_URL", env, project) or "http://127.0.0.1"
+        if _host_of(url) in LOOPBACK:
+            report(f"{where}.environment.TOWNHALL_PAYMENTS__BASE_URL",
+                   f"the payment sandbox at {_host_of(url)}: inside a container that is the "
+                   "container itself")
     smtp_host = effective("TOWNHALL_SMTP__HOST", env, project)
     if str(smtp_host) in LOOPBACK:
         report(f"{where}.environment.TOWNHALL_SMTP__HOST",
@@ -773,6 +783,31 @@ def _check_twilio_sandbox(services, envs, runs, project, report):
                            "and webhook signature would fail")
 
 
+def _check_payment_sandbox(services, envs, runs, project, report):
+    keys = {}
+    for name, service in services.items():
+        if not isinstance(service, dict):
+            continue
+        for inv in invocations(service.get("command")):
+            if inv.program == "sandbox.payments":
+                keys[name] = (_flag(inv.args, "secret-key")
+                              or envs.get(name, {}).get("PAYMENTS_SANDBOX_SECRET_KEY")
+                              or PAYMENTS_SANDBOX_DEFAULT_KEY)
+    for svc_names in runs.values():
+        for name in svc_names:
+            env = envs.get(name, {})
+            if effective("TOWNHALL_PAYMENTS__PROVIDER", env, project) not in (None, "sandbox"):
+                continue
+            host = _host_of(effective("TOWNHALL_PAYMENTS__BASE_URL", env, project))
+            if host not in keys:
+                continue
+            used = effective("TOWNHALL_PAYMENTS__SECRET_KEY", env, project)
+            if str(used) != str(keys[host]):
+                report(f"services.{name}.environment.TOWNHALL_PAYMENTS__SECRET_KEY",
+                       f"{used!r}, but services.{host} accepts {keys[host]!r}: every charge "
+                       "would be refused")
+
+
 # ---------------------------------------------------------------- Procfile
 
 def check_procfile(path, project):
@@ -817,6 +852,12 @@ def check_procfile(path, project):
                     if str(accepted) != str(used):
                         problems.append(Problem(shown, key, f"the sandbox accepts {flag} "
                                                 f"{accepted!r}, the services use {used!r}"))
+            if inv.program == "sandbox.payments":
+                accepted = _flag(inv.args, "secret-key") or PAYMENTS_SANDBOX_DEFAULT_KEY
+                used = config_default("TOWNHALL_PAYMENTS__SECRET_KEY", project)
+                if str(accepted) != str(used):
+                    problems.append(Problem(shown, key, f"the payment sandbox accepts secret "
+                                            f"key {accepted!r}, the services use {used!r}"))
     for svc in project.services:
         if svc not in runs:
             problems.append(Problem(shown, "(file)", f"no line runs `townhall run {svc}`"))

@@ -22,6 +22,7 @@ STOP_GRACE_SECONDS = 5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
 DEFAULT_AUTH_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's fake account, not a secret
+DEFAULT_PAYMENTS_SECRET_KEY = "sandbox-secret"  # noqa: S105 - the payment sandbox's dev key
 
 
 def free_port() -> int:
@@ -31,7 +32,8 @@ def free_port() -> int:
 
 
 class SandboxProcess:
-    """A running sandbox. `url` is the Twilio base URL, or the SMTP sandbox's API URL."""
+    """A running sandbox. `url` is the Twilio or payments base URL, or the SMTP sandbox's API
+    URL; `secret_key` is the payment sandbox's API key."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class SandboxProcess:
         account_sid: str | None = None,
         auth_token: str | None = None,
         api_port: int | None = None,
+        secret_key: str | None = None,
     ) -> None:
         self.url = url
         self.port = port
@@ -50,6 +53,7 @@ class SandboxProcess:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.api_port = api_port
+        self.secret_key = secret_key
         # a file, not a pipe: nobody drains a pipe while the sandbox runs, and a full one blocks it
         self._output = tempfile.TemporaryFile()
         env = {
@@ -88,6 +92,12 @@ class SandboxProcess:
 
     def messages(self) -> list[dict[str, Any]]:
         response = requests.get(f"{self.control_url}/messages", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def read(self, path: str) -> Any:
+        """GET a control route, e.g. read("payment_intents") or read("requests")."""
+        response = requests.get(f"{self.control_url}/{path.lstrip('/')}", timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -149,3 +159,17 @@ def start_smtp_sandbox(port: int | None = None, api_port: int | None = None) -> 
     command += ["--port", str(port), "--api-port", str(api_port)]
     api_url = f"http://{HOST}:{api_port}"
     return SandboxProcess(command, api_url, port, api_url, api_port=api_port)
+
+
+def start_payment_sandbox(
+    port: int | None = None, secret_key: str = DEFAULT_PAYMENTS_SECRET_KEY, **settings: Any
+) -> SandboxProcess:
+    """settings: create_delay_ms, decline_rate, decline_code, server_error_rate, unavailable,
+    seed (flags of python -m sandbox.payments)."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "sandbox.payments", "--host", HOST, "--port", str(port)]
+    command += ["--secret-key", secret_key]
+    for name, value in settings.items():
+        command += [f"--{name.replace('_', '-')}", _flag_value(value)]
+    url = f"http://{HOST}:{port}"
+    return SandboxProcess(command, url, port, f"{url}/_sandbox", secret_key=secret_key)

@@ -34,6 +34,13 @@ def process_specs(config):
             py, "-m", "sandbox.twilio", "--host", "127.0.0.1",
             "--port", str(sandbox.get("twilio_port", 8010)),
             "--account-sid", twilio["account_sid"], "--auth-token", twilio["auth_token"]]))
+    payments = config.get("payments") or {}
+    # base_url null means "the local payment sandbox"; one set elsewhere is someone else's to run
+    if payments.get("provider", "sandbox") == "sandbox" and not payments.get("base_url"):
+        specs.append(("payments-sandbox", [
+            py, "-m", "sandbox.payments", "--host", "127.0.0.1",
+            "--port", str(sandbox.get("payments_port", 8030)),
+            "--secret-key", str(payments.get("secret_key") or "sandbox-secret")]))
     if sandbox.get("smtp_port") and int(sandbox["smtp_port"]) == int(config["smtp"]["port"]):
         specs.append(("smtp-sandbox", [
             py, "-m", "sandbox.smtp", "--host", "127.0.0.1", "--port", str(sandbox["smtp_port"]),

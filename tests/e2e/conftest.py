@@ -108,7 +108,8 @@ def system(broker_url, postgres_admin, tmp_path_factory):
         postgres_admin.create(f"{prefix}_{service}")
     admin = postgres_admin.admin_url.replace("postgresql://", "postgresql+psycopg2://")
     template = admin.rsplit("/", 1)[0] + f"/{prefix}_{{service}}"
-    ports = {name: testing.free_port() for name in ("gateway", "twilio", "smtp", "smtp_api")}
+    ports = {name: testing.free_port()
+             for name in ("gateway", "twilio", "smtp", "smtp_api", "payments")}
     with testing.vhost(broker_url) as amqp_uri:
         env = dict(
             os.environ,
@@ -125,6 +126,7 @@ def system(broker_url, postgres_admin, tmp_path_factory):
             TOWNHALL_SMTP__PORT=str(ports["smtp"]),
             TOWNHALL_SANDBOX__SMTP_PORT=str(ports["smtp"]),
             TOWNHALL_SANDBOX__SMTP_API_PORT=str(ports["smtp_api"]),
+            TOWNHALL_SANDBOX__PAYMENTS_PORT=str(ports["payments"]),
             TOWNHALL_RPC_TIMEOUT_SECONDS="5",
             TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS="[0.2, 1.0, 3.0]",
         )

@@ -1,0 +1,1 @@
+"""An HTTP server answering a small Stripe-like PaymentIntents API, for credit purchases."""

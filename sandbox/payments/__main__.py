@@ -1,0 +1,91 @@
+"""python -m sandbox.payments: run the payment sandbox until SIGTERM/SIGINT.
+
+Every flag defaults to an environment variable PAYMENTS_SANDBOX_<FLAG> (dashes as underscores).
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+
+from aiohttp import web
+
+from sandbox.payments.server import build_app
+from sandbox.payments.settings import Behaviour, SandboxSettings, changed_behaviour
+
+ENV_PREFIX = "PAYMENTS_SANDBOX_"
+
+
+def _optional_int(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def _flag(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+    return text.lower() in ("true", "1", "yes")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = Behaviour()
+    parser = argparse.ArgumentParser(prog="python -m sandbox.payments", description=__doc__)
+
+    def option(flag: str, kind, default, help_text: str) -> None:
+        env_name = ENV_PREFIX + flag.upper().replace("-", "_")
+        env_value = os.environ.get(env_name)
+        parser.add_argument(
+            f"--{flag}",
+            type=kind,
+            default=kind(env_value) if env_value is not None else default,
+            help=f"{help_text} (env {env_name})",
+        )
+
+    option("host", str, "127.0.0.1", "address to listen on")
+    option("port", int, 8030, "port to listen on; 0 picks a free one")
+    option("secret-key", str, SandboxSettings.secret_key, "the only API key accepted")
+    option("create-delay-ms", float, defaults.create_delay_ms, "wait before answering a create")
+    option("decline-rate", float, defaults.decline_rate, "share of good cards declined anyway")
+    option("decline-code", str, defaults.decline_code, "decline_code of those declines")
+    option("server-error-rate", float, defaults.server_error_rate,
+           "share of creates that charge, then answer 500")
+    option("unavailable", _flag, defaults.unavailable, "answer every API call 503")
+    option("seed", _optional_int, None, "seed for the random outcomes")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> SandboxSettings:
+    """Checked like /_sandbox/config: a bad flag stops the start, naming the flag."""
+    names = ("create_delay_ms", "decline_rate", "decline_code", "server_error_rate",
+             "unavailable", "seed")
+    try:
+        behaviour = changed_behaviour(Behaviour(), {name: getattr(args, name) for name in names})
+    except ValueError as exc:
+        raise SystemExit(f"python -m sandbox.payments: {exc}") from None
+    if not args.secret_key:
+        raise SystemExit("python -m sandbox.payments: --secret-key must not be empty")
+    return SandboxSettings(args.secret_key, behaviour)
+
+
+async def serve(settings: SandboxSettings, host: str, port: int) -> None:
+    runner = web.AppRunner(build_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    bound_port = runner.addresses[0][1]
+    print(f"payment sandbox listening on http://{host}:{bound_port}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    asyncio.run(serve(settings_from(args), args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

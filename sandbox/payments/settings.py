@@ -1,0 +1,84 @@
+"""What the payment sandbox is told at start (its secret key, behaviour); how behaviour changes."""
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+DECLINE_CODES = ("generic_decline", "insufficient_funds", "lost_card", "stolen_card",
+                 "do_not_honor", "expired_card", "incorrect_cvc", "processing_error")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the fake provider treats charges; tests change it per run through /_sandbox/config.
+
+    create_delay_ms: the charge happens at once, the answer waits this long (a client that
+        times out leaves a charged intent behind: the unknown outcome).
+    decline_rate, decline_code: share of charges of a succeeding card that are declined anyway.
+    server_error_rate: share of creates that charge and then answer 500 (money moved, no answer).
+    unavailable: every API call answers 503 and does nothing (the provider is down).
+    """
+
+    create_delay_ms: float = 0
+    decline_rate: float = 0
+    decline_code: str = "generic_decline"
+    server_error_rate: float = 0
+    unavailable: bool = False
+    seed: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    secret_key: str = "sandbox-secret"  # noqa: S105 - the sandbox's development key, not a secret
+    behaviour: Behaviour = field(default_factory=Behaviour)
+
+
+def _delay(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of milliseconds >= 0")
+    return float(value)
+
+
+def _rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number between 0 and 1")
+    return float(value)
+
+
+def _decline_code(name: str, value: Any) -> str:
+    if value not in DECLINE_CODES:
+        raise ValueError(f"{name} must be one of {', '.join(DECLINE_CODES)}")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+def _seed(name: str, value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be an integer or null")
+    return value
+
+
+_PARSERS = {
+    "create_delay_ms": _delay,
+    "decline_rate": _rate,
+    "decline_code": _decline_code,
+    "server_error_rate": _rate,
+    "unavailable": _flag,
+    "seed": _seed,
+}
+
+
+def changed_behaviour(current: Behaviour, changes: dict[str, Any]) -> Behaviour:
+    """Apply a partial update; all of it or none of it (raises ValueError naming the field)."""
+    unknown = sorted(set(changes) - set(_PARSERS))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(_PARSERS)}")
+    parsed = {name: _PARSERS[name](name, value) for name, value in changes.items()}
+    return replace(current, **parsed)

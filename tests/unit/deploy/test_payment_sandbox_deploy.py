@@ -1,0 +1,92 @@
+"""Where the payment sandbox runs: `make up` (the supervisor), compose and the Procfile."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:  # `deploy` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from deploy.compose_check import check_all  # noqa: E402
+from servicekit.config import load  # noqa: E402
+from servicekit.supervisor import process_specs  # noqa: E402
+
+
+def specs(environ):
+    return dict(process_specs(load(environ=environ)))
+
+
+def test_make_up_starts_the_payment_sandbox_with_the_services_key():
+    argv = specs({"TOWNHALL_SANDBOX__PAYMENTS_PORT": "9031",
+                  "TOWNHALL_PAYMENTS__SECRET_KEY": "dev-key"})["payments-sandbox"]
+    assert argv[1:] == ["-m", "sandbox.payments", "--host", "127.0.0.1", "--port", "9031",
+                        "--secret-key", "dev-key"]
+
+
+@pytest.mark.parametrize("environ", [
+    {"TOWNHALL_PAYMENTS__PROVIDER": "invoice"},
+    {"TOWNHALL_PAYMENTS__BASE_URL": "http://payments.internal:8030"},
+])
+def test_no_local_payment_sandbox_when_payments_go_elsewhere(environ):
+    assert "payments-sandbox" not in specs(environ)
+
+
+@pytest.fixture
+def copy(tmp_path):
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return tmp_path / "docker-compose.yml"
+
+
+def edit_compose(path, change):
+    data = json.loads(json.dumps(yaml.safe_load(path.read_text())))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def problems_of(compose):
+    return [str(p) for p in check_all(compose, project_root=ROOT)]
+
+
+def test_a_container_without_the_payment_sandbox_address_would_call_itself(copy):
+    edit_compose(copy, lambda data: data["services"]["credits"]["environment"].pop(
+        "TOWNHALL_PAYMENTS__BASE_URL"))
+    assert any("services.credits.environment.TOWNHALL_PAYMENTS__BASE_URL" in p
+               and "the payment sandbox at 127.0.0.1" in p for p in problems_of(copy))
+
+
+def test_invoices_need_no_payment_sandbox_address(copy):
+    def change(data):
+        env = data["services"]["credits"]["environment"]
+        env.pop("TOWNHALL_PAYMENTS__BASE_URL")
+        env["TOWNHALL_PAYMENTS__PROVIDER"] = "invoice"
+
+    edit_compose(copy, change)
+    assert not any("TOWNHALL_PAYMENTS__BASE_URL" in p for p in problems_of(copy))
+
+
+def test_the_payment_sandbox_must_accept_the_services_key(copy):
+    def change(data):
+        command = data["services"]["payments-sandbox"]["command"]
+        data["services"]["payments-sandbox"]["command"] = [
+            "--secret-key=another-key" if arg.startswith("--secret-key") else arg
+            for arg in command]
+
+    edit_compose(copy, change)
+    # every Townhall service shares the environment: one problem names them all
+    assert any("credits" in p and ".environment.TOWNHALL_PAYMENTS__SECRET_KEY" in p
+               and "accepts 'another-key'" in p for p in problems_of(copy))
+
+
+def test_the_procfile_sandbox_must_accept_the_configured_key(copy):
+    procfile = copy.parent / "deploy" / "Procfile"
+    procfile.write_text(procfile.read_text().replace(
+        '"${TOWNHALL_PAYMENTS__SECRET_KEY:-sandbox-secret}"', "another-key"))
+    assert any("deploy/Procfile: payments-sandbox" in p
+               and "accepts secret key 'another-key'" in p for p in problems_of(copy))
