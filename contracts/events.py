@@ -89,6 +89,8 @@ class CreditsGranted(Schema):
     amount = fields.Integer(required=True)
     reason = fields.String(required=True)
     balance = fields.Integer(required=True)
+    wallet = fields.String(metadata={"description": "the wallet: community:<id>, user:<id> "
+                                                   "or pool"})
 
 
 class HoldItem(Schema):
@@ -103,6 +105,8 @@ class CreditsReserved(Schema):
     total = fields.Integer(required=True)
     holds = fields.List(fields.Nested(HoldItem), required=True)
     balance = fields.Integer(required=True)
+    wallet = fields.String(metadata={"description": "the paying wallet: community:<id>, user:<id> "
+                                                   "or pool"})
 
 
 class CreditsResolved(Schema):
@@ -111,6 +115,33 @@ class CreditsResolved(Schema):
     community_id = fields.String(required=True)
     items = fields.List(fields.Nested(HoldItem), required=True)
     balance = fields.Integer(required=True)
+    wallet = fields.String(metadata={"description": "the paying wallet: community:<id>, user:<id> "
+                                                   "or pool"})
+    reason = fields.String(metadata={"description": "delivered, failed, undelivered, "
+                                                    "expired ..."})
+
+
+class CreditsTransferred(Schema):
+    source = fields.String(required=True, metadata={"description": "wallet credits left"})
+    target = fields.String(required=True, metadata={"description": "wallet credits reached"})
+    amount = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    actor = fields.String(required=True)
+    source_balance = fields.Integer(required=True)
+    target_balance = fields.Integer(required=True)
+
+
+class WalletStateChanged(Schema):
+    """wallet_balance_low, wallet_went_negative, wallet_recovered."""
+
+    wallet = fields.String(required=True)
+    owner_type = fields.String(required=True,
+                               validate=validate.OneOf(["community", "user", "pool"]))
+    owner_id = fields.String(allow_none=True)
+    available = fields.Integer(required=True)
+    balance = fields.Integer(required=True)
+    previous_available = fields.Integer(allow_none=True)
+    threshold = fields.Integer(metadata={"description": "wallet_balance_low: the threshold"})
 
 
 class CommunicationAccepted(Schema):
@@ -191,6 +222,15 @@ CATALOGUE = {
                   "Holds were settled: the amounts are the credits charged."),
         EventType("credits_released", "credits", 1, CreditsResolved,
                   "Holds were released: nothing was charged for them."),
+        EventType("credits_transferred", "credits", 1, CreditsTransferred,
+                  "Credits moved between wallets (allocation, transfer, a frozen balance "
+                  "moved away)."),
+        EventType("wallet_balance_low", "credits", 1, WalletStateChanged,
+                  "A wallet's available credits fell below its threshold."),
+        EventType("wallet_went_negative", "credits", 1, WalletStateChanged,
+                  "A community wallet went below zero (it keeps sending)."),
+        EventType("wallet_recovered", "credits", 1, WalletStateChanged,
+                  "A wallet that was below zero is at or above zero again."),
         EventType("communication_accepted", "messaging", 1, CommunicationAccepted,
                   "A communication was accepted for sending."),
         EventType("deliveries_queued", "messaging", 1, DeliveriesQueued,

@@ -49,3 +49,23 @@ def delivery_credits(channel, body, rates=DEFAULT_RATES):
     if channel == "email":
         return 0
     raise ValueError(f"no price for channel {channel!r} before sending")
+
+
+def quote(body, channels, recipients, rates=DEFAULT_RATES, call_seconds=None):
+    """Credits a send would cost before it is sent, per channel and in all: what messaging
+    holds for the same body (a call is quoted for `call_seconds`, by default one rate unit,
+    and settled later on its real duration)."""
+    per_channel = {}
+    for channel in channels:
+        if channel == "voice":
+            each = voice_credits(rates.voice_seconds if call_seconds is None else call_seconds,
+                                 rates)
+        else:
+            each = delivery_credits(channel, body, rates)
+        per_channel[channel] = {"per_recipient": each, "total": each * recipients}
+    return {"channels": per_channel, "recipients": recipients,
+            "total": sum(c["total"] for c in per_channel.values()),
+            "characters": len(body or ""), "gsm7": is_gsm7(body or ""),
+            "rates": {"text_chars": rates.text_chars,
+                      "unicode_text_chars": rates.unicode_text_chars,
+                      "voice_seconds": rates.voice_seconds}}

@@ -12,12 +12,15 @@ Base = make_base()
 
 
 class Account(Base):
+    """One account of a wallet (`wallet`, `holds`) or of the organization (`purchases`,
+    `usage`). `owner`: `community:<id>`, `user:<id>`, `pool`, or "" for the organization."""
+
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("organization_id", "kind", "community_id"),)
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "owner"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # wallet, holds, usage, purchases
-    community_id: Mapped[str] = mapped_column(String(40), default="")  # "" for org accounts
+    owner: Mapped[str] = mapped_column(String(60), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -25,11 +28,13 @@ class LedgerTransaction(Base):
     __tablename__ = "transactions"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # grant, reserve, settle, release
+    # grant, purchase, reserve, settle, release, expire, transfer
+    kind: Mapped[str] = mapped_column(String(20))
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     actor: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(String(300))
     communication_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    order_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -46,11 +51,13 @@ class Hold(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     community_id: Mapped[str] = mapped_column(String(40), index=True)
+    payer: Mapped[str] = mapped_column(String(60), index=True)   # the wallet that pays
     transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
     communication_id: Mapped[str] = mapped_column(String(40), index=True)
     delivery_id: Mapped[str] = mapped_column(String(40), unique=True)
     amount: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class HoldResolution(Base):
@@ -59,7 +66,7 @@ class HoldResolution(Base):
     __tablename__ = "hold_resolutions"
     hold_id: Mapped[str] = mapped_column(ForeignKey("holds.id"), primary_key=True)
     transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id"))
-    outcome: Mapped[str] = mapped_column(String(10))  # settled, released
+    outcome: Mapped[str] = mapped_column(String(10))  # settled, released, expired
     charged: Mapped[int] = mapped_column(Integer)
     resolved_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -75,3 +82,41 @@ class CreditHolder(Base):
     holds_send_sms: Mapped[bool] = mapped_column(Boolean)
     as_of: Mapped[datetime] = mapped_column(UtcDateTime(),
                                             comment="occurred_at of the event applied")
+
+
+class CreditSettings(Base):
+    """An organization's credit model and its limits; changed only by master users, each
+    change recorded as a transaction-less audit entry in `setting_changes`."""
+
+    __tablename__ = "credit_settings"
+    organization_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    model: Mapped[str] = mapped_column(String(10), default="community")
+    floor: Mapped[int | None] = mapped_column(Integer, nullable=True,
+                                              comment="community wallets: lowest balance")
+    # the rate card; null: DESIGN's default (contracts/pricing.py)
+    text_chars: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    unicode_text_chars: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    voice_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SettingChange(Base):
+    __tablename__ = "setting_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    setting: Mapped[str] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    new: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WalletState(Base):
+    """Per wallet: its low-balance threshold and the last state announced (ok, low,
+    negative), so wallet_balance_low / went_negative / recovered fire on crossings only."""
+
+    __tablename__ = "wallet_states"
+    organization_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(60), primary_key=True)
+    low_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state: Mapped[str] = mapped_column(String(10), default="ok")

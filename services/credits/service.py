@@ -1,75 +1,127 @@
-"""credits: the community wallets' ledger. Holds on send, settled on delivery,
-released on failure — each exactly once."""
+"""credits: the communication-credit ledger under the organization's credit model —
+community wallets, individual user credits or one shared pool. Holds on send, settled on
+delivery, released on failure or expiry — each exactly once; transfers by seed 002's rules."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from nameko.timer import timer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from contracts.errors import InvalidRequest, NotFound
-from contracts.vocabulary import TERMINAL_STATUSES
-from servicekit.access import SYSTEM, Caller, new_id
+from contracts import pricing
+from contracts.errors import Forbidden, InsufficientCredits, InvalidRequest, NotFound
+from contracts.pricing import RateCard
+from contracts.vocabulary import CHANNELS, TERMINAL_STATUSES
+from servicekit import idempotency
+from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
-from servicekit.db import insert_missing, utcnow
+from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
-from servicekit.providers import Database
+from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
-from services.credits import ledger
+from services.credits import ledger, rules, store
+from services.credits.ledger import owner_parts
 from services.credits.models import (
     Account,
     Base,
     CreditHolder,
-    Entry,
+    CreditSettings,
     Hold,
     HoldResolution,
-    LedgerTransaction,
+    SettingChange,
+    WalletState,
 )
 
-COMMUNITY_ACCOUNTS = ("wallet", "holds")
-ORGANIZATION_ACCOUNTS = ("purchases", "usage")
 # who may read a community's wallet: whoever sends from it, manages or reports on it
 WALLET_READERS = ("send_communications", "manage_credits", "view_reports")
+RATE_NAMES = ("text_chars", "unicode_text_chars", "voice_seconds")
+EXPIRY_SWEEP_SECONDS = 60
+EXPIRY_BATCH = 500
 
 
 class CreditsService(TownhallService):
     name = "credits"
     db = Database(Base)
+    directory = Rpc("directory")
+
+    # --- community wallets (the skeleton's calls) -------------------------------------
 
     @rpc
     def open_wallet(self, identity, organization_id, community_id):
         caller = Caller.of(identity)
         caller.check_owner(organization_id, "organization", organization_id)
         with self.db.unit_of_work() as uow:
-            _accounts(uow.session, organization_id, community_id)
+            store.accounts(uow.session, organization_id, [ledger.owner("community",
+                                                                       community_id)])
         return self.get_wallet(SYSTEM, community_id)
 
     @rpc
     def grant(self, identity, organization_id, community_id, amount, reason, idempotency_key):
-        """Add credits to a community wallet (seed, support, later purchases)."""
+        """Add credits to a community wallet (seed, support)."""
         caller = Caller.of(identity)
         caller.check_owner(organization_id, "organization", organization_id)
         caller.require("manage_credits", community_id)
-        if not isinstance(amount, int) or amount <= 0:
-            raise InvalidRequest("must be a whole number of credits above 0", "amount")
-        with self.db.unit_of_work() as uow:
-            session = uow.session
-            if _transaction_by_key(session, organization_id, idempotency_key) is None:
-                accounts = _accounts(session, organization_id, community_id)
-                _post(session, organization_id, accounts, "grant", ledger.grant(amount),
-                      actor=caller.actor_id, reason=reason,
-                      idempotency_key=_scoped(organization_id, idempotency_key))
-                uow.emit("credits_granted", {
-                    "community_id": community_id, "amount": amount, "reason": reason,
-                    "balance": _balance(session, accounts)["balance"]},
-                    organization_id=organization_id)
+        self._add(caller, organization_id, ledger.owner("community", community_id), amount,
+                  reason, idempotency_key, community_id=community_id)
         return self.get_wallet(SYSTEM, community_id)
 
     @rpc
-    def reserve(self, identity, community_id, communication_id, items, idempotency_key):
-        """One hold per delivery, in one transaction for the whole batch.
+    def add_credits(self, identity, wallet, amount, reason, idempotency_key):
+        """Credits from outside the ledger into any wallet the organization's model uses:
+        support grants and corrections (master users). Purchases come through orders."""
+        caller = _master(identity)
+        _check_owner_key(wallet, "wallet")
+        org = caller.organization_id
+        with self.db.read() as session:
+            model = store.settings(session, org).model
+        if owner_parts(wallet)[0] not in rules.wallets_in_use(model):
+            raise InvalidRequest(f"this organization uses {model} credits; {wallet} is not "
+                                 "one of its wallets", "wallet")
+        if owner_parts(wallet)[0] == "community":
+            self._check_communities(caller, [wallet])
+        return self._add(caller, org, wallet, amount, reason, idempotency_key)
 
-        items: [{delivery_id, amount}]. Community wallets are not blocked below zero.
-        A replay with the same key answers the first holds and changes nothing.
-        """
+    def _add(self, caller, organization_id, wallet, amount, reason, idempotency_key,
+             community_id=None, kind="grant", order_id=None):
+        _check_amount(amount)
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            if store.transaction_by_key(session, organization_id, idempotency_key) is None:
+                before = store.balances(session, organization_id, [wallet])
+                ids = store.accounts(session, organization_id, [wallet])
+                store.post(session, organization_id, ids, kind,
+                           ledger.purchase(wallet, amount), actor=caller.actor_id,
+                           reason=reason, idempotency_key=idempotency_key, order_id=order_id)
+                after = store.balances(session, organization_id, [wallet])
+                uow.emit("credits_granted", {
+                    "community_id": community_id or "", "amount": amount, "reason": reason,
+                    "balance": after[wallet]["balance"], "wallet": wallet},
+                    organization_id=organization_id)
+                store.announce_crossings(uow, organization_id, before, after)
+            found = store.balances(session, organization_id, [wallet])[wallet]
+            return _wallet_view(wallet, found, _holder(session, wallet))
+
+    @rpc
+    def get_wallet(self, identity, community_id):
+        caller = Caller.of(identity)
+        wallet = ledger.owner("community", community_id)
+        with self.db.read() as session:
+            organization_id = session.scalars(select(Account.organization_id).where(
+                Account.owner == wallet)).first()
+            if organization_id:
+                caller.check_owner(organization_id, "community", community_id)
+            caller.require_any(WALLET_READERS, community_id)
+            found = store.balances(session, organization_id or caller.organization_id,
+                                   [wallet])[wallet]
+        return {"community_id": community_id, **found}
+
+    # --- holds ------------------------------------------------------------------------
+
+    @rpc
+    def reserve(self, identity, community_id, communication_id, items, idempotency_key):
+        """One hold per delivery, in one transaction for the whole batch, on the wallet the
+        organization's credit model makes pay. items: [{delivery_id, amount}].
+        A replay with the same key answers the first holds and changes nothing."""
         caller = Caller.of(identity)
         caller.require("send_communications", community_id)
         if any(not isinstance(i.get("amount"), int) or i["amount"] <= 0 for i in items):
@@ -78,40 +130,44 @@ class CreditsService(TownhallService):
         org = caller.organization_id
         with self.db.unit_of_work() as uow:
             session = uow.session
-            existing = _transaction_by_key(session, org, idempotency_key)
+            existing = store.transaction_by_key(session, org, idempotency_key)
             if existing is not None:
-                holds = session.scalars(select(Hold).where(
-                    Hold.transaction_id == existing.id)).all()
-                return _reserved(holds)
-            accounts = _accounts(session, org, community_id)
+                return _reserved(session.scalars(select(Hold).where(
+                    Hold.transaction_id == existing.id)).all())
+            config = store.settings(session, org)
+            try:
+                payer = rules.payer(config.model, community_id, _actor(caller))
+            except rules.Refusal as refusal:
+                raise InsufficientCredits(refusal.message, refusal.field) from None
             total = sum(i["amount"] for i in items)
-            txn = _post(session, org, accounts, "reserve", ledger.reserve(total),
-                        actor=caller.actor_id, reason=f"send {communication_id}",
-                        idempotency_key=_scoped(org, idempotency_key),
-                        communication_id=communication_id)
+            ids = store.accounts(session, org, [payer])
+            _lock_wallet(session, ids[(payer, "wallet")])
+            before = store.balances(session, org, [payer])
+            holder = _holder(session, payer)
+            try:
+                rules.check_spend(config.model, payer, before[payer]["available"], total,
+                                  floor=config.floor, holder=holder)
+            except rules.Refusal as refusal:
+                raise InsufficientCredits(refusal.message, refusal.field) from None
+            txn = store.post(session, org, ids, "reserve", ledger.reserve(payer, total),
+                             actor=caller.actor_id, reason=f"send {communication_id}",
+                             idempotency_key=idempotency_key,
+                             communication_id=communication_id)
+            expires = utcnow() + timedelta(seconds=self._hold_ttl())
             holds = [Hold(id=new_id("hld"), organization_id=org, community_id=community_id,
-                          transaction_id=txn.id, communication_id=communication_id,
-                          delivery_id=i["delivery_id"], amount=i["amount"]) for i in items]
+                          payer=payer, transaction_id=txn.id, communication_id=communication_id,
+                          delivery_id=i["delivery_id"], amount=i["amount"], expires_at=expires)
+                     for i in items]
             session.add_all(holds)
             session.flush()
+            after = store.balances(session, org, [payer])
             uow.emit("credits_reserved", {
                 "community_id": community_id, "communication_id": communication_id,
-                "total": total, "balance": _balance(session, accounts)["balance"],
+                "total": total, "balance": after[payer]["balance"], "wallet": payer,
                 "holds": [{"hold_id": h.id, "delivery_id": h.delivery_id, "amount": h.amount}
                           for h in holds]}, organization_id=org)
+            store.announce_crossings(uow, org, before, after)
         return _reserved(holds)
-
-    @rpc
-    def get_wallet(self, identity, community_id):
-        caller = Caller.of(identity)
-        with self.db.read() as session:
-            accounts = session.scalars(select(Account).where(
-                Account.community_id == community_id, Account.kind.in_(COMMUNITY_ACCOUNTS))).all()
-            if accounts:
-                caller.check_owner(accounts[0].organization_id, "community", community_id)
-            caller.require_any(WALLET_READERS, community_id)
-            balances = _balance(session, {a.kind: a.id for a in accounts})
-        return {"community_id": community_id, **balances}
 
     @rpc
     def get_holds(self, identity, communication_id):
@@ -120,8 +176,7 @@ class CreditsService(TownhallService):
         with self.db.read() as session:
             rows = session.execute(
                 select(Hold.organization_id, Hold.community_id, Hold.amount,
-                       HoldResolution.outcome,
-                       HoldResolution.charged)
+                       HoldResolution.outcome, HoldResolution.charged)
                 .outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
                 .where(Hold.communication_id == communication_id)).all()
         summary = {"held": 0, "charged": 0, "released": 0}
@@ -136,9 +191,225 @@ class CreditsService(TownhallService):
                 summary["released"] += row.amount
         return summary
 
+    @on_event("messaging", "deliveries_updated")
+    def resolve_holds(self, event, uow):
+        """Settle holds of delivered deliveries (for the credits the event names — a call's
+        real duration), release the others that ended; once each."""
+        ended = {i["hold_id"]: i for i in event.data["items"]
+                 if i.get("hold_id") and i["status"] in TERMINAL_STATUSES}
+        if ended:
+            outcomes = {hold_id: ("settled" if i["status"] == "delivered" else "released",
+                                  i["status"], i.get("credits"))
+                        for hold_id, i in ended.items()}
+            _resolve(uow, list(ended), outcomes, actor="messaging")
+
+    @timer(interval=EXPIRY_SWEEP_SECONDS)
+    def expire_holds(self):
+        """Release holds left unresolved past their time (a delivery that never ended).
+        Any number of instances may sweep: the resolution's primary key lets one win."""
+        now = utcnow()
+        while True:
+            with self.db.read() as session:
+                due = session.scalars(
+                    select(Hold.id).outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
+                    .where(HoldResolution.hold_id.is_(None), Hold.expires_at <= now)
+                    .order_by(Hold.expires_at).limit(EXPIRY_BATCH)).all()
+            if not due:
+                return
+            try:
+                with self.db.unit_of_work() as uow:
+                    _resolve(uow, due, {h: ("expired", "expired", None) for h in due},
+                             actor="credits")
+            except IntegrityError:
+                continue   # another sweeper or a late settlement got some first: look again
+            if len(due) < EXPIRY_BATCH:
+                return
+
+    # --- wallets, transfers, settings ---------------------------------------------------
+
+    @rpc
+    def wallet(self, identity, owner):
+        """Any wallet the caller may see: its balance, held and available credits."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            model = store.settings(session, caller.organization_id).model
+            self._check_may_see(caller, model, owner)
+            found = store.balances(session, caller.organization_id, [owner])[owner]
+            frozen = _holder(session, owner)
+        return _wallet_view(owner, found, frozen)
+
+    @rpc
+    def list_wallets(self, identity):
+        """The wallets the caller may see (seed 002: master users everything, office credit
+        managers the users of their offices, others themselves and their team)."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            model = store.settings(session, caller.organization_id).model
+            owners = store.wallet_owners(session, caller.organization_id)
+            if model == "user" and caller.actor_type == "staff":
+                owners = sorted(set(owners) | {ledger.owner("user", caller.actor_id)})
+            visible = [o for o in owners if self._may_see(caller, model, o)]
+            found = store.balances(session, caller.organization_id, visible)
+            holders = {o: _holder(session, o) for o in visible}
+        return {"model": model, "items": [_wallet_view(o, found[o], holders[o])
+                                          for o in visible]}
+
+    @rpc
+    def transfer(self, identity, source, target, amount, reason, idempotency_key=None):
+        """Move credits between wallets under seed 002's rules; the same key answers the
+        first transfer again and moves nothing."""
+        caller = Caller.of(identity)
+        _check_amount(amount)
+        org = caller.organization_id
+        for side, key in (("source", source), ("target", target)):
+            _check_owner_key(key, side)
+        if not (reason or "").strip():
+            raise InvalidRequest("say why credits move (it is kept in the log)", "reason")
+        with self.db.read() as session:
+            model = store.settings(session, org).model
+        users = self._users(identity, [source, target])
+        try:
+            rules.check_transfer(model, self._actor(identity, caller), source, target, users)
+        except rules.Refusal as refusal:
+            raise Forbidden(refusal.message, refusal.field) from None
+        self._check_communities(caller, [source, target])
+
+        def work(uow):
+            session = uow.session
+            ids = store.accounts(session, org, [source, target])
+            _lock_wallet(session, ids[(source, "wallet")])
+            before = store.balances(session, org, [source, target])
+            if before[source]["available"] < amount:
+                raise InsufficientCredits(
+                    f"{source} has {before[source]['available']} credits available; "
+                    f"{amount} cannot be transferred", "amount")
+            txn = store.post(session, org, ids, "transfer",
+                             ledger.transfer(source, target, amount), actor=caller.actor_id,
+                             reason=reason, idempotency_key=idempotency_key)
+            after = store.balances(session, org, [source, target])
+            uow.emit("credits_transferred", {
+                "source": source, "target": target, "amount": amount, "reason": reason,
+                "actor": caller.actor_id, "source_balance": after[source]["balance"],
+                "target_balance": after[target]["balance"]}, organization_id=org)
+            store.announce_crossings(uow, org, before, after)
+            return {"transaction_id": txn.id, "amount": amount, "reason": reason,
+                    "source": _wallet_view(source, after[source]),
+                    "target": _wallet_view(target, after[target]),
+                    "at": txn.created_at.isoformat()}
+
+        return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
+                                {"transfer": [source, target, amount, reason]}, work)
+
+    @rpc
+    def rate_card(self, identity):
+        """The organization's rate card (DESIGN's defaults where it sets nothing)."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            return _rates(store.settings(session, caller.organization_id))
+
+    @rpc
+    def quote(self, identity, body, channels, recipients, call_seconds=None):
+        """What a send would cost, priced by the same function messaging holds with."""
+        caller = Caller.of(identity)
+        if caller.is_resident:
+            raise Forbidden("residents do not send communications", "actor_type")
+        if not isinstance(recipients, int) or recipients < 0:
+            raise InvalidRequest("must be a whole number of recipients, 0 or more",
+                                 "recipients")
+        unknown = sorted(set(channels) - set(CHANNELS))
+        if unknown or not channels:
+            raise InvalidRequest(f"must be one or more of {', '.join(CHANNELS)}", "channels")
+        with self.db.read() as session:
+            rates = RateCard(**_rates(store.settings(session, caller.organization_id)))
+        return pricing.quote(body, channels, recipients, rates, call_seconds)
+
+    @rpc
+    def get_settings(self, identity):
+        caller = Caller.of(identity)
+        if caller.is_resident:
+            raise Forbidden("residents do not see credit settings", "actor_type")
+        with self.db.read() as session:
+            row = store.settings(session, caller.organization_id)
+        return {"organization_id": caller.organization_id, "model": row.model,
+                "floor": row.floor, "hold_ttl_seconds": self._hold_ttl(),
+                "rates": _rates(row)}
+
+    @rpc
+    def change_settings(self, identity, changes):
+        """Switch the credit model (refused while it would strand credits) or set the
+        community floor; master users only, every change logged."""
+        caller = _master(identity)
+        org = caller.organization_id
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            row = session.get(CreditSettings, org)
+            if row is None:
+                row = CreditSettings(organization_id=org, model="community")
+                session.add(row)
+            if "model" in changes and changes["model"] != row.model:
+                owners = store.wallet_owners(session, org)
+                pending = set(session.scalars(
+                    select(Hold.payer).outerjoin(HoldResolution,
+                                                 HoldResolution.hold_id == Hold.id)
+                    .where(Hold.organization_id == org, HoldResolution.hold_id.is_(None))))
+                found = store.balances(session, org, owners)
+                try:
+                    rules.check_switch(row.model, changes["model"],
+                                       {o: v["balance"] for o, v in found.items()}, pending)
+                except rules.Refusal as refusal:
+                    raise InvalidRequest(refusal.message, refusal.field) from None
+                _changed(session, org, caller, "model", row.model, changes["model"])
+                row.model = changes["model"]
+            if "floor" in changes and changes["floor"] != row.floor:
+                floor = changes["floor"]
+                if floor is not None and (not isinstance(floor, int) or floor > 0):
+                    raise InvalidRequest("must be a whole number of credits at or below 0, or "
+                                         "null for no floor", "floor")
+                _changed(session, org, caller, "floor", row.floor, floor)
+                row.floor = floor
+            for name, value in (changes.get("rates") or {}).items():
+                if name not in RATE_NAMES:
+                    raise InvalidRequest(f"unknown rate {name!r}; rates are "
+                                         f"{', '.join(RATE_NAMES)}", f"rates.{name}")
+                if value is not None and (not isinstance(value, int) or value < 1):
+                    raise InvalidRequest("must be a whole number above 0, or null for the "
+                                         "default", f"rates.{name}")
+                _changed(session, org, caller, f"rates.{name}", getattr(row, name), value)
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            session.flush()
+        return self.get_settings(identity)
+
+    @rpc
+    def set_low_threshold(self, identity, owner, threshold):
+        caller = Caller.of(identity)
+        _check_owner_key(owner, "wallet")
+        if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
+            raise InvalidRequest("must be a whole number of credits, 0 or more, or null",
+                                 "threshold")
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            model = store.settings(session, caller.organization_id).model
+            self._check_may_manage(caller, model, owner)
+            state = session.get(WalletState, (caller.organization_id, owner))
+            if state is None:
+                state = WalletState(organization_id=caller.organization_id, owner=owner,
+                                    state="ok")
+                session.add(state)
+            _changed(session, caller.organization_id, caller, f"low_threshold:{owner}",
+                     state.low_threshold, threshold)
+            state.low_threshold = threshold
+            found = store.balances(session, caller.organization_id, [owner])
+            session.flush()
+            store.announce_crossings(uow, caller.organization_id, found, found)
+        return {"wallet": owner, "low_threshold": threshold}
+
+    # --- who is who, from directory's events and answers --------------------------------
+
     @on_event("directory", "community_created")
     def open_wallet_for_new_community(self, event, uow):
-        _accounts(uow.session, event.data["organization_id"], event.data["community_id"])
+        store.accounts(uow.session, event.data["organization_id"],
+                       [ledger.owner("community", event.data["community_id"])])
 
     @on_event("directory", "permission_granted")
     def note_permission_granted(self, event, uow):
@@ -163,45 +434,142 @@ class CreditsService(TownhallService):
         return {"staff_user_id": row.staff_user_id, "holds_send_sms": row.holds_send_sms,
                 "frozen": not row.holds_send_sms, "as_of": row.as_of.isoformat()}
 
-    @on_event("messaging", "deliveries_updated")
-    def resolve_holds(self, event, uow):
-        """Settle holds of delivered deliveries, release the others that ended; once each."""
-        finished = {i["hold_id"]: i for i in event.data["items"]
-                    if i.get("hold_id") and i["status"] in TERMINAL_STATUSES}
-        if not finished:
+    # --- helpers that need the service ----------------------------------------------------
+
+    def _hold_ttl(self):
+        return int((self.config.get("credits") or {}).get("hold_ttl_seconds", 86400))
+
+    def _actor(self, identity, caller):
+        """The caller as seed 002's rules see it; team members come from directory."""
+        actor = _actor(caller, identity)
+        if caller.actor_type != "staff" or actor.is_master:
+            return actor
+        facts = self.directory.staff_facts(identity, [caller.actor_id])[0]
+        return rules.Actor(actor.id, actor.is_master, actor.managed_offices,
+                           actor.credit_communities, frozenset(facts["team_member_ids"]))
+
+    def _users(self, identity, owners):
+        ids = [owner_parts(o)[1] for o in owners if owner_parts(o)[0] == "user"]
+        if not ids:
+            return {}
+        return {f["id"]: rules.User(f["id"], frozenset(f["office_ids"]),
+                                    f["holds_send_sms"], f["active"])
+                for f in self.directory.staff_facts(identity, ids)}
+
+    def _check_communities(self, caller, owners):
+        for owner in owners:
+            kind, community_id = owner_parts(owner)
+            if kind == "community":
+                with self.db.read() as session:
+                    org = session.scalars(select(Account.organization_id).where(
+                        Account.owner == owner)).first()
+                if org is None or org != caller.organization_id:
+                    raise NotFound(f"community {community_id} has no wallet", "wallet")
+
+    def _may_see(self, caller, model, owner):
+        try:
+            self._check_may_see(caller, model, owner)
+            return True
+        except (Forbidden, NotFound):
+            return False
+
+    def _check_may_see(self, caller, model, owner):
+        _check_owner_key(owner, "wallet")
+        kind, owner_id = owner_parts(owner)
+        if caller.is_system:
             return
-        session = uow.session
-        resolved = set(session.scalars(select(HoldResolution.hold_id).where(
-            HoldResolution.hold_id.in_(finished))))
-        holds = session.scalars(select(Hold).where(Hold.id.in_(set(finished) - resolved))).all()
-        if not holds:
-            return
-        org = holds[0].organization_id
-        accounts = _accounts(session, org, holds[0].community_id)
-        settled, released = [], []
-        for hold in holds:
-            delivered = finished[hold.id]["status"] == "delivered"
-            (settled if delivered else released).append(hold)
-        for outcome, group, postings in (
-                ("settled", settled, lambda h: ledger.settle(h.amount, h.amount)),
-                ("released", released, lambda h: ledger.release(h.amount))):
-            if not group:
-                continue
-            combined = [p for h in group for p in postings(h)]
-            txn = _post(session, org, accounts, "settle" if outcome == "settled" else "release",
-                        combined, actor="messaging", reason=f"deliveries {outcome}",
-                        communication_id=group[0].communication_id)
-            for hold in group:
-                session.add(HoldResolution(hold_id=hold.id, transaction_id=txn.id,
-                                           outcome=outcome,
-                                           charged=hold.amount if outcome == "settled" else 0))
-            session.flush()
-            uow.emit(f"credits_{outcome}", {
-                "community_id": holds[0].community_id,
-                "balance": _balance(session, accounts)["balance"],
-                "items": [{"hold_id": h.id, "delivery_id": h.delivery_id,
-                           "amount": h.amount if outcome == "settled" else 0} for h in group]},
-                organization_id=org)
+        if kind == "community":
+            caller.require_any(WALLET_READERS, owner_id)
+        elif kind == "pool":
+            if caller.scopes.get("manage_credits") != EVERYWHERE and not (
+                    model == "pool" and caller.may_any(WALLET_READERS)):
+                raise Forbidden("only master users see system or unallocated credits",
+                                "wallet")
+        elif owner_id != caller.actor_id and not caller.may_any(
+                ("manage_credits", "manage_office_sms_credits")):
+            raise Forbidden("you see your own credits; other users' need "
+                            "manage_office_sms_credits or a master user", "wallet")
+
+    def _check_may_manage(self, caller, model, owner):
+        kind, owner_id = owner_parts(owner)
+        if kind == "community":
+            caller.require("manage_credits", owner_id)
+        elif caller.scopes.get("manage_credits") != EVERYWHERE and not caller.is_system:
+            raise Forbidden("only master users set thresholds of user and pool wallets",
+                            "wallet")
+
+
+def _resolve(uow, hold_ids, outcomes, actor):
+    """Settle or release holds once each, one transaction per (payer, outcome)."""
+    session = uow.session
+    holds = session.scalars(
+        select(Hold).outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
+        .where(Hold.id.in_(hold_ids), HoldResolution.hold_id.is_(None))).all()
+    groups = {}
+    for hold in holds:
+        outcome, status, charged = outcomes[hold.id]
+        groups.setdefault((hold.organization_id, hold.payer, outcome), []).append(
+            (hold, status, hold.amount if charged is None else charged))
+    for (org, payer, outcome), group in groups.items():
+        ids = store.accounts(session, org, [payer])
+        before = store.balances(session, org, [payer])
+        postings = []
+        for hold, _status, charged in group:
+            postings += (ledger.settle(payer, hold.amount, charged) if outcome == "settled"
+                         else ledger.release(payer, hold.amount))
+        kind = {"settled": "settle", "released": "release", "expired": "expire"}[outcome]
+        txn = store.post(session, org, ids, kind, postings, actor=actor,
+                         reason=f"deliveries {outcome}",
+                         communication_id=group[0][0].communication_id)
+        for hold, _status, charged in group:
+            session.add(HoldResolution(hold_id=hold.id, transaction_id=txn.id, outcome=outcome,
+                                       charged=charged if outcome == "settled" else 0))
+        session.flush()
+        after = store.balances(session, org, [payer])
+        event = "credits_settled" if outcome == "settled" else "credits_released"
+        uow.emit(event, {
+            "community_id": group[0][0].community_id, "balance": after[payer]["balance"],
+            "wallet": payer, "reason": group[0][1],
+            "items": [{"hold_id": h.id, "delivery_id": h.delivery_id,
+                       "amount": charged if outcome == "settled" else 0}
+                      for h, _s, charged in group]}, organization_id=org)
+        store.announce_crossings(uow, org, before, after)
+
+
+def _actor(caller, identity=None):
+    office_scopes = (identity or {}).get("office_scopes") or {}
+    managed = office_scopes.get("manage_office_sms_credits") or ()
+    credit = caller.scopes.get("manage_credits") or ()
+    return rules.Actor(
+        caller.actor_id,
+        is_master=caller.is_system or caller.scopes.get("manage_credits") == EVERYWHERE,
+        managed_offices=managed if managed == EVERYWHERE else frozenset(managed),
+        credit_communities=credit if credit == EVERYWHERE else frozenset(credit),
+        is_staff=caller.actor_type == "staff")
+
+
+def _rates(row):
+    return {name: getattr(row, name, None) or getattr(pricing.DEFAULT_RATES, name)
+            for name in RATE_NAMES}
+
+
+def _master(identity):
+    caller = Caller.of(identity)
+    if not caller.is_system and caller.scopes.get("manage_credits") != EVERYWHERE:
+        raise Forbidden("only master users (manage_credits for the whole organization) may "
+                        "change credit settings", "permission")
+    return caller
+
+
+def _holder(session, owner):
+    kind, owner_id = owner_parts(owner)
+    return session.get(CreditHolder, owner_id) if kind == "user" else None
+
+
+def _lock_wallet(session, account_id):
+    """Serialize holds and transfers of one wallet so a balance check cannot race
+    (PostgreSQL row lock; SQLite has one writer anyway)."""
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
 
 
 def _note_holder(session, event):
@@ -220,60 +588,27 @@ def _note_holder(session, event):
         row.holds_send_sms, row.as_of = holds, at
 
 
-def _scoped(organization_id, key):
-    return f"{organization_id}:{key}" if key else None
+def _changed(session, org, caller, setting, old, new):
+    session.add(SettingChange(organization_id=org, actor=caller.actor_id, setting=setting,
+                              old=None if old is None else str(old),
+                              new=None if new is None else str(new)))
 
 
-def _transaction_by_key(session, organization_id, key):
-    if not key:
-        return None
-    return session.scalars(select(LedgerTransaction).where(
-        LedgerTransaction.idempotency_key == _scoped(organization_id, key))).first()
+def _check_amount(amount):
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidRequest("must be a whole number of credits above 0", "amount")
 
 
-def _accounts(session, organization_id, community_id):
-    """Account ids by kind for a community, opening whatever is missing (concurrent openers
-    of the same wallet both succeed and see the same accounts)."""
-    wanted = [(k, community_id) for k in COMMUNITY_ACCOUNTS] + \
-             [(k, "") for k in ORGANIZATION_ACCOUNTS]
-
-    def existing():
-        rows = session.execute(select(Account.kind, Account.community_id, Account.id).where(
-            Account.organization_id == organization_id,
-            Account.community_id.in_([community_id, ""]))).all()
-        return {(kind, owner): account_id for kind, owner, account_id in rows}
-
-    have = existing()
-    missing = [{"id": new_id("acc"), "organization_id": organization_id, "kind": kind,
-                "community_id": owner, "created_at": utcnow()}
-               for kind, owner in wanted if (kind, owner) not in have]
-    if missing:
-        insert_missing(session, Account.__table__, missing)
-        have = existing()
-    return {kind: have[(kind, owner)] for kind, owner in wanted}
+def _check_owner_key(key, field):
+    kind, owner_id = owner_parts(key or "")
+    if kind not in ledger.OWNER_TYPES or (kind != "pool" and not owner_id):
+        raise InvalidRequest("must be a wallet: community:<id>, user:<id> or pool", field)
 
 
-def _post(session, organization_id, accounts, kind, postings, *, actor, reason,
-          idempotency_key=None, communication_id=None):
-    txn = LedgerTransaction(id=new_id("txn"), organization_id=organization_id, kind=kind,
-                            idempotency_key=idempotency_key, actor=actor, reason=reason,
-                            communication_id=communication_id)
-    session.add(txn)
-    session.flush()
-    session.add_all([Entry(transaction_id=txn.id, account_id=accounts[p.account],
-                           amount=p.amount) for p in postings])
-    session.flush()
-    return txn
-
-
-def _balance(session, accounts):
-    sums = dict(session.execute(
-        select(Entry.account_id, func.coalesce(func.sum(Entry.amount), 0))
-        .where(Entry.account_id.in_([accounts.get("wallet", ""), accounts.get("holds", "")]))
-        .group_by(Entry.account_id)).all())
-    available = int(sums.get(accounts.get("wallet"), 0))
-    held = int(sums.get(accounts.get("holds"), 0))
-    return {"balance": available + held, "held": held, "available": available}
+def _wallet_view(owner, found, holder=None):
+    kind, owner_id = owner_parts(owner)
+    return {"wallet": owner, "owner_type": kind, "owner_id": owner_id, **found,
+            "frozen": bool(holder is not None and not holder.holds_send_sms)}
 
 
 def _reserved(holds):

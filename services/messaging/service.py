@@ -12,8 +12,8 @@ import eventlet
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from contracts.errors import InvalidRequest, NotFound, Unsupported
-from contracts.pricing import delivery_credits
+from contracts.errors import InsufficientCredits, InvalidRequest, NotFound, Unsupported
+from contracts.pricing import RateCard, delivery_credits
 from contracts.vocabulary import STATUS_RANK
 from servicekit import idempotency
 from servicekit.access import Caller, new_id
@@ -129,20 +129,28 @@ class MessagingService(TownhallService):
             for decision in self.consent.check(identity, communication.category_id, channel,
                                                batch):
                 decisions[(decision["resident_id"], channel)] = decision
-        prices = {d.id: delivery_credits(d.channel, communication.body) for d in pending}
+        rates = RateCard(**self.credits.rate_card(identity))
+        prices = {d.id: delivery_credits(d.channel, communication.body, rates) for d in pending}
         to_hold = [{"delivery_id": d.id, "amount": prices[d.id]} for d in pending
                    if decisions[(d.resident_id, d.channel)]["allowed"] and prices[d.id] > 0]
-        holds = {}
+        holds, refused = {}, None
         if to_hold:
-            reserved = self.credits.reserve(identity, communication.community_id,
-                                            communication_id, to_hold,
-                                            idempotency_key=f"reserve:{communication_id}")
-            holds = {h["delivery_id"]: h["hold_id"] for h in reserved["holds"]}
+            try:
+                reserved = self.credits.reserve(identity, communication.community_id,
+                                                communication_id, to_hold,
+                                                idempotency_key=f"reserve:{communication_id}")
+                holds = {h["delivery_id"]: h["hold_id"] for h in reserved["holds"]}
+            except InsufficientCredits as exc:
+                # nothing is sent that cannot be paid for; the reason names the rule
+                refused = {"reason": f"no credits: {exc.detail}"[:300],
+                           "delivery_ids": {i["delivery_id"] for i in to_hold}}
         with self.db.unit_of_work() as uow:
             changes, queued = [], []
             for d in _lock_status(uow.session, [d.id for d in pending], "pending"):
                 decision = decisions[(d.resident_id, d.channel)]
-                if decision["allowed"]:
+                if refused and d.id in refused["delivery_ids"]:
+                    _move(d, "failed", reason=refused["reason"])
+                elif decision["allowed"]:
                     _move(d, "queued", credits=prices[d.id], hold_id=holds.get(d.id))
                     queued.append(d.id)
                 else:

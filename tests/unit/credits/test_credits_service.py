@@ -129,3 +129,19 @@ def test_a_holder_is_seen_by_credit_managers_and_the_user_only(credits):
         credits.get_holder(stranger, "usr_1")
     with pytest.raises(NotFound):
         credits.get_holder(dict(ME, organization_id="org_2"), "usr_1")
+
+
+def test_a_quote_prices_like_messaging_with_the_organizations_rate_card(credits):
+    quoted = credits.quote(ME, "ж" * 141, ["sms", "email"], 10)
+    assert quoted["channels"] == {"sms": {"per_recipient": 2, "total": 20},
+                                  "email": {"per_recipient": 0, "total": 0}}
+    assert quoted["total"] == 20 and quoted["gsm7"] is False
+    master = dict(ME, permissions=["manage_credits"], actor_type="staff")
+    credits.change_settings(master, {"rates": {"unicode_text_chars": 70}})
+    assert credits.quote(ME, "ж" * 141, ["sms"], 1)["total"] == 3
+    assert credits.quote(ME, "", ["voice"], 4, call_seconds=61)["total"] == 8
+    with pytest.raises(InvalidRequest) as bad:
+        credits.change_settings(master, {"rates": {"text_chars": 0}})
+    assert bad.value.field == "rates.text_chars"
+    with pytest.raises(InvalidRequest, match="must be one or more of"):
+        credits.quote(ME, "hi", ["fax"], 1)

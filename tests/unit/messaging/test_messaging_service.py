@@ -4,7 +4,7 @@ other services and the provider."""
 import pytest
 from nameko.testing.services import worker_factory
 
-from contracts.errors import IdempotencyKeyReused, NotFound, Unsupported
+from contracts.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, Unsupported
 from contracts.events import envelope
 from servicekit.testing import memory_database, outbox_events
 from services.messaging.models import Base, Communication, Delivery
@@ -42,8 +42,15 @@ class FakeConsent:
 class FakeCredits:
     def __init__(self):
         self.reservations = []
+        self.rates = {"text_chars": 320, "unicode_text_chars": 140, "voice_seconds": 60}
+        self.refusal = None
+
+    def rate_card(self, identity):
+        return dict(self.rates)
 
     def reserve(self, identity, community_id, communication_id, items, idempotency_key):
+        if self.refusal:
+            raise InsufficientCredits(self.refusal, "credits")
         self.reservations.append((communication_id, items, idempotency_key))
         return {"total": sum(i["amount"] for i in items),
                 "holds": [{"hold_id": f"hld_{i['delivery_id']}", "delivery_id": i["delivery_id"],
@@ -146,6 +153,26 @@ def test_prepare_holds_credits_once_for_the_batch_and_queues(service):
     assert delivery.hold_id == f"hld_{delivery.id}"
     (queued,) = outbox_events(service.db, "deliveries_queued")
     assert queued["data"]["delivery_ids"] == [delivery.id]
+
+
+def test_prepare_prices_with_the_organizations_rate_card(service):
+    service.credits.rates["text_chars"] = 100
+    answer = service.create(IDENTITY, request(body="x" * 201))
+    service.prepare(accepted_event(service, answer["id"]))
+    (reservation,) = service.credits.reservations
+    assert reservation[1][0]["amount"] == 3
+
+
+def test_a_send_nobody_can_pay_for_fails_naming_the_rule_and_sends_nothing(service):
+    service.credits.refusal = "user:usr_1 has 0 credits available and this send needs 1"
+    answer = service.create(IDENTITY, request())
+    service.prepare(accepted_event(service, answer["id"]))
+    (updated,) = outbox_events(service.db, "deliveries_updated")
+    (item,) = updated["data"]["items"]
+    assert item["status"] == "failed"
+    assert item["reason"] == ("no credits: user:usr_1 has 0 credits available and this send "
+                              "needs 1")
+    assert outbox_events(service.db, "deliveries_queued") == []
 
 
 def test_prepare_suppresses_without_consent_and_holds_nothing(service):
