@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only b0,http,b1,texts] [--texts N] [--postgres]`
+"""`python -m bench [--quick] [--only b0,http,b1,b2,texts] [--texts N] [--postgres]`
 
 Runs the chosen phases in one process, prints a table of figures with their ratios to the
 broker floor (B0) and the HTTP floor, and writes it to var/bench/latest.json.
@@ -19,7 +19,7 @@ from bench import isolation
 from bench.measure import BenchTimeout
 from servicekit.config import ROOT
 
-PHASES = ("b0", "http", "b1", "texts")
+PHASES = ("b0", "http", "b1", "b2", "texts")
 OUTPUT = ROOT / "var" / "bench" / "latest.json"
 EXIT_GRACE_SECONDS = 60
 SIZES = {
@@ -29,12 +29,18 @@ SIZES = {
     "http_creates": (2_000, 200),
     "b1_sequential": (2_000, 200),
     "b1_concurrent": (2_000, 200),
+    "b2_holds": (20_000, 2_000),  # per stage, scenario and database
     "texts": (200, 20),
 }
-PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "texts": 600}
+PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "b2": 900, "texts": 600}
 HTTP_THREADS = 8
 B1_CALLERS = 20
 TEXT_SENDERS = 8
+# two credits processes (one per core of the 2-core reference machine), two green threads
+# each: more threads only queue behind the hot wallet's row lock and PostgreSQL's own CPU
+B2_PROCESSES = 2
+B2_WORKERS = 2
+B2_TARGET = ("postgresql", "hot", 2_000)  # settled holds per second, from the issue
 
 
 def parse_args(argv):
@@ -67,6 +73,7 @@ class Results:
         self.rows = []
         self.failures = {}
         self.floors = {}
+        self.notes = []
 
     def add(self, figure, value, unit, against=None):
         """against: {"broker": floor key, "http": floor key} naming what the ratio divides by."""
@@ -136,7 +143,47 @@ def run_texts(args, results):
     results.add("texts: POST p99", sent["post_p99_ms"], "ms", {"broker": "rtt_p99"})
 
 
-RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "texts": run_texts}
+def run_b2(args, results):
+    from bench import ledger
+
+    holds = args.sizes["b2_holds"]
+    found = ledger.measure(holds, B2_PROCESSES, B2_WORKERS, PHASE_TIMEOUT_SECONDS["b2"])
+    results.notes.append(
+        f"B2 drives CreditsService in-process (worker_factory, a real database made for the "
+        f"run, {B2_PROCESSES} processes x {B2_WORKERS} green threads): the broker is not "
+        "measured. holds: one reserve per batch; settled: one deliveries_updated per batch; "
+        "end to end: each batch reserved then settled while others are.")
+    inexact = []
+    for run in found:
+        results.add(f"B2 {run['database']} {run['scenario']}: holds (batch {run['batch']}, "
+                    f"N={run['count']:,})", run["holds"]["holds_per_s"], "hold/s")
+        results.add("  settled, settle phase alone", run["settle"]["holds_per_s"], "hold/s")
+        results.add("  settled, end to end", run["end_to_end"]["holds_per_s"], "hold/s")
+        for stage, name in (("holds", "reserve"), ("settle", "settle"),
+                            ("end_to_end", "reserve+settle")):
+            results.add(f"  {name} per batch p50", run[stage]["p50_ms"], "ms")
+            results.add(f"  {name} per batch p99", run[stage]["p99_ms"], "ms")
+        check = run["check"]
+        if check["exact"]:
+            results.notes.append(
+                f"B2 {run['database']} {run['scenario']} ({run['wallets']:,} wallet"
+                f"{'s' if run['wallets'] != 1 else ''}): ledger exact ({check['holds']:,} holds "
+                f"each settled once, {check['settled_credits']:,} credits charged, every "
+                "transaction balances, every wallet = opening - settled, nothing held)")
+        else:
+            inexact.append(f"{run['database']} {run['scenario']}: {'; '.join(check['problems'])}")
+        database, scenario, target = B2_TARGET
+        if (run["database"], run["scenario"]) == (database, scenario):
+            settled = run["settle"]["holds_per_s"]
+            results.notes.append(
+                f"B2 target: >= {target:,} settled holds/s on one hot wallet on PostgreSQL: "
+                f"{settled:,.0f} (settle phase), {run['end_to_end']['holds_per_s']:,.0f} "
+                f"(end to end) -> {'met' if settled >= target else 'NOT met'}")
+    if inexact:
+        raise RuntimeError("B2 ledger not exact: " + " | ".join(inexact))
+
+
+RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "b2": run_b2, "texts": run_texts}
 
 
 def table(results):
@@ -147,6 +194,7 @@ def table(results):
                      f"{_ratio(row['vs_broker']):>9} {_ratio(row['vs_http']):>8}")
     for phase, message in results.failures.items():
         lines.append(f"{phase:<52} FAILED: {message}")
+    lines += results.notes
     lines.append("÷ broker: rates over B0 publish+consume (confirms off); latencies over the B0 "
                  "round trip at the same percentile. ÷ HTTP: rates over twilio creates/s.")
     return "\n".join(lines)
@@ -168,7 +216,7 @@ def write_json(args, results, started_at, seconds):
         "started_at": started_at, "seconds": round(seconds, 1), "quick": args.quick,
         "phases": args.only, "postgres": args.postgres, "sizes": args.sizes,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "figures": results.rows, "failures": results.failures,
+        "figures": results.rows, "failures": results.failures, "notes": results.notes,
     }
     OUTPUT.write_text(json.dumps(document, indent=2) + "\n")
 
