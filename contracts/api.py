@@ -35,10 +35,24 @@ class Link(Schema):
     href = fields.String()
 
 
+class PayingWallet(Schema):
+    wallet = fields.String()
+    owner_type = fields.String()
+    owner_id = fields.String(allow_none=True)
+    balance = fields.Integer()
+    held = fields.Integer()
+    available = fields.Integer()
+    frozen = fields.Boolean()
+
+
 class CommunicationAccepted(Schema):
     id = fields.String()
     status = fields.String()
-    links = fields.Dict(keys=fields.String(), values=fields.String())
+    community_id = fields.String()
+    balance = fields.Nested(PayingWallet, allow_none=True,
+                            metadata={"description": "the wallet that pays for this send"})
+    links = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "self; order_credits: where to buy more"})
 
 
 class DeliveryView(Schema):
@@ -69,6 +83,8 @@ class CommunicationView(Schema):
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     deliveries = fields.List(fields.Nested(DeliveryView))
     credits = fields.Nested(CreditsView)
+    balance = fields.Nested(PayingWallet, allow_none=True)
+    links = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 class WalletView(Schema):

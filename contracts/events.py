@@ -131,6 +131,21 @@ class CreditsTransferred(Schema):
     target_balance = fields.Integer(required=True)
 
 
+class CreditsPurchased(Schema):
+    order_id = fields.String(required=True)
+    number = fields.String(required=True, metadata={"description": "TH-<year>-<sequence>: "
+                                                                   "the order and its invoice"})
+    wallet = fields.String(required=True, metadata={"description": "the wallet credited: "
+                                                                   "community:<id>, user:<id> "
+                                                                   "or pool"})
+    quantity = fields.Integer(required=True, metadata={"description": "credits applied"})
+    total = fields.Integer(required=True, metadata={"description": "paid, tax included, in "
+                                                                   "minor units of currency"})
+    currency = fields.String(required=True)
+    balance = fields.Integer(required=True, metadata={"description": "the wallet's balance "
+                                                                     "after"})
+
+
 class WalletStateChanged(Schema):
     """wallet_balance_low, wallet_went_negative, wallet_recovered."""
 
@@ -225,6 +240,9 @@ CATALOGUE = {
         EventType("credits_transferred", "credits", 1, CreditsTransferred,
                   "Credits moved between wallets (allocation, transfer, a frozen balance "
                   "moved away)."),
+        EventType("credits_purchased", "credits", 1, CreditsPurchased,
+                  "A credit order was paid and its credits applied to the wallet (once per "
+                  "order: at once for a card, when the payment is recorded for an invoice)."),
         EventType("wallet_balance_low", "credits", 1, WalletStateChanged,
                   "A wallet's available credits fell below its threshold."),
         EventType("wallet_went_negative", "credits", 1, WalletStateChanged,

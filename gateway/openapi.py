@@ -6,7 +6,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from contracts import api as schemas
+from contracts import credits_api as credit_schemas
 from contracts import directory_api as objects
+from contracts import order_api
 
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
@@ -18,6 +20,7 @@ def _json(schema):
 def _errors(*codes):
     words = {400: "Bad request", 401: "No or unknown credentials", 403: "Forbidden",
              404: "Not found (or another organization's)",
+             402: "Not enough credits, or the payment failed",
              409: "Conflicts with what exists (a unit label, an email)",
              422: "Invalid or unsupported",
              429: "Too many failed attempts", 503: "A service is unavailable"}
@@ -78,7 +81,9 @@ def document():
         "responses": {"204": {"description": "accepted"}, **_errors(403, 422)}}})
     _directory_paths(spec, secured)
     _object_paths(spec)
+    _credits_paths(spec)
     _import_paths(spec, secured)
+    _order_paths(spec)
     return spec.to_dict()
 
 
@@ -313,3 +318,95 @@ def _import_paths(spec, secured):
         "security": secured, "parameters": [_path_id("import_id")],
         "responses": {"200": {"description": "the job", "content": _json("ImportView")},
                       **_errors(401, 403, 404)}}})
+
+
+CREDIT_SCHEMAS = (credit_schemas.Rates, credit_schemas.SettingsView,
+                  credit_schemas.SettingsChange, credit_schemas.WalletList,
+                  credit_schemas.AddCredits, credit_schemas.Threshold,
+                  credit_schemas.ThresholdView, credit_schemas.TransferRequest,
+                  credit_schemas.TransferView, credit_schemas.LogView,
+                  credit_schemas.QuoteRequest, credit_schemas.QuoteView)
+
+
+def _credits_paths(spec):
+    """Credit settings, wallets, transfers, logs and quotes."""
+    spec.components.schema("CreditWallet", schema=credit_schemas.WalletView)
+    for schema in CREDIT_SCHEMAS:
+        spec.components.schema(f"Credit{schema.__name__}", schema=schema)
+    change = (403, 404, 409, 422)
+    spec.path("/v1/credits/settings", operations={
+        "get": _operation("The organization's credit model, floor and rate card",
+                          answer="CreditSettingsView", errors=(403,)),
+        "patch": _operation("Switch the credit model (refused while it would strand "
+                            "credits), set the floor or the rate card (master users)",
+                            body="CreditSettingsChange", answer="CreditSettingsView",
+                            errors=(403, 422))})
+    spec.path("/v1/credits/wallets", operations={"get": _operation(
+        "Wallets the caller may see (seed 002) and where to order credits",
+        answer="CreditWalletList")})
+    wallet = ("wallet",)
+    spec.path("/v1/credits/wallets/{wallet}", operations={"get": _operation(
+        "A wallet: community:<id>, user:<id> or pool", ids=wallet, answer="CreditWallet",
+        errors=(403, 404, 422))})
+    spec.path("/v1/credits/wallets/{wallet}/grants", operations={"post": _operation(
+        "Add credits from outside the ledger: support grants and corrections (master "
+        "users; Idempotency-Key required)", ids=wallet, body="CreditAddCredits",
+        answer="CreditWallet", status=201, errors=change)})
+    spec.path("/v1/credits/wallets/{wallet}/threshold", operations={"put": _operation(
+        "Set the balance below which wallet_balance_low is announced", ids=wallet,
+        body="CreditThreshold", answer="CreditThresholdView", errors=change)})
+    log = _operation("Every change of the last days (30 by default): JSON, a CSV download "
+                     "(format=csv) or a printable page (format=html)", ids=wallet,
+                     query=("days", "format"), answer="CreditLogView", errors=(403, 404, 422))
+    log["responses"]["200"]["content"].update({"text/csv": {"schema": {"type": "string"}},
+                                               "text/html": {"schema": {"type": "string"}}})
+    spec.path("/v1/credits/wallets/{wallet}/log", operations={"get": log})
+    spec.path("/v1/credits/transfers", operations={"post": _operation(
+        "Move credits between wallets under the organization's rules (seed 002)",
+        body="CreditTransferRequest", answer="CreditTransferView", status=201,
+        errors=(402, 403, 404, 422))})
+    spec.path("/v1/credits/quote", operations={"post": _operation(
+        "Price a body for a number of recipients per channel before sending",
+        body="CreditQuoteRequest", answer="CreditQuoteView", errors=(403, 422))})
+
+
+ORDER_SCHEMAS = {"CreditBuyer": order_api.BuyerRequest,
+                 "CreditOrderRequest": order_api.OrderRequest,
+                 "CreditPaymentRecord": order_api.PaymentRecord,
+                 "CreditParty": order_api.PartyView, "CreditOrderLinks": order_api.OrderLinks,
+                 "CreditOrderView": order_api.OrderView, "CreditOrderPage": order_api.OrderPage,
+                 "CreditPaymentFailed": order_api.PaymentFailed}
+
+
+def _order_paths(spec):
+    """Buying credits: orders paid by card (credits applied at once) or invoice (applied when
+    the payment is recorded), and each order's tax invoice / receipt."""
+    for name, schema in ORDER_SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    create = _operation("Order credits for a wallet the caller may buy for (seed 002) and "
+                        "pay: by card (payment_method) at once, or by invoice",
+                        body="CreditOrderRequest", answer="CreditOrderView",
+                        status=201, errors=(403, 404, 422, 503))
+    create["responses"]["402"] = {
+        "description": "the payment failed (a declined card): nothing was charged or applied; "
+                       "the failed order is in the body and at Location",
+        "content": {"application/problem+json": {"schema": "CreditPaymentFailed"}}}
+    spec.path("/v1/credits/orders", operations={
+        "get": _operation("Orders the caller may see: their own, every order for master "
+                          "users, a community's for holders of manage_credits there",
+                          query=("cursor", "limit"), answer="CreditOrderPage",
+                          errors=(422,)),
+        "post": create})
+    order = ("order_id",)
+    spec.path("/v1/credits/orders/{order_id}", operations={"get": _operation(
+        "An order: its status, amounts, parties and payment", ids=order,
+        answer="CreditOrderView", errors=(403, 404))})
+    invoice = _operation("The tax invoice / receipt of a paid or invoiced order (PDF)",
+                         ids=order, errors=(403, 404, 409))
+    invoice["responses"]["200"]["content"] = {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+    spec.path("/v1/credits/orders/{order_id}/invoice.pdf", operations={"get": invoice})
+    spec.path("/v1/credits/orders/{order_id}/payments", operations={"post": _operation(
+        "Record the payment of an invoice (master users): its credits are applied once; "
+        "recording it again answers the paid order", ids=order, body="CreditPaymentRecord",
+        answer="CreditOrderView", errors=(403, 404, 409, 422))})

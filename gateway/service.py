@@ -8,12 +8,20 @@ from nameko.dependency_providers import Config
 from werkzeug.wrappers import Response
 
 from contracts import api as schemas
-from contracts.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
+from contracts.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from contracts.events import envelope
 from gateway import openapi
+from gateway.credits_routes import ORDER_LINK, CreditsRoutes
 from gateway.directory_routes import DirectoryRoutes
 from gateway.http import api, json_body, json_response
 from gateway.import_routes import ImportRoutes
+from gateway.order_routes import OrderRoutes
 from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.publisher import EventPublisher
@@ -26,7 +34,8 @@ SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports"
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes):
+class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
+                     OrderRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()
@@ -34,6 +43,8 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes):
     directory = Rpc("directory")
     consent = Rpc("consent", timeout=HEALTH_TIMEOUT)
     credits = Rpc("credits")
+    # the balance shown beside a send: never worth holding the send's answer for long
+    credits_balance = Rpc("credits", timeout=HEALTH_TIMEOUT)
     messaging = Rpc("messaging")
     tickets = Rpc("tickets", timeout=HEALTH_TIMEOUT)
     reports = Rpc("reports")
@@ -68,6 +79,7 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes):
         payload = schemas.CommunicationRequest().load(json_body(request))
         key = request.headers.get("Idempotency-Key")
         accepted = self.messaging.create(identity, payload, idempotency_key=key)
+        accepted = self._with_balance(identity, accepted, accepted.get("community_id"))
         body = schemas.CommunicationAccepted().dump(accepted)
         return json_response(body, 202, headers={"Location": accepted["links"]["self"]})
 
@@ -76,7 +88,22 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes):
         identity = self._authenticate(request)
         view = self.messaging.get(identity, communication_id)
         view["credits"] = self.credits.get_holds(identity, communication_id)
+        view = self._with_balance(identity, view, view.get("community_id"))
         return schemas.CommunicationView().dump(view)
+
+    def _with_balance(self, identity, answer, community_id):
+        """Where users send, the balance that pays and where to order more (seed 000)."""
+        answer = dict(answer, links=dict(answer.get("links") or {},
+                                         order_credits=ORDER_LINK))
+        if community_id:
+            try:
+                answer["balance"] = self.credits_balance.payer_wallet(identity,
+                                                                      community_id)
+            except (Forbidden, ServiceUnavailable):
+                # a reader who may not send sees no paying wallet; and a send that was
+                # accepted is answered as accepted even while credits cannot be asked
+                answer["balance"] = None
+        return answer
 
     @api("GET", "/v1/communities/<string:community_id>/credits")
     def get_community_credits(self, request, community_id):

@@ -100,6 +100,41 @@ def other_spec():
     }
 
 
+def user_credits_spec():
+    """An organization on individual user credits (AgentBox): the pool, agents in a team
+    who each pay for their own texts, and an office credit manager."""
+    return {
+        "slug": "lakeside",
+        "name": "Lakeside Realty",
+        "credit_model": "user",
+        "api_key_permissions": KEY_PERMISSIONS,
+        "offices": [{"name": "Lakeside office", "communities": [
+            {"name": "Lakeside Towers", "timezone": "America/Toronto",
+             "residents": _residents(4, 12, [])}]}],
+        "staff": [
+            {"name": "Lena Lakeside", "email": "master@lakeside.example",
+             "password": "lakeside-master-password", "offices": ["Lakeside office"],
+             "grants": [{"name": "master", "scope": "organization"}]},
+            {"name": "Omar Office", "email": "office@lakeside.example",
+             "password": "lakeside-office-password", "offices": ["Lakeside office"],
+             "grants": [{"name": "manage_office_sms_credits", "scope": "office:Lakeside office"},
+                        {"name": "manager", "scope": "office:Lakeside office"}]},
+            {"name": "Ava Agent", "email": "ava@lakeside.example",
+             "password": "lakeside-ava-password", "offices": ["Lakeside office"],
+             "grants": [{"name": "send_communications", "scope": "office:Lakeside office"},
+                        {"name": "send_sms", "scope": "office:Lakeside office"}]},
+            {"name": "Ben Agent", "email": "ben@lakeside.example",
+             "password": "lakeside-ben-password", "offices": ["Lakeside office"],
+             "grants": [{"name": "send_communications", "scope": "office:Lakeside office"},
+                        {"name": "send_sms", "scope": "office:Lakeside office"}]},
+        ],
+        "teams": [{"name": "Leasing team", "office": "Lakeside office",
+                   "members": ["ava@lakeside.example", "ben@lakeside.example"]}],
+        "pool_credits": 1000,
+        "allocations": {"ava@lakeside.example": 20, "ben@lakeside.example": 20},
+    }
+
+
 def _passwords(spec):
     found = {s["email"]: s["password"] for s in spec.get("staff", [])}
     for office in spec["offices"]:
@@ -117,6 +152,8 @@ def main(config, out=None):
         result = _seed_organization(rpc, config, demo_spec(), previous)
         other = previous.get("other_organization", {})
         result["other_organization"] = _seed_organization(rpc, config, other_spec(), other)
+        result["user_credits_organization"] = _seed_organization(
+            rpc, config, user_credits_spec(), previous.get("user_credits_organization", {}))
         result["limited_api_key"] = _limited_key(rpc, result, previous.get("limited_api_key"))
         quiet = [r for r in result["residents"] if "texts off" in r["name"]]
         seeder = _seeder(result["organization_id"])
@@ -142,14 +179,29 @@ def _seed_organization(rpc, config, spec, previous):
     org = demo["organization_id"]
     seeder = _seeder(org)
     category = rpc.consent.create_category(seeder, org, *CATEGORY)
-    opening = int((config.get("seed") or {}).get("community_credits", 500))
-    for community in demo["communities"]:
-        rpc.credits.grant(seeder, org, community["id"], opening, "opening balance (seed)",
-                          f"seed:opening:{community['id']}")
+    if spec.get("credit_model", "community") == "community":
+        opening = int((config.get("seed") or {}).get("community_credits", 500))
+        for community in demo["communities"]:
+            rpc.credits.grant(seeder, org, community["id"], opening, "opening balance (seed)",
+                              f"seed:opening:{community['id']}")
+    else:
+        _seed_user_credits(rpc, seeder, spec, demo)
     passwords = _passwords(spec)
     for account in demo["accounts"]:
         account["password"] = passwords.get(account["email"])
     return dict(demo, category_id=category["id"])
+
+
+def _seed_user_credits(rpc, seeder, spec, demo):
+    """Switch to the organization's model, fill the pool, allocate to the agents (each once:
+    the idempotency keys make re-seeding change nothing)."""
+    rpc.credits.change_settings(seeder, {"model": spec["credit_model"]})
+    rpc.credits.add_credits(seeder, "pool", spec["pool_credits"], "opening balance (seed)",
+                            "seed:opening:pool")
+    staff = {a["email"]: a["principal_id"] for a in demo["accounts"]}
+    for email, amount in spec.get("allocations", {}).items():
+        rpc.credits.transfer(seeder, "pool", f"user:{staff[email]}", amount,
+                             "opening allocation (seed)", f"seed:allocation:{staff[email]}")
 
 
 def _limited_key(rpc, demo, known):

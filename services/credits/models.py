@@ -3,7 +3,15 @@ Everything is insert-only; balances and hold states are derived."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -105,7 +113,7 @@ class SettingChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     actor: Mapped[str] = mapped_column(String(60))
-    setting: Mapped[str] = mapped_column(String(40))
+    setting: Mapped[str] = mapped_column(String(100))
     old: Mapped[str | None] = mapped_column(String(60), nullable=True)
     new: Mapped[str | None] = mapped_column(String(60), nullable=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -120,3 +128,50 @@ class WalletState(Base):
     owner: Mapped[str] = mapped_column(String(60), primary_key=True)
     low_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(10), default="ok")
+
+
+class CreditOrder(Base):
+    """A purchase of credits for one wallet: what was sold at which terms (copied in, so an
+    invoice never changes), to whom, and how its payment stands. Money is integer minor
+    units of `currency`; `tax_rate` is the percent as decimal text ("13", "14.975").
+
+    status: `payment_unknown` (stored before the provider is asked, or its answer was lost;
+    reconciled), `paid` (credits applied by transaction `transaction_id`), `failed` (nothing
+    charged, nothing applied), `awaiting_payment` (an invoice, until a payment is recorded)."""
+
+    __tablename__ = "credit_orders"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    wallet: Mapped[str] = mapped_column(String(60), index=True)
+    target_label: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    tax_rate: Mapped[str] = mapped_column(String(12))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    buyer: Mapped[dict] = mapped_column(JSON)
+    seller: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    payment_method: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    failure_code: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    failure_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(60), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    transaction_id: Mapped[str | None] = mapped_column(ForeignKey("transactions.id"),
+                                                       nullable=True)
+
+
+class OrderCounter(Base):
+    """The last order number given out in a year: its row is locked by the increment, so
+    concurrent orders never share a number (TH-<year>-<last>)."""
+
+    __tablename__ = "credit_order_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

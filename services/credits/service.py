@@ -31,15 +31,17 @@ from services.credits.models import (
     SettingChange,
     WalletState,
 )
+from services.credits.purchasing import Purchasing
 
 # who may read a community's wallet: whoever sends from it, manages or reports on it
 WALLET_READERS = ("send_communications", "manage_credits", "view_reports")
+MAX_LOG_DAYS = 90
 RATE_NAMES = ("text_chars", "unicode_text_chars", "voice_seconds")
 EXPIRY_SWEEP_SECONDS = 60
 EXPIRY_BATCH = 500
 
 
-class CreditsService(TownhallService):
+class CreditsService(Purchasing, TownhallService):
     name = "credits"
     db = Database(Base)
     directory = Rpc("directory")
@@ -69,16 +71,16 @@ class CreditsService(TownhallService):
     def add_credits(self, identity, wallet, amount, reason, idempotency_key):
         """Credits from outside the ledger into any wallet the organization's model uses:
         support grants and corrections (master users). Purchases come through orders."""
-        caller = _master(identity)
+        caller = Caller.of(identity)
         _check_owner_key(wallet, "wallet")
+        self._check_exists(identity, caller, wallet)
+        _master(identity)
         org = caller.organization_id
         with self.db.read() as session:
             model = store.settings(session, org).model
         if owner_parts(wallet)[0] not in rules.wallets_in_use(model):
             raise InvalidRequest(f"this organization uses {model} credits; {wallet} is not "
                                  "one of its wallets", "wallet")
-        if owner_parts(wallet)[0] == "community":
-            self._check_communities(caller, [wallet])
         return self._add(caller, org, wallet, amount, reason, idempotency_key)
 
     def _add(self, caller, organization_id, wallet, amount, reason, idempotency_key,
@@ -231,12 +233,29 @@ class CreditsService(TownhallService):
     def wallet(self, identity, owner):
         """Any wallet the caller may see: its balance, held and available credits."""
         caller = Caller.of(identity)
+        _check_owner_key(owner, "wallet")
+        self._check_exists(identity, caller, owner)
         with self.db.read() as session:
             model = store.settings(session, caller.organization_id).model
-            self._check_may_see(caller, model, owner)
+            self._check_may_see(identity, caller, model, owner)
             found = store.balances(session, caller.organization_id, [owner])[owner]
             frozen = _holder(session, owner)
         return _wallet_view(owner, found, frozen)
+
+    @rpc
+    def payer_wallet(self, identity, community_id):
+        """The wallet that pays when this caller sends to this community (None when nothing
+        may pay, e.g. an API key under individual user credits)."""
+        caller = Caller.of(identity)
+        caller.require("send_communications", community_id)
+        with self.db.read() as session:
+            model = store.settings(session, caller.organization_id).model
+            try:
+                payer = rules.payer(model, community_id, _actor(caller))
+            except rules.Refusal:
+                return None
+            found = store.balances(session, caller.organization_id, [payer])[payer]
+            return _wallet_view(payer, found, _holder(session, payer))
 
     @rpc
     def list_wallets(self, identity):
@@ -245,10 +264,12 @@ class CreditsService(TownhallService):
         caller = Caller.of(identity)
         with self.db.read() as session:
             model = store.settings(session, caller.organization_id).model
-            owners = store.wallet_owners(session, caller.organization_id)
+            in_use = rules.wallets_in_use(model)
+            owners = [o for o in store.wallet_owners(session, caller.organization_id)
+                      if owner_parts(o)[0] in in_use]
             if model == "user" and caller.actor_type == "staff":
                 owners = sorted(set(owners) | {ledger.owner("user", caller.actor_id)})
-            visible = [o for o in owners if self._may_see(caller, model, o)]
+            visible = self._visible(identity, caller, model, owners)
             found = store.balances(session, caller.organization_id, visible)
             holders = {o: _holder(session, o) for o in visible}
         return {"model": model, "items": [_wallet_view(o, found[o], holders[o])
@@ -267,12 +288,12 @@ class CreditsService(TownhallService):
             raise InvalidRequest("say why credits move (it is kept in the log)", "reason")
         with self.db.read() as session:
             model = store.settings(session, org).model
+        self._check_communities(caller, [source, target])   # another organization's: 404
         users = self._users(identity, [source, target])
         try:
             rules.check_transfer(model, self._actor(identity, caller), source, target, users)
         except rules.Refusal as refusal:
             raise Forbidden(refusal.message, refusal.field) from None
-        self._check_communities(caller, [source, target])
 
         def work(uow):
             session = uow.session
@@ -387,6 +408,7 @@ class CreditsService(TownhallService):
         if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
             raise InvalidRequest("must be a whole number of credits, 0 or more, or null",
                                  "threshold")
+        self._check_exists(identity, caller, owner)
         with self.db.unit_of_work() as uow:
             session = uow.session
             model = store.settings(session, caller.organization_id).model
@@ -403,6 +425,28 @@ class CreditsService(TownhallService):
             session.flush()
             store.announce_crossings(uow, caller.organization_id, found, found)
         return {"wallet": owner, "low_threshold": threshold}
+
+    @rpc
+    def log(self, identity, wallet, days=30):
+        """Every change to a wallet over the last `days` days, oldest first, with the
+        balance after each, who made it, why, and the communication or order it served."""
+        caller = Caller.of(identity)
+        if not isinstance(days, int) or not 1 <= days <= MAX_LOG_DAYS:
+            raise InvalidRequest(f"must be a whole number of days from 1 to {MAX_LOG_DAYS}",
+                                 "days")
+        since = utcnow() - timedelta(days=days)
+        _check_owner_key(wallet, "wallet")
+        self._check_exists(identity, caller, wallet)
+        with self.db.read() as session:
+            org = caller.organization_id
+            self._check_may_see(identity, caller, store.settings(session, org).model, wallet)
+            rows, opening = store.history(session, org, wallet, since)
+        balance, items = opening, []
+        for row in rows:
+            balance += row["available"] + row["held"]
+            items.append({**row, "balance": balance})
+        return {"wallet": wallet, "since": since.isoformat(), "days": days,
+                "opening_balance": opening, "closing_balance": balance, "items": items}
 
     # --- who is who, from directory's events and answers --------------------------------
 
@@ -456,6 +500,14 @@ class CreditsService(TownhallService):
                                     f["holds_send_sms"], f["active"])
                 for f in self.directory.staff_facts(identity, ids)}
 
+    def _check_exists(self, identity, caller, owner):
+        """Another organization's wallet does not exist for this caller (404, not 403)."""
+        kind = owner_parts(owner)[0]
+        if kind == "community":
+            self._check_communities(caller, [owner])
+        elif kind == "user" and not caller.is_system:
+            self._users(identity, [owner])     # directory: NotFound for another organization
+
     def _check_communities(self, caller, owners):
         for owner in owners:
             kind, community_id = owner_parts(owner)
@@ -466,29 +518,43 @@ class CreditsService(TownhallService):
                 if org is None or org != caller.organization_id:
                     raise NotFound(f"community {community_id} has no wallet", "wallet")
 
-    def _may_see(self, caller, model, owner):
-        try:
-            self._check_may_see(caller, model, owner)
-            return True
-        except (Forbidden, NotFound):
-            return False
+    def _visible(self, identity, caller, model, owners):
+        """The owners among `owners` this caller may see; user wallets by seed 002's rules
+        (master users all, office credit managers their offices' users, others themselves
+        and team members who hold send_sms)."""
+        seen = [o for o in owners if owner_parts(o)[0] != "user" and self._sees_place(
+            caller, model, o)]
+        users = [o for o in owners if owner_parts(o)[0] == "user"]
+        if users and (caller.is_system or caller.scopes.get("manage_credits") == EVERYWHERE):
+            seen += users
+        elif users and caller.actor_type == "staff":
+            actor = self._actor(identity, caller)
+            facts = self._users(identity, users)
+            seen += rules.visible_wallets(actor, users, facts)
+        return [o for o in owners if o in seen]
 
-    def _check_may_see(self, caller, model, owner):
+    def _check_may_see(self, identity, caller, model, owner):
         _check_owner_key(owner, "wallet")
-        kind, owner_id = owner_parts(owner)
-        if caller.is_system:
-            return
-        if kind == "community":
-            caller.require_any(WALLET_READERS, owner_id)
-        elif kind == "pool":
-            if caller.scopes.get("manage_credits") != EVERYWHERE and not (
-                    model == "pool" and caller.may_any(WALLET_READERS)):
+        if not self._visible(identity, caller, model, [owner]):
+            kind = owner_parts(owner)[0]
+            if kind == "pool":
                 raise Forbidden("only master users see system or unallocated credits",
                                 "wallet")
-        elif owner_id != caller.actor_id and not caller.may_any(
-                ("manage_credits", "manage_office_sms_credits")):
-            raise Forbidden("you see your own credits; other users' need "
-                            "manage_office_sms_credits or a master user", "wallet")
+            if kind == "community":
+                caller.require_any(WALLET_READERS, owner_parts(owner)[1])
+            raise Forbidden("you see your own credits and your team's; other users' need "
+                            "manage_office_sms_credits for their office, or a master user",
+                            "wallet")
+
+    @staticmethod
+    def _sees_place(caller, model, owner):
+        kind, owner_id = owner_parts(owner)
+        if caller.is_system:
+            return True
+        if kind == "community":
+            return caller.may_any(WALLET_READERS, owner_id)
+        return caller.scopes.get("manage_credits") == EVERYWHERE or (
+            model == "pool" and caller.may_any(WALLET_READERS))
 
     def _check_may_manage(self, caller, model, owner):
         kind, owner_id = owner_parts(owner)

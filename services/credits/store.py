@@ -2,7 +2,7 @@
 with their entries, balances derived from entries, the organization's settings, and the
 wallet-state events (low, negative, recovered) that fire when a balance crosses a line."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from servicekit.access import new_id
 from servicekit.db import insert_missing, utcnow
@@ -53,15 +53,24 @@ def accounts(session, organization_id, owners):
 
 def post(session, organization_id, account_ids, kind, postings, *, actor, reason,
          idempotency_key=None, communication_id=None, order_id=None):
+    """Write one balanced transaction: one entry per account it touches, the sum of the
+    postings to that account. A settlement of a batch of holds thus adds two entries, not
+    two per hold, so a hot wallet's history — which every balance sums — grows per batch;
+    per-hold amounts stay in holds and hold_resolutions."""
     txn = LedgerTransaction(id=new_id("txn"), organization_id=organization_id, kind=kind,
                             idempotency_key=scoped(organization_id, idempotency_key),
                             actor=actor, reason=reason[:300], communication_id=communication_id,
                             order_id=order_id)
     session.add(txn)
     session.flush()
-    session.add_all([Entry(transaction_id=txn.id, account_id=account_ids[(p.owner, p.kind)],
-                           amount=p.amount) for p in postings])
-    session.flush()
+    amounts = {}
+    for p in postings:
+        account_id = account_ids[(p.owner, p.kind)]
+        amounts[account_id] = amounts.get(account_id, 0) + p.amount
+    rows = [{"transaction_id": txn.id, "account_id": account_id, "amount": amount}
+            for account_id, amount in amounts.items() if amount]
+    if rows:  # one INSERT: entries are never read back as objects in this session
+        session.execute(insert(Entry.__table__), rows)
     return txn
 
 
@@ -120,3 +129,31 @@ def announce_crossings(uow, organization_id, before, after):
         if new != "negative" and old == "negative":
             uow.emit("wallet_recovered", data, organization_id=organization_id)
     session.flush()
+
+
+def history(session, organization_id, owner, since):
+    """The wallet's transactions since `since` (each with its change to available and held
+    credits), and the balance (available + held) just before the first of them."""
+    account_ids = dict(session.execute(select(Account.id, Account.kind).where(
+        Account.organization_id == organization_id, Account.owner == owner,
+        Account.kind.in_(WALLET_KINDS))).all())
+    if not account_ids:
+        return [], 0
+    opening = session.scalar(
+        select(func.coalesce(func.sum(Entry.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+        .where(Entry.account_id.in_(list(account_ids)),
+               LedgerTransaction.created_at < since))
+    rows = session.execute(
+        select(LedgerTransaction, Entry.account_id, Entry.amount)
+        .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+        .where(Entry.account_id.in_(list(account_ids)), LedgerTransaction.created_at >= since)
+        .order_by(LedgerTransaction.created_at, LedgerTransaction.id)).all()
+    changes = {}
+    for txn, account_id, amount in rows:
+        item = changes.setdefault(txn.id, {
+            "transaction_id": txn.id, "at": txn.created_at.isoformat(), "kind": txn.kind,
+            "available": 0, "held": 0, "actor": txn.actor, "reason": txn.reason,
+            "communication_id": txn.communication_id, "order_id": txn.order_id})
+        item["available" if account_ids[account_id] == "wallet" else "held"] += amount
+    return list(changes.values()), int(opening)

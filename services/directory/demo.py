@@ -16,6 +16,8 @@ from services.directory.models import (
     Resident,
     StaffOffice,
     StaffUser,
+    Team,
+    TeamMember,
     Unit,
 )
 
@@ -51,6 +53,14 @@ def create_demo(uow, spec):
             session.add(Grant(id=new_id("grt"), organization_id=org.id, staff_user_id=user.id,
                               name=grant_spec["name"], scope_type=scope_type,
                               scope_id=scope_id, granted_by="seed"))
+    staff_ids = {email: user_id for email, _p, kind, user_id in logins if kind == "staff"}
+    for team_spec in spec.get("teams", []):
+        team = Team(id=new_id("team"), organization_id=org.id, name=team_spec["name"],
+                    office_id=scopes["office"].get(team_spec.get("office")))
+        session.add(team)
+        session.flush()
+        session.add_all(TeamMember(team_id=team.id, staff_user_id=staff_ids[email])
+                        for email in team_spec["members"])
     for email, password, principal_type, principal_id in logins:
         session.add(LoginAccount(id=new_id("acct"), organization_id=org.id,
                                  email=email.lower(),

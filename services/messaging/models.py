@@ -33,7 +33,7 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

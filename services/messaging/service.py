@@ -65,7 +65,7 @@ class MessagingService(TownhallService):
         if "sms" in request["channels"]:
             caller.require("send_sms", community_id)
         communication_id = new_id("cmm")
-        answer = {"id": communication_id, "status": "accepted",
+        answer = {"id": communication_id, "status": "accepted", "community_id": community_id,
                   "links": {"self": f"/v1/communications/{communication_id}"}}
         try:
             with self.db.unit_of_work() as uow:

@@ -97,6 +97,32 @@ MATRIX.update({
     ("post", "/v1/communities/{community_id}/imports"): expect(manager_with=R, master=R),
     ("get", "/v1/imports/{import_id}"): expect(**MANAGERS),
 })
+# --- credits (the demo uses community wallets; the demo API key holds manage_credits and
+# the Harbor View manager is a master user of their own organization)
+WALLET_READERS = dict(manager_with=A, key_with=A, master=A)
+CREDIT_MASTERS = dict(key_with=A, master=A)
+MATRIX.update({
+    ("get", "/v1/credits/settings"): expect(A, resident_of_unit=F, resident_other_unit=F,
+                                            other_org=A),
+    ("patch", "/v1/credits/settings"): expect(key_with=A, master=A, other_org=F),
+    ("get", "/v1/credits/wallets/{wallet}"): expect(**WALLET_READERS),
+    ("get", "/v1/credits/wallets/{wallet}/log"): expect(**WALLET_READERS),
+    ("post", "/v1/credits/wallets/{wallet}/grants"): expect(key_with=201, master=201),
+    ("put", "/v1/credits/wallets/{wallet}/threshold"): expect(**CREDIT_MASTERS),
+    ("post", "/v1/credits/transfers"): expect(key_with=201, master=201),
+    ("post", "/v1/credits/quote"): expect(A, resident_of_unit=F, resident_other_unit=F,
+                                          other_org=A),
+})
+# --- credit orders (for Maple Grove's wallet: bought by holders of manage_credits there —
+# the master user and the demo API key; an order is seen by its buyer and those; payments
+# of invoices are recorded by master users, which the key's org-wide manage_credits makes it)
+MATRIX.update({
+    ("post", "/v1/credits/orders"): expect(key_with=201, master=201),
+    ("get", "/v1/credits/orders"): expect(A, other_org=A),
+    ("get", "/v1/credits/orders/{order_id}"): expect(key_with=A, master=A),
+    ("get", "/v1/credits/orders/{order_id}/invoice.pdf"): expect(key_with=A, master=A),
+    ("post", "/v1/credits/orders/{order_id}/payments"): expect(key_with=A, master=A),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -112,6 +138,8 @@ EXEMPT = {
     ("get", "/v1/teams"): "a list filtered to the caller's teams (tested below)",
     ("get", "/v1/staff"): "master users only, no object id (tested below)",
     ("get", "/v1/api-keys"): "master users only, no object id (tested below)",
+    ("get", "/v1/credits/wallets"): "a list filtered to what the caller may see "
+                                    "(test_credits.py)",
 }
 
 
@@ -153,7 +181,9 @@ def world(system):
              "communication_id": sent.json()["id"],
              "staff_user_id": staff["senior@maplegrove.example"],
              "office_id": next(o["id"] for o in demo["offices"] if o["name"] == "Toronto office"),
-             "unit_id": system.resident("Ada")["unit_id"]}
+             "unit_id": system.resident("Ada")["unit_id"],
+             "birch_id": next(c["id"] for c in demo["communities"]
+                              if c["name"] == "Birch Court Condos")}
     unit = as_master(system, world, "post", f"/v1/communities/{world['community_id']}/units",
                      {"label": "Matrix 1"})
     team = as_master(system, world, "post", "/v1/teams", {"name": "Matrix team"})
@@ -240,6 +270,24 @@ def primary_email(world):
                 if cp["kind"] == "email" and cp["primary"])
 
 
+def credit_order(world, payment_method="pm_card_visa"):
+    """One credit for Maple Grove, by card (the e2e stack's payment sandbox) or invoice."""
+    body = {"wallet": f"community:{world['community_id']}", "quantity": 1, "buyer": {
+        "name": "Matrix Buyer", "address": "1 Matrix Way", "email": "matrix@example.com"}}
+    return dict(body, payment_method=payment_method) if payment_method else body
+
+
+def setup_order(system, world, caller):
+    made = as_master(system, world, "post", "/v1/credits/orders", credit_order(world))
+    return {"order_id": made["id"]}, None, None
+
+
+def setup_invoice_payment(system, world, caller):
+    made = as_master(system, world, "post", "/v1/credits/orders", credit_order(world, None))
+    assert made["status"] == "awaiting_payment", made
+    return {"order_id": made["id"]}, {"reference": f"EFT {unique(caller)}"}, None
+
+
 SETUP = {
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
@@ -248,8 +296,12 @@ SETUP = {
     ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): setup_remove_member,
     ("delete", "/v1/api-keys/{api_key_id}"): setup_revoke_key,
     ("get", "/v1/imports/{import_id}"): setup_import,
+    ("get", "/v1/credits/orders/{order_id}"): setup_order,
+    ("get", "/v1/credits/orders/{order_id}/invoice.pdf"): setup_order,
+    ("post", "/v1/credits/orders/{order_id}/payments"): setup_invoice_payment,
 }
 BODIES = {
+    ("post", "/v1/credits/orders"): lambda w, c: credit_order(w),
     ("post", "/v1/staff/{staff_user_id}/grants"): lambda w, c: {
         "name": "view_reports", "scope_type": "community", "scope_id": w["community_id"]},
     ("post", "/v1/offices"): lambda w, c: {"name": f"Office {unique(c)}"},
@@ -271,6 +323,15 @@ BODIES = {
     ("patch", "/v1/staff/{staff_user_id}"): lambda w, c: {"name": "Sam Senior"},
     ("post", "/v1/teams"): lambda w, c: {"name": f"Team {unique(c)}"},
     ("patch", "/v1/teams/{team_id}"): lambda w, c: {"name": "Matrix team"},
+    ("patch", "/v1/credits/settings"): lambda w, c: {},
+    ("post", "/v1/credits/wallets/{wallet}/grants"): lambda w, c: {"amount": 1,
+                                                                    "reason": "matrix"},
+    ("put", "/v1/credits/wallets/{wallet}/threshold"): lambda w, c: {"low_threshold": None},
+    ("post", "/v1/credits/transfers"): lambda w, c: {
+        "source": f"community:{w['community_id']}", "target": f"community:{w['birch_id']}",
+        "amount": 1, "reason": "matrix"},
+    ("post", "/v1/credits/quote"): lambda w, c: {"body": "Water off at noon",
+                                                 "channels": ["sms"], "recipients": 3},
     ("post", "/v1/api-keys"): lambda w, c: {"name": f"key {unique(c)}",
                                             "permissions": ["view_reports"]},
     ("post", "/v1/communications"): lambda w, c: {
@@ -295,6 +356,10 @@ def call(system, world, caller, verb, path):
         body = BODIES[(verb, path)](ids, caller)
     if path == "/v1/reports/deliveries":
         params = {"community_id": world["community_id"]}
+    if path.startswith("/v1/credits/wallets/{wallet}"):
+        ids["wallet"] = f"community:{world['community_id']}"
+    if (verb, path) == ("post", "/v1/credits/wallets/{wallet}/grants"):
+        headers["Idempotency-Key"] = unique(caller)
     if path == "/v1/communities/{community_id}/imports":   # a CSV body, not JSON
         return post_import(system, world, headers)
     url = system.url + path.format(**ids)

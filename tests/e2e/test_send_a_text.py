@@ -65,7 +65,8 @@ def test_the_same_idempotency_key_sends_once(system):
     first = system.send(grace, body, key=key)
     again = system.send(grace, body, key=key)
     assert first.status_code == again.status_code == 202
-    assert again.json() == first.json()
+    # the first answer again; only the paying wallet's balance beside it is as of now
+    assert {**again.json(), "balance": None} == {**first.json(), "balance": None}
     system.wait_until_done(first.json()["id"])
     assert [m["body"] for m in system.provider_messages(grace["phone"])].count(body) == 1
 

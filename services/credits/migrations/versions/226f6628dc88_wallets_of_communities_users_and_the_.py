@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('organization_id', sa.String(length=40), nullable=False),
     sa.Column('actor', sa.String(length=60), nullable=False),
-    sa.Column('setting', sa.String(length=40), nullable=False),
+    sa.Column('setting', sa.String(length=100), nullable=False),
     sa.Column('old', sa.String(length=60), nullable=True),
     sa.Column('new', sa.String(length=60), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),

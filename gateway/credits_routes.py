@@ -1,0 +1,143 @@
+"""Routes of credits: the organization's credit settings and rate card, wallets, additions,
+thresholds, transfers, the 30-day log (JSON, CSV download or printable page) and quotes.
+Mixed into GatewayService; credits decides who may see or move what."""
+
+import csv
+import html
+import io
+
+from werkzeug.wrappers import Response
+
+from contracts import credits_api as schemas
+from contracts.errors import InvalidRequest
+from gateway.http import api, idempotency_key, json_body
+
+ORDER_LINK = "/v1/credits/orders"
+LOG_COLUMNS = ("at", "kind", "available", "held", "balance", "actor", "reason",
+               "communication_id", "order_id", "transaction_id")
+
+
+class CreditsRoutes:
+    @api("GET", "/v1/credits/settings")
+    def get_credit_settings(self, request):
+        identity = self._authenticate(request)
+        return schemas.SettingsView().dump(self.credits.get_settings(identity))
+
+    @api("PATCH", "/v1/credits/settings")
+    def change_credit_settings(self, request):
+        identity = self._authenticate(request)
+        changes = schemas.SettingsChange().load(json_body(request))
+        return schemas.SettingsView().dump(self.credits.change_settings(identity, changes))
+
+    @api("GET", "/v1/credits/wallets")
+    def list_wallets(self, request):
+        identity = self._authenticate(request)
+        found = self.credits.list_wallets(identity)
+        return schemas.WalletList().dump(dict(found, links={"order_credits": ORDER_LINK}))
+
+    @api("GET", "/v1/credits/wallets/<string:wallet>")
+    def get_credit_wallet(self, request, wallet):
+        identity = self._authenticate(request)
+        return schemas.WalletView().dump(self.credits.wallet(identity, wallet))
+
+    @api("POST", "/v1/credits/wallets/<string:wallet>/grants")
+    def add_credits(self, request, wallet):
+        identity = self._authenticate(request)
+        body = schemas.AddCredits().load(json_body(request))
+        key = idempotency_key(request)
+        if not key:
+            # without a key a retried request would add the credits twice
+            raise InvalidRequest("adding credits needs an Idempotency-Key header",
+                                 "Idempotency-Key")
+        added = self.credits.add_credits(identity, wallet, body["amount"], body["reason"], key)
+        return 201, schemas.WalletView().dump(added)
+
+    @api("PUT", "/v1/credits/wallets/<string:wallet>/threshold")
+    def set_low_threshold(self, request, wallet):
+        identity = self._authenticate(request)
+        body = schemas.Threshold().load(json_body(request))
+        return schemas.ThresholdView().dump(
+            self.credits.set_low_threshold(identity, wallet, body["low_threshold"]))
+
+    @api("GET", "/v1/credits/wallets/<string:wallet>/log")
+    def credit_log(self, request, wallet):
+        identity = self._authenticate(request)
+        query = schemas.LogQuery().load(request.args.to_dict())
+        found = schemas.LogView().dump(self.credits.log(identity, wallet, query["days"]))
+        if query["format"] == "csv":
+            return Response(_log_csv(found), mimetype="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="credits-{_safe(wallet)}-'
+                                       f'{query["days"]}-days.csv"'})
+        if query["format"] == "html":
+            return Response(_log_page(found), mimetype="text/html")
+        return found
+
+    @api("POST", "/v1/credits/transfers")
+    def transfer_credits(self, request):
+        identity = self._authenticate(request)
+        body = schemas.TransferRequest().load(json_body(request))
+        moved = self.credits.transfer(identity, body["source"], body["target"], body["amount"],
+                                      body["reason"], idempotency_key(request))
+        return 201, schemas.TransferView().dump(moved)
+
+    @api("POST", "/v1/credits/quote")
+    def quote(self, request):
+        identity = self._authenticate(request)
+        body = schemas.QuoteRequest().load(json_body(request))
+        community_id = body.pop("community_id", None)
+        quoted = self.credits.quote(identity, **body)
+        quoted["balance"] = (self.credits.payer_wallet(identity, community_id)
+                             if community_id else None)
+        quoted["links"] = {"order_credits": ORDER_LINK}
+        return schemas.QuoteView().dump(quoted)
+
+
+def _safe(wallet):
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in wallet)
+
+
+def _log_csv(log):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LOG_COLUMNS)
+    for item in log["items"]:
+        writer.writerow([_cell(item.get(c)) for c in LOG_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas: a reason typed by a
+    user must stay text (numbers are written as numbers)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _log_page(log):
+    rows = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(item.get(c) if item.get(c) is not None else ''))}"
+                         "</td>" for c in LOG_COLUMNS[:-1]) + "</tr>"
+        for item in log["items"])
+    head = "".join(f"<th scope=\"col\">{html.escape(c.replace('_', ' '))}</th>"
+                   for c in LOG_COLUMNS[:-1])
+    wallet = html.escape(log["wallet"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Credit log: {wallet}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
+th, td {{ border: 1px solid #999; padding: 0.3rem 0.5rem; text-align: left; }}
+@media print {{ body {{ margin: 0; }} .no-print {{ display: none; }} }}
+</style></head>
+<body>
+<h1>Credit log: {wallet}</h1>
+<p>The last {log["days"]} days, since {html.escape(log["since"])}.
+Opening balance {log["opening_balance"]}, closing balance {log["closing_balance"]}.</p>
+<p class="no-print">Print this page with your browser's print command.</p>
+<table><thead><tr>{head}</tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
