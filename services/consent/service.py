@@ -9,7 +9,7 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.service import TownhallService
 from services.consent.models import Base, Category, ConsentEvent
-from services.consent.rules import MODES, Act, decide
+from services.consent.rules import MODES, Act, decide, facts_from_log
 
 CHECK_LIMIT = 10_000
 
@@ -99,9 +99,9 @@ class ConsentService(TownhallService):
             acts.setdefault(row.resident_id, []).append(Act(row.category_id, row.action, row.seq))
         decisions = []
         for recipient in recipients:
-            decision = decide(category.mode, category.transactional,
-                              acts.get(recipient["resident_id"], []),
-                              recipient.get("has_contact_point", True))
+            decision = decide(facts_from_log(
+                category.mode, category.transactional, acts.get(recipient["resident_id"], []),
+                recipient.get("has_contact_point", True)))
             decisions.append({"resident_id": recipient["resident_id"],
                               "allowed": decision.allowed, "reason": decision.reason})
         return decisions

@@ -182,7 +182,7 @@ def test_an_opted_out_resident_is_suppressed_and_not_charged(system):
     answer = system.send(dana, unique("Board meeting tonight."))
     view = system.wait_until_done(answer.json()["id"])
     (delivery,) = view["deliveries"]
-    assert (delivery["status"], delivery["reason"]) == ("suppressed", "opted_out_of_channel")
+    assert (delivery["status"], delivery["reason"]) == ("suppressed", "channel_preference_off")
     assert view["credits"] == {"held": 0, "charged": 0, "released": 0}
     assert system.provider_messages(dana["phone"]) == []
     assert system.wallet()["balance"] == balance

@@ -35,7 +35,7 @@ class FakeConsent:
     def check(self, identity, category_id, channel, recipients):
         self.checks.append(recipients)
         return [{"resident_id": r["resident_id"], "allowed": self.allowed,
-                 "reason": None if self.allowed else "opted_out_of_channel"}
+                 "reason": None if self.allowed else "channel_preference_off"}
                 for r in recipients]
 
 
@@ -183,7 +183,7 @@ def test_prepare_suppresses_without_consent_and_holds_nothing(service):
     (updated,) = outbox_events(service.db, "deliveries_updated")
     (item,) = updated["data"]["items"]
     assert (item["status"], item["reason"], item["credits"]) == (
-        "suppressed", "opted_out_of_channel", 0)
+        "suppressed", "channel_preference_off", 0)
     assert outbox_events(service.db, "deliveries_queued") == []
 
 
