@@ -6,6 +6,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from contracts import api as schemas
+from contracts import consent_api as consent_schemas
 from contracts import credits_api as credit_schemas
 from contracts import directory_api as objects
 from contracts import order_api
@@ -82,6 +83,7 @@ def document():
     _directory_paths(spec, secured)
     _object_paths(spec)
     _credits_paths(spec)
+    _consent_paths(spec)
     _import_paths(spec, secured)
     _order_paths(spec)
     return spec.to_dict()
@@ -410,3 +412,33 @@ def _order_paths(spec):
         "Record the payment of an invoice (master users): its credits are applied once; "
         "recording it again answers the paid order", ids=order, body="CreditPaymentRecord",
         answer="CreditOrderView", errors=(403, 404, 409, 422))})
+
+
+def _consent_paths(spec):
+    """Communication categories (seed 004)."""
+    for schema in (consent_schemas.CategoryRequest, consent_schemas.CategoryView,
+                   consent_schemas.CategoryPage, consent_schemas.ArchiveRequest,
+                   consent_schemas.CategoryChanges):
+        spec.components.schema(schema.__name__, schema=schema)
+    one = ("category_id",)
+    change = (403, 404, 409, 422)
+    spec.path("/v1/consent/categories", operations={
+        "get": _operation("Categories of the organization", query=(
+            "cursor", "limit", "q", "include_archived"), answer="CategoryPage",
+            errors=(422,)),
+        "post": _operation("Add a category (manage_consent_categories)",
+                           body="CategoryRequest", answer="CategoryView", status=201,
+                           errors=change)})
+    spec.path("/v1/consent/categories/{category_id}", operations={
+        "get": _operation("A category", ids=one, answer="CategoryView", errors=(404,)),
+        "patch": _operation("Change a category; every change is logged", ids=one,
+                            body="CategoryRequest", answer="CategoryView", errors=change),
+        "delete": _operation("Delete a category no communication used (else archive it)",
+                             ids=one, status=204, errors=(403, 404, 409))})
+    spec.path("/v1/consent/categories/{category_id}/archive", operations={
+        "post": _operation("Archive (or restore with archived=false): history stays, new "
+                           "sends are refused", ids=one, body="ArchiveRequest",
+                           answer="CategoryView", errors=change)})
+    spec.path("/v1/consent/categories/{category_id}/changes", operations={
+        "get": _operation("Who changed what and when (manage_consent_categories)", ids=one,
+                          answer="CategoryChanges", errors=(403, 404))})

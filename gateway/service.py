@@ -17,6 +17,7 @@ from contracts.errors import (
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import ORDER_LINK, CreditsRoutes
 from gateway.directory_routes import DirectoryRoutes
 from gateway.http import api, json_body, json_response
@@ -35,13 +36,13 @@ HEALTH_TIMEOUT = 2.0
 
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
-                     OrderRoutes):
+                     OrderRoutes, ConsentRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()
     events = EventPublisher()
     directory = Rpc("directory")
-    consent = Rpc("consent", timeout=HEALTH_TIMEOUT)
+    consent = Rpc("consent")   # health checks are bounded by HEALTH_TIMEOUT anyway
     credits = Rpc("credits")
     # the balance shown beside a send: never worth holding the send's answer for long
     credits_balance = Rpc("credits", timeout=HEALTH_TIMEOUT)

@@ -6,44 +6,19 @@ from contracts.errors import InvalidRequest, NotFound
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
-from servicekit.providers import Database
+from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
+from services.consent.categories import Categories
 from services.consent.models import Base, Category, ConsentEvent
-from services.consent.rules import MODES, Act, decide, facts_from_log
+from services.consent.rules import Act, decide, facts_from_log
 
 CHECK_LIMIT = 10_000
 
 
-class ConsentService(TownhallService):
+class ConsentService(TownhallService, Categories):
     name = "consent"
     db = Database(Base)
-
-    @rpc
-    def create_category(self, identity, organization_id, name, mode, transactional=False):
-        caller = Caller.of(identity)
-        caller.check_owner(organization_id, "organization", organization_id)
-        caller.require("manage_consent_categories")
-        if mode not in MODES:
-            raise InvalidRequest(f"must be one of {', '.join(MODES)}", "mode")
-        with self.db.unit_of_work() as uow:
-            existing = uow.session.scalars(select(Category).where(
-                Category.organization_id == organization_id, Category.name == name)).first()
-            if existing:
-                return _category(existing)
-            category = Category(id=new_id("cat"), organization_id=organization_id, name=name,
-                                mode=mode, transactional=transactional)
-            uow.session.add(category)
-        return _category(category)
-
-    @rpc
-    def get_category(self, identity, category_id):
-        caller = Caller.of(identity)
-        with self.db.read() as session:
-            category = session.get(Category, category_id)
-        if category is None:
-            raise NotFound(f"category {category_id} does not exist", "category_id")
-        caller.check_owner(category.organization_id, "category", category_id)
-        return _category(category)
+    directory = Rpc("directory")
 
     @rpc
     def record(self, identity, resident_id, channel, action, method, category_id=None,
@@ -105,8 +80,3 @@ class ConsentService(TownhallService):
             decisions.append({"resident_id": recipient["resident_id"],
                               "allowed": decision.allowed, "reason": decision.reason})
         return decisions
-
-
-def _category(row):
-    return {"id": row.id, "organization_id": row.organization_id, "name": row.name,
-            "mode": row.mode, "transactional": row.transactional}

@@ -59,6 +59,9 @@ class MessagingService(TownhallService):
         if "sms" in request["channels"]:
             caller.require("send_sms")
         category = self.consent.get_category(identity, request["category_id"])
+        if category.get("archived"):
+            raise InvalidRequest(f"category {category['id']} is archived; it takes no new "
+                                 "communications", "category_id")
         residents = self.directory.get_residents(identity, request["recipients"]["residents"])
         community_id = _one_community(residents)
         caller.require("send_communications", community_id)

@@ -123,6 +123,16 @@ MATRIX.update({
     ("get", "/v1/credits/orders/{order_id}/invoice.pdf"): expect(key_with=A, master=A),
     ("post", "/v1/credits/orders/{order_id}/payments"): expect(key_with=A, master=A),
 })
+# --- consent categories (only master users hold manage_consent_categories in the demo;
+# the Harbor View manager lacks it in their own organization too)
+MATRIX.update({
+    ("post", "/v1/consent/categories"): expect(master=201, other_org=F),
+    ("get", "/v1/consent/categories/{category_id}"): expect(A),
+    ("patch", "/v1/consent/categories/{category_id}"): expect(master=A, other_org=F),
+    ("delete", "/v1/consent/categories/{category_id}"): expect(master=204, other_org=F),
+    ("post", "/v1/consent/categories/{category_id}/archive"): expect(master=A, other_org=F),
+    ("get", "/v1/consent/categories/{category_id}/changes"): expect(master=A, other_org=F),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -138,6 +148,7 @@ EXEMPT = {
     ("get", "/v1/teams"): "a list filtered to the caller's teams (tested below)",
     ("get", "/v1/staff"): "master users only, no object id (tested below)",
     ("get", "/v1/api-keys"): "master users only, no object id (tested below)",
+    ("get", "/v1/consent/categories"): "a list of the caller's own organization",
     ("get", "/v1/credits/wallets"): "a list filtered to what the caller may see "
                                     "(test_credits.py)",
 }
@@ -265,6 +276,12 @@ def setup_import(system, world, caller):
     return {"import_id": made.json()["id"]}, None, None
 
 
+def setup_fresh_category(system, world, caller):
+    made = as_master(system, world, "post", "/v1/consent/categories",
+                     {"name": f"Matrix {unique(caller)}", "mode": "opt_in"})
+    return {"category_id": made["id"]}, None, None
+
+
 def primary_email(world):
     return next(cp["id"] for cp in world["edsger"]["contact_points"]
                 if cp["kind"] == "email" and cp["primary"])
@@ -291,6 +308,8 @@ def setup_invoice_payment(system, world, caller):
 SETUP = {
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
+    ("delete", "/v1/consent/categories/{category_id}"): setup_fresh_category,
+    ("post", "/v1/consent/categories/{category_id}/archive"): setup_fresh_category,
     ("post", "/v1/residents/{resident_id}/portal-account"): setup_portal_account,
     ("delete", "/v1/contact-points/{contact_point_id}"): setup_delete_contact_point,
     ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): setup_remove_member,
@@ -324,6 +343,10 @@ BODIES = {
     ("post", "/v1/teams"): lambda w, c: {"name": f"Team {unique(c)}"},
     ("patch", "/v1/teams/{team_id}"): lambda w, c: {"name": "Matrix team"},
     ("patch", "/v1/credits/settings"): lambda w, c: {},
+    ("post", "/v1/consent/categories"): lambda w, c: {"name": f"Matrix {unique(c)}",
+                                                      "mode": "opt_in"},
+    ("patch", "/v1/consent/categories/{category_id}"): lambda w, c: {},
+    ("post", "/v1/consent/categories/{category_id}/archive"): lambda w, c: {"archived": True},
     ("post", "/v1/credits/wallets/{wallet}/grants"): lambda w, c: {"amount": 1,
                                                                     "reason": "matrix"},
     ("put", "/v1/credits/wallets/{wallet}/threshold"): lambda w, c: {"low_threshold": None},

@@ -4,7 +4,13 @@ other services and the provider."""
 import pytest
 from nameko.testing.services import worker_factory
 
-from contracts.errors import IdempotencyKeyReused, InsufficientCredits, NotFound, Unsupported
+from contracts.errors import (
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    InvalidRequest,
+    NotFound,
+    Unsupported,
+)
 from contracts.events import envelope
 from servicekit.testing import memory_database, outbox_events
 from services.messaging.models import Base, Communication, Delivery
@@ -27,10 +33,12 @@ class FakeDirectory:
 class FakeConsent:
     def __init__(self, allowed=True):
         self.allowed = allowed
+        self.archived = False
         self.checks = []
 
     def get_category(self, identity, category_id):
-        return {"id": category_id, "name": "General", "mode": "opt_in"}
+        return {"id": category_id, "name": "General", "mode": "opt_in",
+                "archived": self.archived}
 
     def check(self, identity, category_id, channel, recipients):
         self.checks.append(recipients)
@@ -112,6 +120,14 @@ def test_what_the_skeleton_cannot_do_is_refused_whole(service, changes, field):
     with pytest.raises(Unsupported) as refused:
         service.create(IDENTITY, request(**changes))
     assert refused.value.field == field
+    assert outbox_events(service.db) == []
+
+
+def test_an_archived_category_takes_no_new_communications(service):
+    service.consent.archived = True
+    with pytest.raises(InvalidRequest, match="archived") as refused:
+        service.create(IDENTITY, request())
+    assert refused.value.field == "category_id"
     assert outbox_events(service.db) == []
 
 

@@ -1,0 +1,71 @@
+"""HTTP schemas of consent: communication categories."""
+
+from marshmallow import RAISE, Schema, fields, validate
+
+MODES = ("request", "opt_in", "opt_out")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class CategoryRequest(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(validate=validate.OneOf(["message", "broadcast"]))
+    mode = fields.String(required=True, validate=validate.OneOf(MODES), metadata={
+        "description": "request: nobody until they confirm by email; opt_in: everybody "
+                       "until they opt out; opt_out: nobody until they opt in"})
+    opt_out_enabled = fields.Boolean(metadata={"description": "offer an unsubscribe link"})
+    transactional = fields.Boolean(metadata={"description": "business transactions: no "
+                                                            "consent needed"})
+    access_team_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                                  validate=validate.Length(max=50), metadata={
+                                      "description": "teams that see every communication "
+                                                     "of the category"})
+    response_team_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                                    validate=validate.Length(max=50), metadata={
+                                        "description": "teams alerted on replies"})
+
+
+class CategoryView(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    mode = fields.String()
+    opt_out_enabled = fields.Boolean()
+    transactional = fields.Boolean()
+    access_team_ids = fields.List(fields.String())
+    response_team_ids = fields.List(fields.String())
+    used_count = fields.Integer(metadata={"description": "communications that used it"})
+    archived = fields.Boolean()
+    created_at = fields.String()
+    updated_at = fields.String(allow_none=True)
+
+
+class CategoryPage(Schema):
+    items = fields.List(fields.Nested(CategoryView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class CategoryListQuery(Strict):
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    include_archived = fields.Boolean(load_default=False)
+
+
+class ArchiveRequest(Strict):
+    archived = fields.Boolean(load_default=True, metadata={"description": "false restores"})
+
+
+class CategoryChangeView(Schema):
+    at = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> [before, after]"})
+
+
+class CategoryChanges(Schema):
+    items = fields.List(fields.Nested(CategoryChangeView))
