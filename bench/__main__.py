@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only b0,http,b1,b2,texts] [--texts N] [--postgres]`
+"""`python -m bench [--quick] [--only b0,http,b1,b2,consent,texts] [--texts N] [--postgres]`
 
 Runs the chosen phases in one process, prints a table of figures with their ratios to the
 broker floor (B0) and the HTTP floor, and writes it to var/bench/latest.json.
@@ -19,7 +19,7 @@ from bench import isolation
 from bench.measure import BenchTimeout
 from servicekit.config import ROOT
 
-PHASES = ("b0", "http", "b1", "b2", "texts")
+PHASES = ("b0", "http", "b1", "b2", "consent", "texts")
 OUTPUT = ROOT / "var" / "bench" / "latest.json"
 EXIT_GRACE_SECONDS = 60
 SIZES = {
@@ -30,9 +30,12 @@ SIZES = {
     "b1_sequential": (2_000, 200),
     "b1_concurrent": (2_000, 200),
     "b2_holds": (20_000, 2_000),  # per stage, scenario and database
+    "consent_residents": (10_000, 2_000),  # the largest batch checked is all of them
+    "consent_calls": (5, 2),  # per category, batch size and database
     "texts": (200, 20),
 }
-PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "b2": 900, "texts": 600}
+PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "b2": 900, "consent": 300,
+                         "texts": 600}
 HTTP_THREADS = 8
 B1_CALLERS = 20
 TEXT_SENDERS = 8
@@ -41,6 +44,7 @@ TEXT_SENDERS = 8
 B2_PROCESSES = 2
 B2_WORKERS = 2
 B2_TARGET = ("postgresql", "hot", 2_000)  # settled holds per second, from the issue
+CONSENT_TARGET = ("postgresql", 10_000, 10_000)  # decisions per second from one call of 10,000
 
 
 def parse_args(argv):
@@ -183,7 +187,44 @@ def run_b2(args, results):
         raise RuntimeError("B2 ledger not exact: " + " | ".join(inexact))
 
 
-RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "b2": run_b2, "texts": run_texts}
+def run_consent(args, results):
+    from bench import consent
+
+    residents = args.sizes["consent_residents"]
+    batches = (residents // 10, residents // 2, residents)
+    found = consent.measure(residents, batches, args.sizes["consent_calls"],
+                            PHASE_TIMEOUT_SECONDS["consent"])
+    results.notes.append(
+        f"consent drives ConsentService.check in-process (worker_factory, a real database made "
+        f"for the run, migrated): the broker is not measured. {residents:,} residents, "
+        f"{found[0]['log_rows']:,} log rows with another organization's; decisions/s = batch / "
+        f"median seconds of {found[0]['calls']} calls over {len(consent.CATEGORIES)} categories "
+        "(one per mode and a transactional one). '+ index by hand': "
+        f"CREATE INDEX ON {consent.PROPOSED_INDEX[1]}, made in the bench database only.")
+    inexact = []
+    for run in found:
+        index = "" if run["index"] == "migrations" else f" {run['index']}"
+        results.add(f"consent {run['database']}{index}: check of {run['batch']:,}",
+                    run["decisions_per_s"], "dec/s")
+        results.add("  per call p50", run["p50_ms"], "ms")
+        if not run["exact"]:
+            inexact.append(f"{run['database']} {run['batch']}: {'; '.join(run['problems'])}")
+    results.notes.append(
+        "consent: every answer equals rules.decide on facts taken from the generated log"
+        if not inexact else "consent: answers differ from the rules")
+    database, batch, target = CONSENT_TARGET
+    for run in found:
+        if (run["database"], run["index"], run["batch"]) == (database, "migrations", batch):
+            results.notes.append(
+                f"consent target: >= {target:,} decisions/s from one check of {batch:,} on "
+                f"PostgreSQL: {run['decisions_per_s']:,.0f} -> "
+                f"{'met' if run['decisions_per_s'] >= target else 'NOT met'}")
+    if inexact:
+        raise RuntimeError("consent decisions differ from the rules: " + " | ".join(inexact))
+
+
+RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "b2": run_b2, "consent": run_consent,
+           "texts": run_texts}
 
 
 def table(results):
