@@ -9,7 +9,7 @@ from contracts import api as schemas
 from contracts import consent_api as consent_schemas
 from contracts import credits_api as credit_schemas
 from contracts import directory_api as objects
-from contracts import order_api
+from contracts import order_api, preference_api
 
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
@@ -86,6 +86,7 @@ def document():
     _consent_paths(spec)
     _import_paths(spec, secured)
     _order_paths(spec)
+    _preference_paths(spec)
     return spec.to_dict()
 
 
@@ -442,3 +443,34 @@ def _consent_paths(spec):
     spec.path("/v1/consent/categories/{category_id}/changes", operations={
         "get": _operation("Who changed what and when (manage_consent_categories)", ids=one,
                           answer="CategoryChanges", errors=(403, 404))})
+
+
+def _preference_paths(spec):
+    """A resident's channel preferences (seed 000), consent history and proof (CSV)."""
+    for schema in (preference_api.PreferencesRequest, preference_api.PreferencesView,
+                   preference_api.ConsentHistory):
+        spec.components.schema(schema.__name__, schema=schema)
+    one = ("resident_id",)
+    spec.path("/v1/residents/{resident_id}/preferences", operations={
+        "get": _operation("Channel preferences (email, text, voice); never set: on",
+                          ids=one, answer="PreferencesView", errors=(403, 404)),
+        "put": _operation("Turn channels on or off, with the words shown (the resident, or "
+                          "staff with manage_directory there); every change is kept as "
+                          "evidence", ids=one, body="PreferencesRequest",
+                          answer="PreferencesView", errors=(403, 404, 422))})
+    spec.path("/v1/residents/{resident_id}/consents", operations={"get": _operation(
+        "Every grant and withdrawal with its evidence, and the state per category and "
+        "channel (the resident, or staff who see them)", ids=one, answer="ConsentHistory",
+        errors=(403, 404))})
+    spec.path("/v1/residents/{resident_id}/consents.csv", operations={"get": _csv_operation(
+        "Proof of consent of a resident (CSV)", one)})
+    spec.path("/v1/communities/{community_id}/consents.csv", operations={
+        "get": _csv_operation("Proof of consent of every resident of a community (CSV; "
+                              "manage_consent_categories or manage_directory there)",
+                              ("community_id",))})
+
+
+def _csv_operation(summary, ids):
+    operation = _operation(summary, ids=ids, errors=(403, 404))
+    operation["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    return operation

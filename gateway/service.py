@@ -25,6 +25,7 @@ from gateway.import_routes import ImportRoutes
 from gateway.order_routes import OrderRoutes
 from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
+from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -36,7 +37,7 @@ HEALTH_TIMEOUT = 2.0
 
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
-                     OrderRoutes, ConsentRoutes):
+                     OrderRoutes, ConsentRoutes, PreferenceRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()

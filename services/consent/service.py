@@ -10,12 +10,13 @@ from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
 from services.consent.categories import Categories
 from services.consent.models import Base, Category, ConsentEvent
+from services.consent.preferences import Preferences
 from services.consent.rules import Act, decide, facts_from_log
 
 CHECK_LIMIT = 10_000
 
 
-class ConsentService(TownhallService, Categories):
+class ConsentService(TownhallService, Categories, Preferences):
     name = "consent"
     db = Database(Base)
     directory = Rpc("directory")

@@ -133,6 +133,17 @@ MATRIX.update({
     ("post", "/v1/consent/categories/{category_id}/archive"): expect(master=A, other_org=F),
     ("get", "/v1/consent/categories/{category_id}/changes"): expect(master=A, other_org=F),
 })
+# --- consent preferences (Edsger's: Ada shares his unit but reads and changes only her
+# own; the Maple Grove manager and master hold manage_directory there, the demo key sees
+# him but lacks it; a community's proof needs manage_directory or manage_consent_categories)
+PREFERENCE_READERS = dict(manager_with=A, key_with=A, master=A)
+MATRIX.update({
+    ("get", "/v1/residents/{resident_id}/preferences"): expect(**PREFERENCE_READERS),
+    ("put", "/v1/residents/{resident_id}/preferences"): expect(**MANAGERS),
+    ("get", "/v1/residents/{resident_id}/consents"): expect(**PREFERENCE_READERS),
+    ("get", "/v1/residents/{resident_id}/consents.csv"): expect(**PREFERENCE_READERS),
+    ("get", "/v1/communities/{community_id}/consents.csv"): expect(**MANAGERS),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -357,6 +368,9 @@ BODIES = {
                                                  "channels": ["sms"], "recipients": 3},
     ("post", "/v1/api-keys"): lambda w, c: {"name": f"key {unique(c)}",
                                             "permissions": ["view_reports"]},
+    # voice is on already (never set): the call is tried and changes nothing
+    ("put", "/v1/residents/{resident_id}/preferences"): lambda w, c: {
+        "channels": {"voice": True}, "wording": "Calls about my building: on"},
     ("post", "/v1/communications"): lambda w, c: {
         "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
         "category_id": w["category_id"], "body": "Matrix check"},
