@@ -6,10 +6,8 @@ Every flag defaults to an environment variable PAYMENTS_SANDBOX_<FLAG> (dashes a
 import argparse
 import asyncio
 import os
-import signal
 
-from aiohttp import web
-
+from sandbox.kit import serve
 from sandbox.payments.server import build_app
 from sandbox.payments.settings import Behaviour, SandboxSettings, changed_behaviour
 
@@ -66,25 +64,10 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
     return SandboxSettings(args.secret_key, behaviour)
 
 
-async def serve(settings: SandboxSettings, host: str, port: int) -> None:
-    runner = web.AppRunner(build_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    bound_port = runner.addresses[0][1]
-    print(f"payment sandbox listening on http://{host}:{bound_port}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    asyncio.run(serve(settings_from(args), args.host, args.port))
+    asyncio.run(serve(build_app(settings_from(args)), args.host, args.port,
+                      "payment sandbox"))
 
 
 if __name__ == "__main__":

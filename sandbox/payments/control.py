@@ -1,9 +1,9 @@
 """The /_sandbox routes: what tests use to steer the fake provider and read what it received."""
 
-import json
 
 from aiohttp import web
 
+from sandbox.kit import add_config_routes
 from sandbox.payments.state import PaymentsSandbox
 
 
@@ -29,24 +29,8 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[PaymentsSandbox]) -
         """Every /v1 request in arrival order: method, path, key, params, the status answered."""
         return web.json_response(sandbox_of(request).received)
 
-    async def configure(request: web.Request) -> web.Response:
-        try:
-            changes = await request.json()
-            if not isinstance(changes, dict):
-                raise ValueError("the body must be a JSON object of settings")
-            behaviour = sandbox_of(request).configure(changes)
-        except (ValueError, json.JSONDecodeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(behaviour.as_json())
-
-    async def reset(request: web.Request) -> web.Response:
-        sandbox = sandbox_of(request)
-        sandbox.reset()
-        return web.json_response(sandbox.behaviour.as_json())
-
+    add_config_routes(app, sandbox_of)
     app.router.add_get("/_sandbox/health", health)
     app.router.add_get("/_sandbox/payment_intents", all_intents)
     app.router.add_get("/_sandbox/payment_intents/{id}", one_intent)
     app.router.add_get("/_sandbox/requests", received)
-    app.router.add_post("/_sandbox/config", configure)
-    app.router.add_post("/_sandbox/reset", reset)

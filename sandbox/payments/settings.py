@@ -3,6 +3,8 @@
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from sandbox.kit import delay, rate, seed
+
 DECLINE_CODES = ("generic_decline", "insufficient_funds", "lost_card", "stolen_card",
                  "do_not_honor", "expired_card", "incorrect_cvc", "processing_error")
 
@@ -35,18 +37,6 @@ class SandboxSettings:
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 
-def _delay(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{name} must be a number of milliseconds >= 0")
-    return float(value)
-
-
-def _rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number between 0 and 1")
-    return float(value)
-
-
 def _decline_code(name: str, value: Any) -> str:
     if value not in DECLINE_CODES:
         raise ValueError(f"{name} must be one of {', '.join(DECLINE_CODES)}")
@@ -59,19 +49,13 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
-def _seed(name: str, value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{name} must be an integer or null")
-    return value
-
-
 _PARSERS = {
-    "create_delay_ms": _delay,
-    "decline_rate": _rate,
+    "create_delay_ms": delay,
+    "decline_rate": rate,
     "decline_code": _decline_code,
-    "server_error_rate": _rate,
+    "server_error_rate": rate,
     "unavailable": _flag,
-    "seed": _seed,
+    "seed": seed,
 }
 
 

@@ -6,10 +6,8 @@ Every flag defaults to an environment variable TWILIO_SANDBOX_<FLAG> (dashes as 
 import argparse
 import asyncio
 import os
-import signal
 
-from aiohttp import web
-
+from sandbox.kit import serve
 from sandbox.twilio.server import build_app
 from sandbox.twilio.settings import Behaviour, SandboxSettings
 
@@ -69,25 +67,10 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
     return SandboxSettings(args.account_sid, args.auth_token, behaviour)
 
 
-async def serve(settings: SandboxSettings, host: str, port: int) -> None:
-    runner = web.AppRunner(build_app(settings), access_log=None)  # logging every hit costs
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    bound_port = runner.addresses[0][1]
-    print(f"twilio sandbox listening on http://{host}:{bound_port}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    asyncio.run(serve(settings_from(args), args.host, args.port))
+    asyncio.run(serve(build_app(settings_from(args)), args.host, args.port,
+                      "twilio sandbox"))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import json
 import aiohttp
 from aiohttp import web
 
+from sandbox.kit import add_config_routes
 from sandbox.twilio.callbacks import post_signed
 from sandbox.twilio.messages import API_VERSION, count_segments, new_sid
 from sandbox.twilio.state import TwilioSandbox
@@ -26,21 +27,6 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
         if message is None:
             return web.json_response({"error": "no such message"}, status=404)
         return web.json_response(message.inspection())
-
-    async def configure(request: web.Request) -> web.Response:
-        try:
-            changes = await request.json()
-            if not isinstance(changes, dict):
-                raise ValueError("the body must be a JSON object of settings")
-            behaviour = sandbox_of(request).configure(changes)
-        except (ValueError, json.JSONDecodeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(behaviour.as_json())
-
-    async def reset(request: web.Request) -> web.Response:
-        sandbox = sandbox_of(request)
-        sandbox.reset()
-        return web.json_response(sandbox.behaviour.as_json())
 
     async def inbound(request: web.Request) -> web.Response:
         """Play a handset texting our number: a signed inbound-SMS webhook to the given url."""
@@ -74,9 +60,8 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
             return web.json_response({"message_sid": sid, "error": str(exc)}, status=502)
         return web.json_response({"message_sid": sid, "status": answer.status, "body": answer.body})
 
+    add_config_routes(app, sandbox_of)
     app.router.add_get("/_sandbox/health", health)
     app.router.add_get("/_sandbox/messages", all_messages)
     app.router.add_get("/_sandbox/messages/{sid}", one_message)
-    app.router.add_post("/_sandbox/config", configure)
-    app.router.add_post("/_sandbox/reset", reset)
     app.router.add_post("/_sandbox/inbound", inbound)

@@ -3,6 +3,8 @@
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from sandbox.kit import delay, rate, seed
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -32,18 +34,6 @@ class SandboxSettings:
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 
-def _delay(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{name} must be a number of milliseconds >= 0")
-    return float(value)
-
-
-def _rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number between 0 and 1")
-    return float(value)
-
-
 def _error_code(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer Twilio error code")
@@ -56,22 +46,16 @@ def _numbers(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _seed(name: str, value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{name} must be an integer or null")
-    return value
-
-
 _PARSERS = {
-    "create_delay_ms": _delay,
-    "callback_delay_ms": _delay,
-    "create_error_rate": _rate,
+    "create_delay_ms": delay,
+    "callback_delay_ms": delay,
+    "create_error_rate": rate,
     "create_error_code": _error_code,
-    "failure_rate": _rate,
+    "failure_rate": rate,
     "failure_error_code": _error_code,
     "fail_to": _numbers,
     "reject_to": _numbers,
-    "seed": _seed,
+    "seed": seed,
 }
 
 
