@@ -2,15 +2,14 @@
 thresholds, transfers, the 30-day log (JSON, CSV download or printable page) and quotes.
 Mixed into GatewayService; credits decides who may see or move what."""
 
-import csv
 import html
-import io
 
 from werkzeug.wrappers import Response
 
 from contracts import credits_api as schemas
 from contracts.errors import InvalidRequest
-from gateway.http import api, idempotency_key, json_body
+from gateway.http import api, csv_download, idempotency_key, json_body
+from servicekit.spreadsheets import to_csv
 
 ORDER_LINK = "/v1/credits/orders"
 LOG_COLUMNS = ("at", "kind", "available", "held", "balance", "actor", "reason",
@@ -65,9 +64,8 @@ class CreditsRoutes:
         query = schemas.LogQuery().load(request.args.to_dict())
         found = schemas.LogView().dump(self.credits.log(identity, wallet, query["days"]))
         if query["format"] == "csv":
-            return Response(_log_csv(found), mimetype="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="credits-{_safe(wallet)}-'
-                                       f'{query["days"]}-days.csv"'})
+            return csv_download(to_csv(LOG_COLUMNS, found["items"]), "credits", wallet,
+                                f'{query["days"]}-days')
         if query["format"] == "html":
             return Response(_log_page(found), mimetype="text/html")
         return found
@@ -90,27 +88,6 @@ class CreditsRoutes:
                              if community_id else None)
         quoted["links"] = {"order_credits": ORDER_LINK}
         return schemas.QuoteView().dump(quoted)
-
-
-def _safe(wallet):
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in wallet)
-
-
-def _log_csv(log):
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(LOG_COLUMNS)
-    for item in log["items"]:
-        writer.writerow([_cell(item.get(c)) for c in LOG_COLUMNS])
-    return out.getvalue()
-
-
-def _cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas: a reason typed by a
-    user must stay text (numbers are written as numbers)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value
 
 
 def _log_page(log):

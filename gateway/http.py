@@ -3,6 +3,7 @@ maps exceptions to a status and an application/problem+json body (RFC 9457)."""
 
 import json
 import logging
+import re
 from datetime import date
 from functools import partial
 
@@ -139,3 +140,10 @@ def wire(fields):
     return {k: v.isoformat() if isinstance(v, date) else
             [wire(i) if isinstance(i, dict) else i for i in v] if isinstance(v, list) else v
             for k, v in fields.items()}
+
+
+def csv_download(text, *name_parts):
+    """A CSV answer saved as a file named from `name_parts` (ids stripped to safe characters)."""
+    name = "-".join(re.sub(r"[^A-Za-z0-9_-]+", "-", str(p)).strip("-")[:64] for p in name_parts)
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name or "export"}.csv"'})

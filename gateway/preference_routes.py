@@ -1,12 +1,10 @@
 """Routes of a resident's channel preferences, consent history and proof of consent (CSV).
 Mixed into GatewayService; consent decides who may see or change them."""
 
-import re
 
-from werkzeug.wrappers import Response
 
 from contracts import preference_api as schemas
-from gateway.http import api, client_address, json_body
+from gateway.http import api, client_address, csv_download, json_body
 
 
 class PreferenceRoutes:
@@ -33,17 +31,12 @@ class PreferenceRoutes:
     @api("GET", "/v1/residents/<string:resident_id>/consents.csv")
     def export_resident_consents(self, request, resident_id):
         identity = self._authenticate(request)
-        return _csv(self.consent.export_consents(identity, resident_id=resident_id),
-                    resident_id)
+        return csv_download(self.consent.export_consents(identity, resident_id=resident_id),
+                            "consents", resident_id)
 
     @api("GET", "/v1/communities/<string:community_id>/consents.csv")
     def export_community_consents(self, request, community_id):
         identity = self._authenticate(request)
-        return _csv(self.consent.export_consents(identity, community_id=community_id),
-                    community_id)
-
-
-def _csv(text, object_id):
-    name = re.sub(r"[^A-Za-z0-9_-]", "", object_id)[:64] or "export"
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="consents-{name}.csv"'})
+        return csv_download(
+            self.consent.export_consents(identity, community_id=community_id), "consents",
+            community_id)

@@ -7,15 +7,13 @@ manage_directory for the resident's community. A preference is a channel-wide ac
 append-only log (category_id None): grant = on, withdraw = off; never set = on.
 """
 
-import csv
-import io
-
 from sqlalchemy import select
 
 from contracts.errors import Forbidden, InvalidRequest
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
+from servicekit.spreadsheets import to_csv
 from services.consent.models import Category, ConsentEvent
 from services.consent.rules import Act, decide, facts_from_log
 
@@ -23,8 +21,6 @@ WORDING_LIMIT = 1000
 EXPORT_PAGE = 200
 EXPORT_COLUMNS = ("occurred_at", "resident_id", "channel", "category_id", "category_name",
                   "action", "method", "recorded_by", "wording", "address")
-# a spreadsheet runs a cell starting with these as a formula (CSV injection)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # the log is read in chunks so a community of any size stays under bind-parameter limits
 CHUNK = 500
 
@@ -151,19 +147,9 @@ def channel_states(rows):
 
 
 def proof_csv(events):
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for event in events:
-        evidence = event["evidence"] or {}
-        cells = dict(event, wording=evidence.get("wording"), address=evidence.get("address"))
-        writer.writerow([_safe_cell(cells.get(column)) for column in EXPORT_COLUMNS])
-    return out.getvalue()
-
-
-def _safe_cell(value):
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return to_csv(EXPORT_COLUMNS, (
+        dict(event, wording=(event["evidence"] or {}).get("wording"),
+             address=(event["evidence"] or {}).get("address")) for event in events))
 
 
 def _check_changes(changes):
