@@ -3,6 +3,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from contracts import credits_api
 from contracts.vocabulary import CHANNELS, DELIVERY_STATUSES
 
 KINDS = ("message", "announcement", "document")
@@ -35,14 +36,8 @@ class Link(Schema):
     href = fields.String()
 
 
-class PayingWallet(Schema):
-    wallet = fields.String()
-    owner_type = fields.String()
-    owner_id = fields.String(allow_none=True)
-    balance = fields.Integer()
-    held = fields.Integer()
-    available = fields.Integer()
-    frozen = fields.Boolean()
+class PayingWallet(credits_api.WalletView):
+    """The wallet that pays for a send, shown beside it (credits' wallet view)."""
 
 
 class CommunicationAccepted(Schema):

@@ -271,8 +271,8 @@ class CreditsService(Purchasing, TownhallService):
                 owners = sorted(set(owners) | {ledger.owner("user", caller.actor_id)})
             visible = self._visible(identity, caller, model, owners)
             found = store.balances(session, caller.organization_id, visible)
-            holders = {o: _holder(session, o) for o in visible}
-        return {"model": model, "items": [_wallet_view(o, found[o], holders[o])
+            holders = _holders(session, visible)
+        return {"model": model, "items": [_wallet_view(o, found[o], holders.get(o))
                                           for o in visible]}
 
     @rpc
@@ -509,14 +509,16 @@ class CreditsService(Purchasing, TownhallService):
             self._users(identity, [owner])     # directory: NotFound for another organization
 
     def _check_communities(self, caller, owners):
-        for owner in owners:
-            kind, community_id = owner_parts(owner)
-            if kind == "community":
-                with self.db.read() as session:
-                    org = session.scalars(select(Account.organization_id).where(
-                        Account.owner == owner)).first()
-                if org is None or org != caller.organization_id:
-                    raise NotFound(f"community {community_id} has no wallet", "wallet")
+        """Community wallets of another organization (or none) do not exist: one query."""
+        wanted = [o for o in owners if owner_parts(o)[0] == "community"]
+        if not wanted:
+            return
+        with self.db.read() as session:
+            mine = set(session.scalars(select(Account.owner).where(
+                Account.owner.in_(wanted), Account.organization_id == caller.organization_id)))
+        for owner in wanted:
+            if owner not in mine:
+                raise NotFound(f"community {owner_parts(owner)[1]} has no wallet", "wallet")
 
     def _visible(self, identity, caller, model, owners):
         """The owners among `owners` this caller may see; user wallets by seed 002's rules
@@ -628,9 +630,16 @@ def _master(identity):
 
 
 def _holder(session, owner):
-    kind, owner_id = owner_parts(owner)
-    return session.get(CreditHolder, owner_id) if kind == "user" else None
+    return _holders(session, [owner]).get(owner)
 
+
+def _holders(session, owners):
+    """owner -> CreditHolder for the user wallets among `owners`, in one query."""
+    users = {owner_parts(o)[1]: o for o in owners if owner_parts(o)[0] == "user"}
+    if not users:
+        return {}
+    return {users[row.staff_user_id]: row for row in session.scalars(
+        select(CreditHolder).where(CreditHolder.staff_user_id.in_(list(users))))}
 
 def _lock_wallet(session, account_id):
     """Serialize holds and transfers of one wallet so a balance check cannot race

@@ -289,7 +289,7 @@ class People:
             query = query.where(StaffUser.name.ilike(like) | StaffUser.email.ilike(like))
         with self.db.read() as session:
             rows, next_cursor = paginate(session, query, StaffUser.id, cursor, limit)
-            return {"items": [_staff_view(session, r) for r in rows],
+            return {"items": _staff_views(session, rows),
                     "next_cursor": next_cursor}
 
     @rpc
@@ -403,7 +403,8 @@ class People:
             query = query.where(Team.name.ilike(f"%{q.strip()}%"))
         with self.db.read() as session:
             rows, next_cursor = paginate(session, query, Team.id, cursor, limit)
-            return {"items": [views.team(r, _members(session, r.id)) for r in rows],
+            members = _members_of(session, [r.id for r in rows])
+            return {"items": [views.team(r, members[r.id]) for r in rows],
                     "next_cursor": next_cursor}
 
 
@@ -487,12 +488,20 @@ def _staff(session, caller, staff_user_id):
 
 
 def _staff_view(session, row):
-    has_login = session.scalars(select(LoginAccount.id).where(
-        LoginAccount.principal_type == "staff", LoginAccount.principal_id == row.id)).first()
-    team_ids = session.scalars(select(TeamMember.team_id).where(
-        TeamMember.staff_user_id == row.id)).all()
-    return views.staff(row, has_login is not None, team_ids,
-                       _offices_of(session, [row.id])[row.id])
+    return _staff_views(session, [row])[0]
+
+
+def _staff_views(session, rows):
+    """Views of staff users with their login, teams and offices: three queries for all."""
+    ids = [r.id for r in rows]
+    with_login = set(session.scalars(select(LoginAccount.principal_id).where(
+        LoginAccount.principal_type == "staff", LoginAccount.principal_id.in_(ids))))
+    team_ids = defaultdict(list)
+    for user_id, team_id in session.execute(select(TeamMember.staff_user_id, TeamMember.team_id)
+                                            .where(TeamMember.staff_user_id.in_(ids))):
+        team_ids[user_id].append(team_id)
+    offices = _offices_of(session, ids)
+    return [views.staff(r, r.id in with_login, team_ids[r.id], offices[r.id]) for r in rows]
 
 
 def _office_list(fields):
@@ -583,9 +592,17 @@ def _team(session, caller, team_id):
 
 
 def _members(session, team_id):
-    return list(session.scalars(select(TeamMember.staff_user_id)
-                                .where(TeamMember.team_id == team_id)
-                                .order_by(TeamMember.staff_user_id)))
+    return _members_of(session, [team_id])[team_id]
+
+
+def _members_of(session, team_ids):
+    """team id -> member ids, sorted, in one query."""
+    found = defaultdict(list)
+    for team_id, user_id in session.execute(
+            select(TeamMember.team_id, TeamMember.staff_user_id)
+            .where(TeamMember.team_id.in_(team_ids)).order_by(TeamMember.staff_user_id)):
+        found[team_id].append(user_id)
+    return found
 
 
 def _office_id(session, caller, office_id):
