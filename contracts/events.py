@@ -198,6 +198,73 @@ class ProviderStatusReceived(Schema):
     error_code = fields.String(allow_none=True)
 
 
+class TextReceived(Schema):
+    """A text a handset sent to one of our numbers (signature checked at the gateway)."""
+
+    provider = fields.String(required=True)
+    provider_id = fields.String(required=True, metadata={"description": "Twilio MessageSid"})
+    from_number = fields.String(required=True)
+    to_number = fields.String(required=True)
+    body = fields.String(required=True)
+
+
+class SmsKeywordApplied(Schema):
+    """An SMS keyword was recorded; `reply` is the one answer to send back."""
+
+    phone = fields.String(required=True)
+    sender = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["stop", "start", "help"]))
+    keyword = fields.String(required=True)
+    message_sid = fields.String(required=True)
+    reply = fields.String(required=True)
+
+
+class SmsOptOutReported(Schema):
+    """The provider refused a text because the handset opted out (Twilio error 21610)."""
+
+    phone = fields.String(required=True)
+    sender = fields.String(required=True)
+    delivery_id = fields.String(required=True)
+    error_code = fields.String(required=True)
+
+
+class ReplyReceived(Schema):
+    """A resident's text that is not a keyword: a reply for the response group."""
+
+    inbound_id = fields.String(required=True)
+    resident_id = fields.String(allow_none=True)
+    community_id = fields.String(allow_none=True)
+    body = fields.String(required=True)
+    received_at = fields.String(required=True)
+
+
+class ConsentRequestEmail(Schema):
+    resident_id = fields.String(required=True)
+    email = fields.String(required=True)
+    body = fields.String(required=True, metadata={"description": "the text with the signed "
+                                                                 "confirm link"})
+
+
+class ConsentRequestsIssued(Schema):
+    """consent_requests_issued: one event per batch of consent-request emails to send."""
+
+    request_id = fields.String(required=True)
+    category_id = fields.String(required=True)
+    subject = fields.String(required=True)
+    items = fields.List(fields.Nested(ConsentRequestEmail), required=True)
+
+
+class ConsentRequestMailing(Schema):
+    resident_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["sent", "failed"]))
+    reason = fields.String(allow_none=True)
+
+
+class ConsentRequestsMailed(Schema):
+    request_id = fields.String(required=True)
+    items = fields.List(fields.Nested(ConsentRequestMailing), required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -256,6 +323,21 @@ CATALOGUE = {
                   internal=True),
         EventType("deliveries_updated", "messaging", 1, DeliveriesUpdated,
                   "Deliveries of one communication changed status (one event per batch)."),
+        EventType("text_received", "gateway", 1, TextReceived,
+                  "A signed inbound text reached the gateway's webhook.", internal=True),
+        EventType("sms_keyword_applied", "consent", 1, SmsKeywordApplied,
+                  "An SMS keyword (STOP, START, HELP and their synonyms) was recorded; "
+                  "messaging sends its one reply.", internal=True),
+        EventType("sms_opt_out_reported", "messaging", 1, SmsOptOutReported,
+                  "The provider refused a text to a handset that opted out (Twilio 21610).",
+                  internal=True),
+        EventType("reply_received", "messaging", 1, ReplyReceived,
+                  "A resident texted something other than a keyword: a reply."),
+        EventType("consent_requests_issued", "consent", 1, ConsentRequestsIssued,
+                  "A batch of consent-request emails, each with its signed confirm link, "
+                  "for messaging to send.", internal=True),
+        EventType("consent_requests_mailed", "messaging", 1, ConsentRequestsMailed,
+                  "What became of a batch of consent-request emails.", internal=True),
         EventType("provider_status_received", "gateway", 1, ProviderStatusReceived,
                   "A provider's signed status callback was received.", internal=True),
     ]

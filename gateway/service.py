@@ -17,6 +17,7 @@ from contracts.errors import (
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.consent_request_routes import ConsentRequestRoutes
 from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import ORDER_LINK, CreditsRoutes
 from gateway.directory_routes import DirectoryRoutes
@@ -27,6 +28,7 @@ from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
+from gateway.unsubscribe_pages import UnsubscribePages
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
 from servicekit.providers import Rpc
@@ -37,7 +39,8 @@ HEALTH_TIMEOUT = 2.0
 
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
-                     OrderRoutes, ConsentRoutes, PreferenceRoutes):
+                     OrderRoutes, ConsentRoutes, PreferenceRoutes, ConsentRequestRoutes,
+                     UnsubscribePages):
     name = "gateway"
     config = Config()
     tracing = Tracing()

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -57,3 +57,83 @@ class ConsentEvent(Base):
     recorded_by: Mapped[str] = mapped_column(String(60))
     evidence: Mapped[dict] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class KeywordEvent(Base):
+    """Append-only: SMS keywords received from a phone to one of our sender numbers, and
+    carrier opt-outs (Twilio error 21610 on a send). The latest stop or start of a
+    (phone, sender) pair decides whether texts from that sender may reach that phone."""
+
+    __tablename__ = "keyword_events"
+    __table_args__ = (Index("ix_keyword_events_phone_sender", "phone", "sender"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))      # stop, start, help
+    keyword: Mapped[str] = mapped_column(String(20))   # as received, upper case; or "21610"
+    source: Mapped[str] = mapped_column(String(20))    # inbound_sms, provider_error
+    # the inbound message (or failed send) it came from: one event per message, however
+    # often the provider retries its webhook
+    message_sid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Link(Base):
+    """A signed link sent to a resident: `unsubscribe` (every message of an opt-out-enabled
+    category) or `confirm` (a consent request). The token is the id and its signature."""
+
+    __tablename__ = "links"
+    __table_args__ = (Index("ix_links_lookup", "purpose", "resident_id", "category_id",
+                            "channel"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    resident_id: Mapped[str] = mapped_column(String(40))
+    category_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ConsentRequest(Base):
+    """"Actions → Send consent request": one email per resident of the chosen communities."""
+
+    __tablename__ = "consent_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    category_id: Mapped[str] = mapped_column(String(40), index=True)
+    community_ids: Mapped[list] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))    # sending, done
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ConsentRequestRecipient(Base):
+    """One resident of a consent request and where their email stands."""
+
+    __tablename__ = "consent_request_recipients"
+    request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # skipped_answered, skipped_no_email, queued, sent, failed, confirmed
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    link_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ConsentSettings(Base):
+    """Per organization: the answer to HELP / INFO texts."""
+
+    __tablename__ = "consent_settings"
+    organization_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sms_help_text: Mapped[str] = mapped_column(String(320))
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -11,12 +11,16 @@ from servicekit.service import TownhallService
 from services.consent.categories import Categories
 from services.consent.models import Base, Category, ConsentEvent
 from services.consent.preferences import Preferences
+from services.consent.requests import ConsentRequests
 from services.consent.rules import Act, decide, facts_from_log
+from services.consent.texting import Texting
+from services.consent.unsubscribe import Unsubscribe
 
 CHECK_LIMIT = 10_000
 
 
-class ConsentService(TownhallService, Categories, Preferences):
+class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscribe,
+                     ConsentRequests):
     name = "consent"
     db = Database(Base)
     directory = Rpc("directory")

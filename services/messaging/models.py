@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -37,6 +37,8 @@ class Delivery(Base):
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the signed unsubscribe link of an opt-out-enabled category, from consent
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(),
@@ -51,4 +53,44 @@ class ProviderCallback(Base):
     provider_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Notice(Base):
+    """A message Townhall sends on its own account and charges nobody for: the reply to an
+    SMS keyword (STOP confirmation, HELP text) and consent-request emails. (kind, reference)
+    is unique, so a redelivered event never sends a second one."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("kind", "reference", name="uq_notices_kind_reference"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(30))        # keyword_reply, consent_request
+    reference: Mapped[str] = mapped_column(String(120))  # inbound sid; request:resident
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))      # sending, sent, delivered, failed
+    provider_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class InboundMessage(Base):
+    """A text a resident sent to one of our numbers: keywords and replies alike."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(20), index=True)
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))        # reply, stop, start, help
+    organization_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    resident_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    community_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -25,7 +25,9 @@ from servicekit.service import TownhallService
 from servicekit.tracing import current_correlation_id, set_correlation_id
 from services.messaging import lifecycle
 from services.messaging.dispatch import Providers
+from services.messaging.inbound import Inbound
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback
+from services.messaging.notices import Notices
 from services.messaging.providers.base import TransientProviderError
 
 log = logging.getLogger("townhall.messaging")
@@ -33,7 +35,7 @@ DISPATCH_BATCH = 100
 SEND_ATTEMPTS = 3
 
 
-class MessagingService(TownhallService):
+class MessagingService(TownhallService, Inbound, Notices):
     name = "messaging"
     db = Database(Base)
     providers = Providers()
@@ -127,7 +129,8 @@ class MessagingService(TownhallService):
         identity = communication.identity
         decisions = {}
         for channel in communication.channels:
-            batch = [{"resident_id": d.resident_id, "has_contact_point": d.address is not None}
+            batch = [{"resident_id": d.resident_id, "has_contact_point": d.address is not None,
+                      "address": d.address}
                      for d in pending if d.channel == channel]
             for decision in self.consent.check(identity, communication.category_id, channel,
                                                batch):

@@ -1,0 +1,48 @@
+"""Public pages (unsubscribe, consent confirm): plain accessible HTML that works without
+JavaScript or login, with the organization's name, styled simply. Every value put into a page
+goes through `escape`; pages are never cached and never framed."""
+
+from html import escape
+
+from werkzeug.wrappers import Response
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.5;
+margin:0;background:#f6f7f9;color:#1b1f24}
+main{max-width:36rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;
+border:1px solid #d0d7de;border-radius:8px}
+h1{font-size:1.4rem;margin-top:0}
+.org{color:#57606a;font-size:.95rem;margin:0 0 1rem}
+fieldset{border:1px solid #d0d7de;border-radius:6px;margin:1rem 0;padding:.75rem 1rem}
+label{display:block;margin:.35rem 0}
+button{font-size:1rem;padding:.55rem 1.2rem;border-radius:6px;border:1px solid #1f6feb;
+background:#1f6feb;color:#fff;cursor:pointer}
+button:focus,input:focus{outline:3px solid #f0b400;outline-offset:2px}
+.notice{padding:.75rem 1rem;border-radius:6px;background:#eef6ee;border:1px solid #9ac79a}
+.problem{padding:.75rem 1rem;border-radius:6px;background:#fff4f2;border:1px solid #e5a39a}
+"""
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page(title, body_html, organization_name=None, status=200, lang="en"):
+    """A whole page. `body_html` is trusted markup built with `escape` by the caller."""
+    org = (f'<p class="org">{escape(organization_name)}</p>' if organization_name else "")
+    html = (f'<!doctype html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+            f'<body><main>{org}<h1>{escape(title)}</h1>{body_html}</main></body></html>\n')
+    return Response(html, status=status, mimetype="text/html", headers=HEADERS)
+
+
+def problem_page(title, explanation, status, organization_name=None):
+    """A clear page for a link that cannot be used (changed, expired, unknown)."""
+    return page(title, f'<p class="problem" role="alert">{escape(explanation)}</p>',
+                organization_name, status)

@@ -1,0 +1,53 @@
+"""Signed link tokens — pure, no I/O. A token is a link's random id and an HMAC-SHA256 of it
+under `consent.link_secret`, so a changed character is caught before the database is asked;
+what the link may do, for whom and until when, is kept with the link in consent's database."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+DEV_SECRET = "development-only-link-signing-key-not-for-production"  # noqa: S105
+MIN_SECRET_BYTES = 32
+SIGNATURE_BYTES = 16
+
+
+class BadToken(ValueError):
+    """The token is not one we signed (malformed or tampered with)."""
+
+
+def link_secret(config):
+    """The signing key from configuration; the built-in one only in development."""
+    secret = (config.get("consent") or {}).get("link_secret")
+    if not secret:
+        if config.get("environment", "development") != "development":
+            raise RuntimeError("consent.link_secret must be set (TOWNHALL_CONSENT__LINK_SECRET) "
+                               "outside development")
+        secret = DEV_SECRET
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(f"consent.link_secret must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def new_link_id(purpose_prefix):
+    """`unsub_…` / `conf_…`: 128 random bits, URL-safe."""
+    return f"{purpose_prefix}_{secrets.token_urlsafe(16)}"
+
+
+def sign(secret, link_id):
+    return f"{link_id}.{_signature(secret, link_id)}"
+
+
+def verify(secret, token):
+    """The link id inside a token we signed; BadToken otherwise."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 200:
+        raise BadToken("the link is not complete")
+    link_id, signature = token.split(".")
+    if not hmac.compare_digest(signature, _signature(secret, link_id)):
+        raise BadToken("the link has been changed")
+    return link_id
+
+
+def _signature(secret, link_id):
+    digest = hmac.new(secret.encode(), link_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:SIGNATURE_BYTES]).rstrip(b"=").decode()
