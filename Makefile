@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up install migrate seed run test test-unit test-integration test-e2e lint bench compose-check clean
+.PHONY: up install browser migrate seed run test test-unit test-integration test-e2e lint bench compose-check clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,15 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The public pages (unsubscribe, consent confirm) are tested in a real headless browser:
+# Chromium and its driver from the distribution's packages, installed when missing.
+BROWSER_PACKAGES := chromium chromium-driver
+APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(APT) install -y --no-install-recommends $(BROWSER_PACKAGES) \
+	  || { $(APT) update && $(APT) install -y --no-install-recommends $(BROWSER_PACKAGES); }; }
 
 migrate: install
 	$(BIN)/townhall migrate
@@ -28,7 +37,7 @@ up: install
 run: install
 	$(BIN)/townhall up --no-seed
 
-test: install lint
+test: install browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: install
@@ -37,7 +46,7 @@ test-unit: install
 test-integration: install
 	$(BIN)/python -m pytest -q tests/integration
 
-test-e2e: install
+test-e2e: install browser
 	$(BIN)/python -m pytest -q tests/e2e
 
 lint: install

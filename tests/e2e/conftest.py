@@ -162,3 +162,30 @@ def _show_errors(log_dir):
         if bad:
             print(f"--- {path.name}: {len(bad)} error lines; last ones:")
             print("\n".join(line[:600] for line in bad[-5:]))
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium from the distribution's packages (`make browser` installs it),
+    driven through its own chromedriver: no download at test time. JavaScript stays on, as
+    residents' browsers have it; the pages must not need it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert os.access(path, os.X_OK), f"{path} is missing: run `make browser`"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1024,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
