@@ -1,11 +1,16 @@
 """Shared fixtures. nameko 2.14's pytest plugin no longer monkey-patches, so this does it
 before anything opens a socket; psycopg2 is made green right after."""
 
-import eventlet
+import os
+
+# selenium brings trio, whose hypothesis plugin imports trio's sockets: under eventlet's
+# green sockets that import fails, so hypothesis loads no third-party plugins here
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
