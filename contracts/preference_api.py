@@ -48,6 +48,9 @@ class ConsentEventView(Schema):
     action = fields.String(metadata={"description": "grant or withdraw"})
     method = fields.String()
     recorded_by = fields.String()
+    label = fields.String(allow_none=True, metadata={
+        "description": "keyword stop / keyword start for SMS keywords (proof of what a "
+                       "handset asked, not the channel preference)"})
     evidence = fields.Dict(metadata={"description": "the words shown, the address, ..."})
 
 

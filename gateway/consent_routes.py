@@ -1,5 +1,6 @@
-"""Routes of consent: communication categories. Mixed into GatewayService; consent decides
-who may see or change them."""
+"""Routes of consent: communication categories and the organization's consent settings (the
+answer to HELP texts). Mixed into GatewayService; consent decides who may see or change
+them."""
 
 from werkzeug.wrappers import Response
 
@@ -52,3 +53,14 @@ class ConsentRoutes:
         identity = self._authenticate(request)
         return schemas.CategoryChanges().dump(
             self.consent.category_changes(identity, category_id))
+
+    @api("GET", "/v1/consent/settings")
+    def get_consent_settings(self, request):
+        identity = self._authenticate(request)
+        return schemas.ConsentSettingsView().dump(self.consent.get_settings(identity))
+
+    @api("PUT", "/v1/consent/settings")
+    def set_consent_settings(self, request):
+        identity = self._authenticate(request)
+        body = schemas.ConsentSettingsRequest().load(json_body(request))
+        return schemas.ConsentSettingsView().dump(self.consent.set_settings(identity, body))

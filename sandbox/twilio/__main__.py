@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("failure-error-code", int, defaults.failure_error_code, "ErrorCode for failures")
     option("fail-to", _numbers, (), "comma-separated To numbers that always end failed")
     option("reject-to", _numbers, (), "comma-separated To numbers whose create is refused")
+    option("opted-out", _numbers, (), "comma-separated To numbers refused with 21610 (STOP)")
     option("seed", _optional_int, None, "seed for the random outcomes")
     return parser.parse_args(argv)
 
@@ -62,6 +63,7 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
         failure_error_code=args.failure_error_code,
         fail_to=args.fail_to,
         reject_to=args.reject_to,
+        opted_out=args.opted_out,
         seed=args.seed,
     )
     return SandboxSettings(args.account_sid, args.auth_token, behaviour)

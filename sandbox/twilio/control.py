@@ -34,11 +34,14 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
         try:
             sms = await request.json()
             missing = [k for k in ("from", "to", "body", "url") if not isinstance(sms.get(k), str)]
+            if not isinstance(sms.get("message_sid", ""), str):
+                missing.append("message_sid as a string")
         except (json.JSONDecodeError, AttributeError):
             missing = ["a JSON object"]
         if missing:
             return web.json_response({"error": f"missing: {', '.join(missing)}"}, status=400)
-        sid = new_sid("SM")
+        # the same message_sid again plays Twilio retrying a webhook it got no answer to
+        sid = sms.get("message_sid") or new_sid("SM")
         params = {
             "MessageSid": sid,
             "SmsMessageSid": sid,

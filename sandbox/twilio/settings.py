@@ -18,12 +18,15 @@ class Behaviour:
     failure_error_code: int = 30003
     fail_to: tuple[str, ...] = ()
     reject_to: tuple[str, ...] = ()
+    # handsets that texted STOP to the carrier: a create to one is refused with 21610
+    opted_out: tuple[str, ...] = ()
     seed: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["fail_to"] = list(self.fail_to)
         data["reject_to"] = list(self.reject_to)
+        data["opted_out"] = list(self.opted_out)
         return data
 
 
@@ -55,6 +58,7 @@ _PARSERS = {
     "failure_error_code": _error_code,
     "fail_to": _numbers,
     "reject_to": _numbers,
+    "opted_out": _numbers,
     "seed": seed,
 }
 

@@ -61,6 +61,9 @@ class TwilioSandbox:
         messaging_service_sid: str | None,
     ) -> SandboxMessage | Rejection:
         behaviour = self._behaviour
+        if to in behaviour.opted_out:
+            # what Twilio answers for a handset that replied STOP to this sender
+            return Rejection(21610, 400)
         if to in behaviour.reject_to or self._chance(behaviour.create_error_rate):
             code = behaviour.create_error_code
             text = f"The 'To' number {to} is not a valid phone number." if code == 21211 else None

@@ -3,7 +3,7 @@ points, staff, grants, logins and API keys — and who a caller is."""
 
 from sqlalchemy import or_, select
 
-from contracts.errors import InvalidRequest, NotFound, Unauthenticated
+from contracts.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
 from servicekit.access import EVERYWHERE, PERMISSIONS, ROLES, Caller, new_id
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
@@ -162,6 +162,28 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
                 Unit.id.in_({r.unit_id for r in rows if r.unit_id}))).all())
         return {"items": [views.resident(r, points.get(r.id, []), units.get(r.unit_id))
                           for r in rows], "next_cursor": next_cursor}
+
+    @rpc
+    def find_residents_by_phone(self, identity, phone):
+        """Residents (not moved out) with this phone, across organizations: whom an inbound
+        text is from. Only for Townhall's own services (the SYSTEM identity)."""
+        caller = Caller.of(identity)
+        if not caller.is_system:
+            raise Forbidden("only Townhall's own services look residents up by phone",
+                            "actor_type")
+        if not isinstance(phone, str) or not phone:
+            raise InvalidRequest("must be an E.164 phone number", "phone")
+        with self.db.read() as session:
+            rows = session.execute(
+                select(Resident.id, Resident.organization_id, Resident.community_id,
+                       Organization.name)
+                .join(Organization, Organization.id == Resident.organization_id)
+                .where(or_(Resident.move_out.is_(None), Resident.move_out > utcnow().date()),
+                       Resident.id.in_(select(ContactPoint.resident_id).where(
+                           ContactPoint.kind == "phone", ContactPoint.value == phone)))
+                .order_by(Resident.organization_id, Resident.id)).all()
+        return [{"resident_id": r.id, "organization_id": r.organization_id,
+                 "organization_name": r.name, "community_id": r.community_id} for r in rows]
 
     # --- grants and the audit log ---------------------------------------------------
 

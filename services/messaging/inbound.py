@@ -1,5 +1,105 @@
-"""Inbound texts: keywords answered once, other texts kept as resident replies."""
+"""Inbound texts: keywords answered once, other texts kept as resident replies.
+
+Mixed into MessagingService. Every text a handset sends us is kept once per provider id, with
+the resident it is from when exactly one has that phone; a text that is no keyword is a
+reply for the response group (`reply_received`). Consent records keywords and says what to
+answer (`sms_keyword_applied`); the answer is a notice — (kind, reference) unique, so a
+redelivered event never sends a second one — sent free of credits. A send the provider
+refuses because the handset opted out (Twilio 21610) is reported back to consent.
+"""
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from contracts.keywords import classify
+from servicekit.access import SYSTEM, new_id
+from servicekit.consumers import on_event
+from servicekit.db import utcnow
+from services.messaging.models import InboundMessage, Notice
+from services.messaging.providers.base import TransientProviderError
+
+log = logging.getLogger("townhall.messaging")
+OPTED_OUT = "21610"   # Twilio: "Attempt to send to unsubscribed recipient"
+KEYWORD_REPLY = "keyword_reply"
 
 
 class Inbound:
-    """Mixed into MessagingService."""
+    @on_event("gateway", "text_received", transactional=False)
+    def keep_inbound_text(self, event):
+        data = event.data
+        with self.db.read() as session:
+            if _inbound(session, data["provider_id"]) is not None:
+                return
+        # asked before the transaction opens: no RPC waits inside one
+        residents = self.directory.find_residents_by_phone(SYSTEM, data["from_number"])
+        resident = residents[0] if len(residents) == 1 else {}
+        kind = classify(data["body"])
+        try:
+            with self.db.unit_of_work() as uow:
+                row = InboundMessage(
+                    id=new_id("inb"), provider_id=data["provider_id"],
+                    from_number=data["from_number"], to_number=data["to_number"],
+                    body=data["body"], kind=kind,
+                    organization_id=resident.get("organization_id"),
+                    resident_id=resident.get("resident_id"),
+                    community_id=resident.get("community_id"), received_at=utcnow())
+                uow.session.add(row)
+                uow.session.flush()   # the same provider id twice stops here
+                if kind == "reply":
+                    uow.emit("reply_received", {
+                        "inbound_id": row.id, "resident_id": row.resident_id,
+                        "community_id": row.community_id, "body": row.body,
+                        "received_at": row.received_at.isoformat()},
+                        organization_id=row.organization_id)
+        except IntegrityError:
+            log.info("inbound text %s kept already", data["provider_id"])
+
+    @on_event("consent", "sms_keyword_applied", transactional=False)
+    def send_keyword_reply(self, event):
+        """The one answer to STOP, START or HELP: the notice is committed before the send,
+        so a second delivery of the event finds it and sends nothing."""
+        data = event.data
+        notice_id = new_id("ntc")
+        try:
+            with self.db.unit_of_work() as uow:
+                uow.session.add(Notice(
+                    id=notice_id, organization_id=event.organization_id, kind=KEYWORD_REPLY,
+                    reference=data["message_sid"], channel="sms", address=data["phone"],
+                    body=data["reply"], headers={}, status="sending"))
+                uow.session.flush()
+        except IntegrityError:
+            log.info("the reply to %s was sent already", data["message_sid"])
+            return
+        provider = self.providers.providers["sms"]
+        try:
+            result = provider.send(notice_id, data["phone"], data["reply"])
+            status, provider_id = result.status, result.provider_id
+            error_code, reason = result.error_code, result.error_message
+        except TransientProviderError as exc:
+            # never tried again blindly: a reply sent twice is worse than one missing
+            status, provider_id, error_code, reason = "failed", None, None, str(exc)
+        with self.db.unit_of_work() as uow:
+            notice = uow.session.get(Notice, notice_id)
+            notice.status = "sent" if status == "sending" else status
+            notice.provider_id, notice.error_code = provider_id, error_code
+            notice.reason = reason[:300] if reason else None
+            notice.updated_at = utcnow()
+
+
+def report_opt_out(uow, delivery, previous_status, providers, organization_id):
+    """A text that just failed because the handset opted out (21610): consent records the
+    same stop as a STOP text, in the transaction of the status change. The stop is about
+    the number we send from."""
+    if (delivery.channel == "sms" and delivery.error_code == OPTED_OUT
+            and delivery.status != previous_status and delivery.address):
+        sender = providers.providers["sms"].from_number
+        uow.emit("sms_opt_out_reported", {
+            "phone": delivery.address, "sender": sender, "delivery_id": delivery.id,
+            "error_code": OPTED_OUT}, organization_id=organization_id)
+
+
+def _inbound(session, provider_id):
+    return session.scalars(select(InboundMessage).where(
+        InboundMessage.provider_id == provider_id)).first()

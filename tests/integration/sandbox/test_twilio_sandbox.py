@@ -188,3 +188,30 @@ def test_inbound_simulation_posts_a_signed_webhook(twilio_sandbox, webhook_recei
     assert params["MessageSid"] == answer["message_sid"]
     validator = RequestValidator(twilio_sandbox.auth_token)
     assert validator.validate(url, params, post["headers"]["X-Twilio-Signature"])
+
+
+def test_opted_out_refuses_the_create_with_21610_until_reset(client, twilio_sandbox):
+    settings = twilio_sandbox.configure(opted_out=[TO])
+    assert settings["opted_out"] == [TO]
+    with pytest.raises(TwilioRestException) as refused:
+        client.messages.create(to=TO, from_=FROM, body="hi")
+    assert (refused.value.status, refused.value.code) == (400, 21610)
+    assert refused.value.msg.endswith("Attempt to send to unsubscribed recipient")
+    assert twilio_sandbox.messages() == []
+    client.messages.create(to="+15551230002", from_=FROM, body="others still get texts")
+    bad = requests.post(f"{twilio_sandbox.url}/_sandbox/config", json={"opted_out": TO})
+    assert bad.status_code == 400 and "opted_out" in bad.json()["error"]
+
+    assert twilio_sandbox.reset()["opted_out"] == []
+    client.messages.create(to=TO, from_=FROM, body="hi")
+
+
+def test_inbound_simulation_replays_a_message_sid(twilio_sandbox, webhook_receiver):
+    url = webhook_receiver.url("/webhooks/twilio/inbound")
+    sms = {"from": TO, "to": FROM, "body": "STOP", "url": url}
+    first = requests.post(f"{twilio_sandbox.url}/_sandbox/inbound", json=sms, timeout=5).json()
+    again = requests.post(f"{twilio_sandbox.url}/_sandbox/inbound", timeout=5,
+                          json=dict(sms, message_sid=first["message_sid"])).json()
+    assert again["message_sid"] == first["message_sid"]
+    assert [p["params"]["MessageSid"] for p in webhook_receiver.received] == [
+        first["message_sid"]] * 2

@@ -1,6 +1,6 @@
 import pytest
 
-from services.consent.keywords import HELP, START, STOP, classify
+from contracts.keywords import HELP, START, STOP, classify
 
 
 @pytest.mark.parametrize("word", STOP)
