@@ -75,3 +75,11 @@ class ServiceUnavailable(DomainError):
 class TooManyAttempts(DomainError):
     status = 429
     title = "Too many attempts"
+
+
+@deserialize_to_instance
+class Gone(DomainError):
+    """It existed but may not be used any more (an expired signed link)."""
+
+    status = 410
+    title = "Gone"

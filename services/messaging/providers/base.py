@@ -18,7 +18,11 @@ class TransientProviderError(Exception):
 class Provider:
     channel = None
 
-    def send(self, delivery_id, to, body, subject=None, status_callback=None) -> SendResult:
+    def send(self, delivery_id, to, body, subject=None, status_callback=None,
+             unsubscribe_url=None) -> SendResult:
+        """Send `body` as it is (any footer is already in it); `unsubscribe_url` is the
+        link of an opt-out-enabled category, for a provider that can also put it in a
+        header (email's List-Unsubscribe)."""
         raise NotImplementedError
 
     def find_sent(self, to, body, since):

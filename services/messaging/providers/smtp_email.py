@@ -1,10 +1,16 @@
 """Email through a real SMTP client: the local sink by default, a relay when configured."""
 
 import smtplib
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from services.messaging.footer import email_headers
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
+
+# Lines up to RFC 5322's hard limit: under the default 78 a long List-Unsubscribe link would
+# be folded into RFC 2047 encoded words, which mail clients do not read as a link.
+MESSAGE_POLICY = policy.default.clone(max_line_length=998)
 
 
 class SmtpEmail(Provider):
@@ -18,13 +24,16 @@ class SmtpEmail(Provider):
         self.starttls = starttls
         self.timeout = timeout
 
-    def send(self, delivery_id, to, body, subject=None, status_callback=None):
-        message = EmailMessage()
+    def send(self, delivery_id, to, body, subject=None, status_callback=None,
+             unsubscribe_url=None):
+        message = EmailMessage(policy=MESSAGE_POLICY)
         message["From"] = self.from_address
         message["To"] = to
         message["Subject"] = subject or "Message from your community"
         message_id = make_msgid(idstring=delivery_id.replace("_", ""))
         message["Message-ID"] = message_id
+        for name, value in email_headers(unsubscribe_url).items():
+            message[name] = value
         message.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -20,7 +20,9 @@ class TwilioSms(Provider):
             self.client.api.base_url = base_url.rstrip("/")
         self.from_number = from_number
 
-    def send(self, delivery_id, to, body, subject=None, status_callback=None):
+    def send(self, delivery_id, to, body, subject=None, status_callback=None,
+             unsubscribe_url=None):
+        # a text has no headers: its link is in the footer of `body` already
         try:
             message = self.client.messages.create(to=to, from_=self.from_number, body=body,
                                                   status_callback=status_callback)

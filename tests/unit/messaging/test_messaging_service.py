@@ -46,6 +46,9 @@ class FakeConsent:
                  "reason": None if self.allowed else "channel_preference_off"}
                 for r in recipients]
 
+    def unsubscribe_links(self, identity, category_id, channel, recipients):
+        return {}  # a category without unsubscribe links (see test_footer.py for one with)
+
 
 class FakeCredits:
     def __init__(self):
@@ -73,7 +76,8 @@ class FakeProviders:
         outer = self
 
         class Sms:
-            def send(self, delivery_id, to, body, subject=None, status_callback=None):
+            def send(self, delivery_id, to, body, subject=None, status_callback=None,
+                     unsubscribe_url=None):
                 outer.sent.append((delivery_id, to, body))
                 return result
 
@@ -277,7 +281,8 @@ class FlakyProviders:
         outer = self
 
         class Sms:
-            def send(self, delivery_id, to, body, subject=None, status_callback=None):
+            def send(self, delivery_id, to, body, subject=None, status_callback=None,
+                     unsubscribe_url=None):
                 outer.creates += 1
                 if outer.creates == 1:
                     raise TransientProviderError("read timed out")
