@@ -1,5 +1,102 @@
-"""Consent requests over HTTP and the public confirm page."""
+"""Consent requests over HTTP and the public confirm page.
+
+Mixed into GatewayService; consent decides who may send or follow a request. The confirm
+page takes no login: the signed token in its address is the only authority, checked by
+consent. Opening the page records nothing; only pressing its button does.
+"""
+
+from html import escape
+
+from contracts import consent_api as schemas
+from contracts.errors import ServiceUnavailable
+from gateway.http import api, client_address, idempotency_key, json_body, json_response
+from gateway.pages import page, problem_page
+
+PROBLEMS = {
+    "changed": (400, "This link is not valid",
+                "This link has been changed or cut short. Open it again from the email, "
+                "or copy the whole address. Nothing was recorded."),
+    "unknown": (400, "This link is not valid",
+                "We do not know this link. Open it again from the email, or copy the "
+                "whole address. Nothing was recorded."),
+    "expired": (410, "This link has expired",
+                "This link is too old to use. Nothing was recorded; ask the sender for a "
+                "new one if you still want these emails."),
+}
 
 
 class ConsentRequestRoutes:
-    """Mixed into GatewayService."""
+    @api("POST", "/v1/consent/categories/<string:category_id>/requests")
+    def create_consent_request(self, request, category_id):
+        identity = self._authenticate(request)
+        body = schemas.ConsentRequestCreate().load(json_body(request))
+        made = self.consent.create_consent_request(identity, category_id,
+                                                   body["community_ids"],
+                                                   idempotency_key=idempotency_key(request))
+        return json_response(schemas.ConsentRequestView().dump(made), 202,
+                             headers={"Location": made["links"]["self"]})
+
+    @api("GET", "/v1/consent/categories/<string:category_id>/requests")
+    def list_consent_requests(self, request, category_id):
+        identity = self._authenticate(request)
+        query = schemas.ConsentRequestListQuery().load(request.args.to_dict())
+        return schemas.ConsentRequestPage().dump(
+            self.consent.list_consent_requests(identity, category_id, **query))
+
+    @api("GET", "/v1/consent/requests/<string:request_id>")
+    def get_consent_request(self, request, request_id):
+        identity = self._authenticate(request)
+        return schemas.ConsentRequestView().dump(
+            self.consent.get_consent_request(identity, request_id))
+
+    @api("GET", "/c/<string:token>")
+    def confirm_page(self, request, token):
+        """The question and one button; nothing is ticked and nothing is recorded here."""
+        try:
+            view = self.consent.describe_confirm(token)
+        except ServiceUnavailable:
+            return _unavailable()
+        if not view.get("valid"):
+            return _problem(view)
+        if view["confirmed"]:
+            return _thanks(view, already=True)
+        wording = view["wording"]
+        form = (f'<p>{escape(wording["statement"])}</p>'
+                '<form method="post">'
+                f'<button type="submit">{escape(wording["button"])}</button></form>')
+        return page(wording["question"], form, view["organization_name"])
+
+    @api("POST", "/c/<string:token>")
+    def confirm_consent(self, request, token):
+        """The button was pressed: one express grant, with the address it came from."""
+        trusted = self.config["gateway"].get("trusted_proxies") or ()
+        evidence = {"ip": client_address(request, trusted),
+                    "user_agent": request.headers.get("User-Agent", "")[:300]}
+        try:
+            view = self.consent.confirm(token, evidence)
+        except ServiceUnavailable:
+            return _unavailable()
+        if not view.get("valid"):
+            return _problem(view)
+        return _thanks(view, already=not view.get("recorded"))
+
+
+def _problem(view):
+    status, title, explanation = PROBLEMS.get(view.get("problem"), PROBLEMS["unknown"])
+    return problem_page(title, explanation, status)
+
+
+def _thanks(view, already):
+    category, email = escape(view["category_name"]), escape(view["email"])
+    first = ("You already said yes" if already else "Thank you: you said yes")
+    body = (f'<p class="notice" role="status">{first} to emails about “{category}” at '
+            f"{email}.</p><p>{escape(view['organization_name'])} may now email you about "
+            "this. You can withdraw at any time with the unsubscribe link in those "
+            "emails.</p>")
+    return page("Thank you" if not already else "Already confirmed", body,
+                view["organization_name"])
+
+
+def _unavailable():
+    return problem_page("Please try again in a moment",
+                        "We could not reach our records just now. Nothing was recorded.", 503)

@@ -1,5 +1,91 @@
-"""Notices: what Townhall sends on its own account (keyword replies, consent-request emails)."""
+"""Notices: what Townhall sends on its own account (keyword replies, consent-request emails).
+
+Mixed into MessagingService. Notices are free: no consent check (consent itself asked for
+them) and no credits. Each is committed before it is sent and is unique by (kind,
+reference), so a redelivered event never sends one twice.
+"""
+
+import logging
+
+import eventlet
+from sqlalchemy import select, update
+
+from servicekit.access import new_id
+from servicekit.consumers import on_event
+from servicekit.db import insert_missing, utcnow
+from services.messaging.models import Notice
+from services.messaging.providers.base import TransientProviderError
+
+log = logging.getLogger("townhall.messaging.notices")
+NOTICE_ATTEMPTS = 3
+NOTICE_POOL = 10
 
 
 class Notices:
-    """Mixed into MessagingService."""
+    @on_event("consent", "consent_requests_issued", transactional=False)
+    def send_consent_requests(self, event):
+        """One email per item, then one `consent_requests_mailed` for the batch."""
+        data = event.data
+        references = {f"{data['request_id']}:{i['resident_id']}": i for i in data["items"]}
+        with self.db.unit_of_work() as uow:
+            now = utcnow()
+            insert_missing(uow.session, Notice.__table__, [{
+                "id": new_id("ntc"), "organization_id": event.organization_id,
+                "kind": "consent_request", "reference": reference, "channel": "email",
+                "address": item["email"], "subject": data["subject"], "body": item["body"],
+                "headers": {}, "status": "queued", "created_at": now, "updated_at": now}
+                for reference, item in references.items()])
+        claimed = claim_notices(self.db, "consent_request", list(references))
+        pool = eventlet.GreenPool(NOTICE_POOL)
+        results = dict(pool.imap(lambda n: send_notice(self.providers, n), claimed))
+        with self.db.unit_of_work() as uow:
+            now = utcnow()
+            for notice_id, (status, provider_id, error_code, reason) in results.items():
+                uow.session.execute(update(Notice).where(Notice.id == notice_id).values(
+                    status=status, provider_id=provider_id, error_code=error_code,
+                    reason=reason, updated_at=now))
+            notices = uow.session.scalars(select(Notice).where(
+                Notice.kind == "consent_request",
+                Notice.reference.in_(list(references)))).all()
+            items = [{"resident_id": n.reference.split(":", 1)[1],
+                      "status": "failed" if n.status == "failed" else "sent",
+                      "reason": n.reason}
+                     for n in notices if n.status in ("sent", "delivered", "failed")]
+            if items:
+                uow.emit("consent_requests_mailed", {"request_id": data["request_id"],
+                                                     "items": items},
+                         organization_id=event.organization_id)
+
+
+def claim_notices(db, kind, references):
+    """Take the notices still queued; a concurrent worker gets none of them."""
+    with db.unit_of_work() as uow:
+        taken = uow.session.execute(
+            update(Notice).where(Notice.kind == kind, Notice.reference.in_(references),
+                                 Notice.status == "queued")
+            .values(status="sending", updated_at=utcnow())
+            .returning(Notice.id)).scalars().all()
+        return uow.session.scalars(select(Notice).where(Notice.id.in_(taken))).all()
+
+
+def send_notice(providers, notice):
+    """(notice id, (status, provider id, error code, reason)); transient errors are
+    tried again a few times, then the notice fails with a reason a person can read."""
+    provider = providers.providers[notice.channel]
+    for attempt in range(NOTICE_ATTEMPTS):
+        try:
+            result = provider.send(notice.id, notice.address, notice.body,
+                                   subject=notice.subject)
+        except TransientProviderError as exc:
+            log.warning("notice %s: provider error (attempt %d): %s", notice.id,
+                        attempt + 1, exc)
+            eventlet.sleep(0.5 * 2 ** attempt)
+            continue
+        if result.status == "failed":
+            reason = f"{result.error_code or ''} {result.error_message or ''}".strip()
+            return notice.id, ("failed", result.provider_id, result.error_code,
+                               (reason or "refused by the provider")[:300])
+        status = "delivered" if result.status == "delivered" else "sent"
+        return notice.id, (status, result.provider_id, None, None)
+    return notice.id, ("failed", None, "provider_unavailable",
+                       "provider unavailable")
