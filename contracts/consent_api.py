@@ -69,3 +69,60 @@ class CategoryChangeView(Schema):
 
 class CategoryChanges(Schema):
     items = fields.List(fields.Nested(CategoryChangeView))
+
+
+class ConsentSettingsRequest(Strict):
+    sms_help_text = fields.String(required=True, validate=validate.Length(min=1, max=320),
+                                  metadata={"description": "the answer to HELP / INFO texts"})
+
+
+class ConsentSettingsView(Schema):
+    organization_id = fields.String()
+    sms_help_text = fields.String()
+    default = fields.Boolean(metadata={"description": "true: the platform's text, never set"})
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+
+
+# --- consent requests ("Actions → Send consent request")
+
+class ConsentRequestCreate(Strict):
+    community_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                                required=True, validate=validate.Length(min=1, max=50),
+                                metadata={"description": "communities whose residents are "
+                                                         "asked (1 to 50)"})
+
+
+class ConsentRequestCounts(Schema):
+    total = fields.Integer(metadata={"description": "residents of the communities"})
+    skipped_answered = fields.Integer(metadata={"description": "already granted or withdrew "
+                                                               "for the category by email"})
+    skipped_no_email = fields.Integer()
+    queued = fields.Integer()
+    sent = fields.Integer()
+    failed = fields.Integer()
+    confirmed = fields.Integer(metadata={"description": "pressed the button on the page"})
+
+
+class ConsentRequestView(Schema):
+    id = fields.String()
+    category_id = fields.String()
+    community_ids = fields.List(fields.String())
+    status = fields.String(metadata={"description": "sending, or done when no email is "
+                                                    "queued any more"})
+    counts = fields.Nested(ConsentRequestCounts)
+    requested_by = fields.String()
+    created_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    links = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "self: where to follow its progress"})
+
+
+class ConsentRequestPage(Schema):
+    items = fields.List(fields.Nested(ConsentRequestView))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ConsentRequestListQuery(Strict):
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))

@@ -80,6 +80,11 @@ def document():
     spec.path("/webhooks/twilio/status", operations={"post": {
         "summary": "Twilio status callback (X-Twilio-Signature checked)",
         "responses": {"204": {"description": "accepted"}, **_errors(403, 422)}}})
+    spec.path("/webhooks/twilio/inbound", operations={"post": {
+        "summary": "Twilio inbound text (X-Twilio-Signature checked); keywords are answered "
+                   "later, once, through the API",
+        "responses": {"200": {"description": "empty TwiML", "content": {
+            "text/xml": {"schema": {"type": "string"}}}}, **_errors(403, 422)}}})
     _directory_paths(spec, secured)
     _object_paths(spec)
     _credits_paths(spec)
@@ -87,6 +92,8 @@ def document():
     _import_paths(spec, secured)
     _order_paths(spec)
     _preference_paths(spec)
+    _consent_request_paths(spec)
+    _unsubscribe_paths(spec)
     return spec.to_dict()
 
 
@@ -443,6 +450,15 @@ def _consent_paths(spec):
     spec.path("/v1/consent/categories/{category_id}/changes", operations={
         "get": _operation("Who changed what and when (manage_consent_categories)", ids=one,
                           answer="CategoryChanges", errors=(403, 404))})
+    for schema in (consent_schemas.ConsentSettingsRequest,
+                   consent_schemas.ConsentSettingsView):
+        spec.components.schema(schema.__name__, schema=schema)
+    spec.path("/v1/consent/settings", operations={
+        "get": _operation("The organization's consent settings: the answer to HELP texts",
+                          answer="ConsentSettingsView", errors=(403,)),
+        "put": _operation("Set the answer to HELP texts (manage_consent_categories)",
+                          body="ConsentSettingsRequest", answer="ConsentSettingsView",
+                          errors=(403, 422))})
 
 
 def _preference_paths(spec):
@@ -474,3 +490,74 @@ def _csv_operation(summary, ids):
     operation = _operation(summary, ids=ids, errors=(403, 404))
     operation["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     return operation
+
+
+def _consent_request_paths(spec):
+    """Consent requests (seed 004: Actions → Send consent request) and the public page
+    whose button records the express consent."""
+    for schema in (consent_schemas.ConsentRequestCreate, consent_schemas.ConsentRequestView,
+                   consent_schemas.ConsentRequestPage):
+        spec.components.schema(schema.__name__, schema=schema)
+    create = _operation("Email every resident of the communities who has not answered yet a "
+                        "signed link to confirm the request-mode category "
+                        "(manage_consent_categories)", ids=("category_id",),
+                        body="ConsentRequestCreate", answer="ConsentRequestView",
+                        status=202, errors=(403, 404, 422))
+    create["parameters"].append(IDEMPOTENCY)
+    create["responses"]["202"]["headers"] = {"Location": {"schema": {"type": "string"}}}
+    spec.path("/v1/consent/categories/{category_id}/requests", operations={
+        "post": create,
+        "get": _operation("Consent requests of a category (manage_consent_categories)",
+                          ids=("category_id",), query=("cursor", "limit"),
+                          answer="ConsentRequestPage", errors=(403, 404, 422))})
+    spec.path("/v1/consent/requests/{request_id}", operations={"get": _operation(
+        "A consent request's progress: counts by recipient status, skipped ones included",
+        ids=("request_id",), answer="ConsentRequestView", errors=(403, 404))})
+    html = {"text/html": {"schema": {"type": "string"}}}
+    token = {"in": "path", "name": "token", "required": True, "schema": {"type": "string"},
+             "description": "the signed token from the email"}
+    problems = {"400": {"description": "a changed or unknown link; nothing recorded",
+                        "content": html},
+                "410": {"description": "an expired link; nothing recorded", "content": html}}
+    spec.path("/c/{token}", operations={
+        "get": {"summary": "Public confirm page (no login): the question and one button; "
+                           "records nothing", "parameters": [token],
+                "responses": {"200": {"description": "the page", "content": html},
+                              **problems}},
+        "post": {"summary": "The button of the confirm page: records one express consent "
+                            "with the words shown, the address and the time",
+                 "parameters": [token],
+                 "requestBody": {"content": {"application/x-www-form-urlencoded": {
+                     "schema": {"type": "object"}}}},
+                 "responses": {"200": {"description": "thank-you page", "content": html},
+                               **problems}}})
+
+
+def _unsubscribe_paths(spec):
+    """The public unsubscribe page behind the link in every message of an opt-out-enabled
+    category, and its RFC 8058 one-click POST (List-Unsubscribe-Post)."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    token = {"in": "path", "name": "token", "required": True, "schema": {"type": "string"},
+             "description": "the signed token from the message"}
+    problems = {"400": {"description": "a changed or unknown link; nothing recorded",
+                        "content": html},
+                "410": {"description": "an expired link; nothing recorded", "content": html}}
+    form = {"type": "object", "properties": {
+        "scope": {"type": "string", "enum": ["category", "all_commercial"]},
+        "List-Unsubscribe": {"type": "string", "enum": ["One-Click"],
+                             "description": "RFC 8058 one-click: withdraws the link's "
+                                           "category"}}}
+    spec.path("/u/{token}", operations={
+        "get": {"summary": "Public unsubscribe page (no login): this category or every "
+                           "commercial category; records nothing", "parameters": [token],
+                "responses": {"200": {"description": "the page", "content": html},
+                              **problems}},
+        "post": {"summary": "Unsubscribe (the page's form, or a mail client's one-click "
+                            "POST): records the withdrawal with the words shown, the "
+                            "address, the time and the client's IP",
+                 "parameters": [token],
+                 "requestBody": {"content": {
+                     "application/x-www-form-urlencoded": {"schema": form},
+                     "multipart/form-data": {"schema": form}}},
+                 "responses": {"200": {"description": "confirmation page", "content": html},
+                               **problems}}})

@@ -36,6 +36,7 @@ from servicekit.tracing import Tracing, current_correlation_id
 
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
 HEALTH_TIMEOUT = 2.0
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
@@ -138,6 +139,24 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
             "error_code": params.get("ErrorCode") or None},
             correlation_id=current_correlation_id()))
         return Response(status=204)
+
+    @api("POST", "/webhooks/twilio/inbound")
+    def twilio_inbound(self, request):
+        """A text to one of our numbers: checked, handed on as `text_received`, answered at
+        once with empty TwiML — keywords are answered later, exactly once, through the API."""
+        twilio = self.config["twilio"]
+        public_url = self.config["gateway"]["public_url"]
+        params = verify_twilio(request, twilio["auth_token"], public_url)
+        for field in ("MessageSid", "From", "To"):
+            if not params.get(field):
+                raise InvalidRequest(f"{field} is required", field)
+        if "Body" not in params:
+            raise InvalidRequest("Body is required (it may be empty)", "Body")
+        self.events.publish(envelope("text_received", {
+            "provider": "twilio", "provider_id": params["MessageSid"],
+            "from_number": params["From"], "to_number": params["To"], "body": params["Body"]},
+            correlation_id=current_correlation_id()))
+        return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
 
     @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
     def no_such_route(self, request, path):

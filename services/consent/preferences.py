@@ -14,8 +14,10 @@ from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
 from servicekit.spreadsheets import to_csv
+from services.consent.keyword_replies import KEYWORD_METHODS, history_label
 from services.consent.models import Category, ConsentEvent
 from services.consent.rules import Act, decide, facts_from_log
+from services.consent.texting import keyword_stops, our_sender
 
 WORDING_LIMIT = 1000
 EXPORT_PAGE = 200
@@ -76,15 +78,20 @@ class Preferences:
         with self.db.read() as session:
             rows = _log(session, resident)
             categories = _categories(session, resident["organization_id"])
+            # texts: whether their phone stopped our number (keyword acts are only proof)
+            stopped = bool(keyword_stops(session, [resident.get("phone")],
+                                         our_sender(self.config)))
         names = {c.id: c.name for c in categories}
         state = []
         for category in sorted((c for c in categories if c.archived_at is None),
                                key=lambda c: (c.name.lower(), c.id)):
             for channel in CHANNELS:
                 acts = [Act(r.category_id, r.action, r.seq) for r in rows
-                        if r.channel == channel and r.category_id in (None, category.id)]
+                        if r.channel == channel and r.category_id in (None, category.id)
+                        and r.method not in KEYWORD_METHODS]
                 decision = decide(facts_from_log(category.mode, category.transactional, acts,
-                                                 has_contact_point=True))
+                                                 has_contact_point=True,
+                                                 keyword_stopped=stopped and channel == "sms"))
                 state.append({"category_id": category.id, "category_name": category.name,
                               "channel": channel, "allowed": decision.allowed,
                               "reason": decision.reason})
@@ -167,7 +174,9 @@ def _log(session, resident, channel_wide=False):
         ConsentEvent.organization_id == resident["organization_id"],
         ConsentEvent.resident_id == resident["id"])
     if channel_wide:
-        query = query.where(ConsentEvent.category_id.is_(None))
+        # the channel preference: keyword stops are the keyword log's, not the resident's
+        query = query.where(ConsentEvent.category_id.is_(None),
+                            ConsentEvent.method.not_in(KEYWORD_METHODS))
     return list(session.scalars(query.order_by(ConsentEvent.seq)))
 
 
@@ -181,4 +190,5 @@ def _event_view(row, names):
             "resident_id": row.resident_id, "channel": row.channel,
             "category_id": row.category_id, "category_name": names.get(row.category_id),
             "action": row.action, "method": row.method, "recorded_by": row.recorded_by,
+            "label": history_label(row.method, row.action),
             "evidence": dict(row.evidence or {})}

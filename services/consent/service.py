@@ -9,11 +9,12 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
 from services.consent.categories import Categories
+from services.consent.keyword_replies import KEYWORD_METHODS
 from services.consent.models import Base, Category, ConsentEvent
 from services.consent.preferences import Preferences
 from services.consent.requests import ConsentRequests
 from services.consent.rules import Act, decide, facts_from_log
-from services.consent.texting import Texting
+from services.consent.texting import Texting, keyword_stops, our_sender
 from services.consent.unsubscribe import Unsubscribe
 
 CHECK_LIMIT = 10_000
@@ -53,9 +54,11 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
 
     @rpc
     def check(self, identity, category_id, channel, recipients):
-        """For each {resident_id, has_contact_point}: {resident_id, allowed, reason}.
+        """For each {resident_id, has_contact_point, address}: {resident_id, allowed, reason}.
 
-        One call for a whole batch: the log of every recipient is read in one query.
+        One call for a whole batch: the log of every recipient is read in one query, and
+        for texts the keyword stops of every address (phone) to our sender in one more.
+        Keyword acts in the log are proof, not the channel preference.
         """
         caller = Caller.of(identity)
         if len(recipients) > CHECK_LIMIT:
@@ -72,8 +75,11 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
                 .where(ConsentEvent.organization_id == category.organization_id,
                        ConsentEvent.channel == channel,
                        ConsentEvent.resident_id.in_(resident_ids),
+                       ConsentEvent.method.not_in(KEYWORD_METHODS),
                        or_(ConsentEvent.category_id.is_(None),
                            ConsentEvent.category_id == category_id))).all()
+            stops = (keyword_stops(session, [r.get("address") for r in recipients],
+                                   our_sender(self.config)) if channel == "sms" else {})
         acts = {}
         for row in rows:
             acts.setdefault(row.resident_id, []).append(Act(row.category_id, row.action, row.seq))
@@ -81,7 +87,8 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
         for recipient in recipients:
             decision = decide(facts_from_log(
                 category.mode, category.transactional, acts.get(recipient["resident_id"], []),
-                recipient.get("has_contact_point", True)))
+                recipient.get("has_contact_point", True),
+                keyword_stopped=stops.get(recipient.get("address"), False)))
             decisions.append({"resident_id": recipient["resident_id"],
                               "allowed": decision.allowed, "reason": decision.reason})
         return decisions

@@ -23,9 +23,9 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
 from servicekit.tracing import current_correlation_id, set_correlation_id
-from services.messaging import lifecycle
+from services.messaging import footer, lifecycle
 from services.messaging.dispatch import Providers
-from services.messaging.inbound import Inbound
+from services.messaging.inbound import Inbound, report_opt_out
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback
 from services.messaging.notices import Notices
 from services.messaging.providers.base import TransientProviderError
@@ -135,8 +135,12 @@ class MessagingService(TownhallService, Inbound, Notices):
             for decision in self.consent.check(identity, communication.category_id, channel,
                                                batch):
                 decisions[(decision["resident_id"], channel)] = decision
+        links = self._unsubscribe_links(identity, communication, pending, decisions)
         rates = RateCard(**self.credits.rate_card(identity))
-        prices = {d.id: delivery_credits(d.channel, communication.body, rates) for d in pending}
+        # priced on the text that is sent: the body and its unsubscribe footer
+        prices = {d.id: delivery_credits(d.channel, footer.text_to_send(
+            d.channel, communication.body, links.get((d.resident_id, d.channel))), rates)
+            for d in pending}
         to_hold = [{"delivery_id": d.id, "amount": prices[d.id]} for d in pending
                    if decisions[(d.resident_id, d.channel)]["allowed"] and prices[d.id] > 0]
         holds, refused = {}, None
@@ -158,6 +162,7 @@ class MessagingService(TownhallService, Inbound, Notices):
                     _move(d, "failed", reason=refused["reason"])
                 elif decision["allowed"]:
                     _move(d, "queued", credits=prices[d.id], hold_id=holds.get(d.id))
+                    d.unsubscribe_url = links.get((d.resident_id, d.channel))
                     queued.append(d.id)
                 else:
                     _move(d, "suppressed", reason=decision["reason"])
@@ -168,6 +173,19 @@ class MessagingService(TownhallService, Inbound, Notices):
                                                "delivery_ids": queued[start:start +
                                                                       DISPATCH_BATCH]},
                          organization_id=communication.organization_id)
+
+    def _unsubscribe_links(self, identity, communication, pending, decisions):
+        """{(resident_id, channel): url} of the deliveries that will be sent, when the
+        category offers unsubscribing: one call per channel for the whole batch."""
+        links = {}
+        for channel in communication.channels:
+            allowed = [{"resident_id": d.resident_id, "address": d.address} for d in pending
+                       if d.channel == channel and decisions[(d.resident_id, channel)]["allowed"]]
+            if allowed:
+                urls = self.consent.unsubscribe_links(identity, communication.category_id,
+                                                      channel, allowed)
+                links.update({(resident_id, channel): url for resident_id, url in urls.items()})
+        return links
 
     @on_event("messaging", "deliveries_queued", transactional=False)
     def dispatch(self, event):
@@ -201,23 +219,26 @@ class MessagingService(TownhallService, Inbound, Notices):
                 _apply_waiting_callbacks(uow.session, d)
                 if d.status != previous:
                     changes.append(_change(d, previous))
+                report_opt_out(uow, d, previous, self.providers, communication.organization_id)
             _emit_changes(uow, communication, changes)
 
     def _send(self, communication, delivery, reconcile):
         """Send once; after a transient error look the message up before trying again, so
         an answer lost on the way back never makes a second text."""
         provider = self.providers.providers[delivery.channel]
+        link = delivery.unsubscribe_url
+        text = footer.text_to_send(delivery.channel, communication.body, link)
         must_look_up = reconcile
         for attempt in range(SEND_ATTEMPTS):
             try:
                 if must_look_up:
-                    found = provider.find_sent(delivery.address, communication.body,
-                                               delivery.sending_since)
+                    found = provider.find_sent(delivery.address, text, delivery.sending_since)
                     if found:
                         return _Result("sent", found)
-                return provider.send(delivery.id, delivery.address, communication.body,
+                return provider.send(delivery.id, delivery.address, text,
                                      subject=communication.subject,
-                                     status_callback=self.providers.status_callback)
+                                     status_callback=self.providers.status_callback,
+                                     unsubscribe_url=link)
             except TransientProviderError as exc:
                 log.warning("provider error for %s (attempt %d): %s", delivery.id,
                             attempt + 1, exc)
@@ -249,6 +270,8 @@ class MessagingService(TownhallService, Inbound, Notices):
             communication = session.get(Communication, delivery.communication_id)
             _join_correlation(communication)
             _emit_changes(uow, communication, [_change(delivery, previous)])
+            report_opt_out(uow, delivery, previous, self.providers,
+                           communication.organization_id)
 
 
 class _Result:

@@ -144,11 +144,35 @@ MATRIX.update({
     ("get", "/v1/residents/{resident_id}/consents.csv"): expect(**PREFERENCE_READERS),
     ("get", "/v1/communities/{community_id}/consents.csv"): expect(**MANAGERS),
 })
+# --- consent settings (the caller's organization: staff and keys read them; only master
+# users hold manage_consent_categories, the Harbor View manager not in their own either)
+MATRIX.update({
+    ("get", "/v1/consent/settings"): expect(A, resident_of_unit=F, resident_other_unit=F,
+                                            other_org=A),
+    ("put", "/v1/consent/settings"): expect(master=A, other_org=F),
+})
+# --- consent requests (sent and followed with manage_consent_categories: master users; a
+# request-mode category and an empty community of Maple Grove, so nobody is emailed)
+MATRIX.update({
+    ("post", "/v1/consent/categories/{category_id}/requests"): expect(master=R),
+    ("get", "/v1/consent/categories/{category_id}/requests"): expect(master=A),
+    ("get", "/v1/consent/requests/{request_id}"): expect(master=A),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
     ("get", "/openapi.json"): "public document",
     ("post", "/webhooks/twilio/status"): "authenticated by the provider's signature",
+    ("get", "/c/{token}"): "public confirm page: the signed token is the authority "
+                           "(test_consent_requests.py)",
+    ("post", "/c/{token}"): "public confirm button: the signed token is the authority "
+                            "(test_consent_requests.py)",
+    ("get", "/u/{token}"): "public unsubscribe page: the signed token is the authority "
+                           "(test_unsubscribe.py)",
+    ("post", "/u/{token}"): "public unsubscribe form and one-click POST: the signed token "
+                            "is the authority (test_unsubscribe.py)",
+    ("post", "/webhooks/twilio/inbound"): "authenticated by the provider's signature "
+                                          "(test_sms_keywords.py)",
     ("post", "/v1/auth/login"): "takes credentials, not an identity",
     ("post", "/v1/auth/refresh"): "takes a refresh token",
     ("post", "/v1/auth/logout"): "takes a refresh token",
@@ -228,6 +252,10 @@ def new_resident(world, caller):
     return {"community_id": world["community_id"], "unit_id": world["matrix_unit"],
             "name": f"Matrix {unique(caller)}", "contact_points": [
                 {"kind": "email", "value": f"{unique(caller)}@example.com"}]}
+
+
+# a plain answer to HELP texts; test_sms_keywords.py sets its own right before it texts HELP
+MAPLE_HELP_TEXT = "Maple Grove: community messages. Reply STOP to stop, START to resume."
 
 
 # per route: (ids to add, JSON body, query) for one call by `caller`, made fresh when the
@@ -316,6 +344,32 @@ def setup_invoice_payment(system, world, caller):
     return {"order_id": made["id"]}, {"reference": f"EFT {unique(caller)}"}, None
 
 
+def consent_request_world(system, world):
+    """Once per module: a request-mode category, an empty community and one request."""
+    if "consent_request_id" not in world:
+        category = as_master(system, world, "post", "/v1/consent/categories",
+                             {"name": f"Matrix {unique('requests')}", "mode": "request"})
+        empty = as_master(system, world, "post", "/v1/communities",
+                          {"name": f"Community {unique('requests')}",
+                           "office_id": world["office_id"]})
+        made = as_master(system, world, "post",
+                         f"/v1/consent/categories/{category['id']}/requests",
+                         {"community_ids": [empty["id"]]})
+        world.update(request_category_id=category["id"], empty_community_id=empty["id"],
+                     consent_request_id=made["id"])
+    return world
+
+
+def setup_consent_request(system, world, caller):
+    made = consent_request_world(system, world)
+    return ({"category_id": made["request_category_id"]},
+            {"community_ids": [made["empty_community_id"]]}, None)
+
+
+def setup_consent_request_id(system, world, caller):
+    return {"request_id": consent_request_world(system, world)["consent_request_id"]}, None, None
+
+
 SETUP = {
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
@@ -326,6 +380,8 @@ SETUP = {
     ("delete", "/v1/teams/{team_id}/members/{staff_user_id}"): setup_remove_member,
     ("delete", "/v1/api-keys/{api_key_id}"): setup_revoke_key,
     ("get", "/v1/imports/{import_id}"): setup_import,
+    ("post", "/v1/consent/categories/{category_id}/requests"): setup_consent_request,
+    ("get", "/v1/consent/requests/{request_id}"): setup_consent_request_id,
     ("get", "/v1/credits/orders/{order_id}"): setup_order,
     ("get", "/v1/credits/orders/{order_id}/invoice.pdf"): setup_order,
     ("post", "/v1/credits/orders/{order_id}/payments"): setup_invoice_payment,
@@ -354,6 +410,7 @@ BODIES = {
     ("post", "/v1/teams"): lambda w, c: {"name": f"Team {unique(c)}"},
     ("patch", "/v1/teams/{team_id}"): lambda w, c: {"name": "Matrix team"},
     ("patch", "/v1/credits/settings"): lambda w, c: {},
+    ("put", "/v1/consent/settings"): lambda w, c: {"sms_help_text": MAPLE_HELP_TEXT},
     ("post", "/v1/consent/categories"): lambda w, c: {"name": f"Matrix {unique(c)}",
                                                       "mode": "opt_in"},
     ("patch", "/v1/consent/categories/{category_id}"): lambda w, c: {},

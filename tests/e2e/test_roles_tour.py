@@ -39,7 +39,8 @@ def test_each_role_sees_exactly_its_share_of_the_demo(system):
 
     master = sign_in(system, "master@maplegrove.example")
     everyone = every(system, master, "/v1/residents")
-    assert {r["community_id"] for r in everyone} == toronto | ottawa
+    # other tests add communities of their own to the organization: the master sees those too
+    assert {r["community_id"] for r in everyone} >= toronto | ottawa
 
     manager = sign_in(system, "manager@maplegrove.example")
     assert {c["id"] for c in every(system, manager, "/v1/communities")} >= toronto
