@@ -7,10 +7,13 @@ broker nor RPC serialization is part of what is measured. An organization has a 
 mode and a transactional one; its residents have a log written the way it grows: about 30%
 with a few acts on the measured channel per category, 5% with that channel's preference off
 (some switched it off and on again), acts on other channels and on a category nobody checks,
-and another organization's log beside it. Batches of 1,000, 5,000 and 10,000 recipients are
-checked against every category; each answer is compared with `rules.decide` on facts worked
-out here from the generated log, without the service's query or `facts_from_log`. On
-PostgreSQL the batches run again after PROPOSED_INDEX is made by hand (no migration makes it).
+and another organization's log beside it. Every resident has a phone: 4% of the phones texted
+STOP to our number (1% then START again) and 2% stopped another number of ours, each with its
+keyword act in the log as proof — so texts are checked against the keyword log too. Batches
+of 1,000, 5,000 and 10,000 recipients are checked against every category; each answer is
+compared with `rules.decide` on facts worked out here from the generated log, without the
+service's query or `facts_from_log`. On PostgreSQL the batches run again after PROPOSED_INDEX
+is made by hand (no migration makes it).
 """
 
 import random
@@ -29,7 +32,7 @@ from bench import isolation
 from bench.measure import Deadline, rate
 from servicekit import migrate
 from servicekit.db import DatabaseHandle, create_db_engine
-from services.consent.models import Base, ConsentEvent
+from services.consent.models import Base, ConsentEvent, KeywordEvent
 from services.consent.rules import Facts, decide
 from services.consent.service import ConsentService
 
@@ -50,6 +53,11 @@ SHARE_PREFERENCE_BACK_ON = 0.02     # switched off, then on again
 SHARE_OTHER_CHANNEL = 0.20          # acts for a category on another channel
 SHARE_UNCHECKED_CATEGORY = 0.10     # acts on CHANNEL for a category nobody checks
 SHARE_NO_CONTACT_POINT = 0.03
+SHARE_KEYWORD_STOP = 0.04           # texted STOP to our number ...
+SHARE_KEYWORD_RESTART = 0.01        # ... and START again afterwards
+SHARE_OTHER_SENDER_STOP = 0.02      # texted STOP to another number of ours
+SENDER = "+15550000000"
+OTHER_SENDER = "+15550000001"
 OTHER_ORGANIZATION_RESIDENTS = 2    # residents of the other organization per one of ours
 LOG_DAYS = 3 * 365
 SEED_CHUNK = 5_000
@@ -91,9 +99,10 @@ def measure(residents, batches, calls, timeout, databases=DATABASES, proposed_in
 
 
 def generate_log(residents, rng):
-    """{residents, no_contact_point, events}: events in log order, each {seq, organization_id,
-    resident_id, category (a name, or None for the channel as a whole), channel, action,
-    occurred_at}."""
+    """{residents, no_contact_point, phones, keywords, events}: events in log order, each
+    {seq, organization_id, resident_id, category (a name, or None for the channel as a
+    whole), channel, action, keyword (an SMS keyword's proof, not a preference),
+    occurred_at}; keywords in order, each {phone, sender, kind}."""
     ours = [f"res_bench_{n:06d}" for n in range(residents)]
     theirs = [f"res_other_{n:06d}" for n in range(residents * OTHER_ORGANIZATION_RESIDENTS)]
     timed = []  # (moment, event); a resident's own acts keep their order
@@ -103,6 +112,16 @@ def generate_log(residents, rng):
     for resident in theirs:
         timed += _when(rng, [_event(OTHER_ORGANIZATION, resident, c, ch, a)
                              for c, ch, a in _history(rng)])
+    phones = {resident: f"+1613555{n:04d}" if n < 10_000 else f"+1343{n:07d}"
+              for n, resident in enumerate(ours)}
+    keywords = []
+    for resident in ours:
+        texted = _keywords(rng)
+        keywords += [{"phone": phones[resident], "sender": sender, "kind": kind}
+                     for sender, kind in texted]
+        timed += _when(rng, [dict(_event(ORGANIZATION, resident, None, CHANNEL,
+                                         "withdraw" if kind == "stop" else "grant"),
+                                  keyword=True) for _, kind in texted])
     timed.sort(key=lambda pair: pair[0])
     start = datetime(2024, 1, 1, tzinfo=UTC)
     events = []
@@ -110,7 +129,20 @@ def generate_log(residents, rng):
         events.append({**event, "seq": seq,
                        "occurred_at": start + timedelta(days=moment * LOG_DAYS)})
     no_contact_point = {r for r in ours if rng.random() < SHARE_NO_CONTACT_POINT}
-    return {"residents": ours, "no_contact_point": no_contact_point, "events": events}
+    return {"residents": ours, "no_contact_point": no_contact_point, "phones": phones,
+            "keywords": keywords, "events": events}
+
+
+def _keywords(rng):
+    """One phone's keywords, oldest first: (sender, kind)."""
+    share = rng.random()
+    if share < SHARE_KEYWORD_RESTART:
+        return [(SENDER, "stop"), (SENDER, "start")]
+    if share < SHARE_KEYWORD_STOP:
+        return [(SENDER, "start"), (SENDER, "stop")][rng.randint(0, 1):]
+    if share < SHARE_KEYWORD_STOP + SHARE_OTHER_SENDER_STOP:
+        return [(OTHER_SENDER, "stop")]
+    return []
 
 
 def _history(rng):
@@ -161,14 +193,19 @@ def expected(log, category_name, recipients):
             continue
         if event["category"] == category_name:
             category_act[event["resident_id"]] = event["action"]
-        elif event["category"] is None:
+        elif event["category"] is None and not event.get("keyword"):
             preference[event["resident_id"]] = event["action"] == "grant"
+    stopped = {}
+    for keyword in log["keywords"]:
+        if keyword["sender"] == SENDER:
+            stopped[keyword["phone"]] = keyword["kind"] == "stop"
     answers = []
     for recipient in recipients:
         resident = recipient["resident_id"]
         decision = decide(Facts(mode=mode, transactional=transactional,
                                 category_act=category_act.get(resident),
                                 channel_preference=preference.get(resident),
+                                keyword_stopped=stopped.get(log["phones"][resident], False),
                                 has_contact_point=recipient["has_contact_point"]))
         answers.append({"resident_id": resident, "allowed": decision.allowed,
                         "reason": decision.reason})
@@ -190,7 +227,7 @@ def _database(kind):
 
 def _service(handle):
     # a fresh instance per call, as nameko makes one worker per call
-    return worker_factory(ConsentService, db=handle, config={})
+    return worker_factory(ConsentService, db=handle, config={"twilio": {"from_number": SENDER}})
 
 
 def _create_categories(handle):
@@ -217,17 +254,27 @@ def _write_log(handle, log, categories):
                      "organization_id": event["organization_id"],
                      "resident_id": event["resident_id"], "category_id": category_id,
                      "channel": event["channel"], "action": event["action"],
-                     "method": "web_form" if event["action"] == "grant" else "unsubscribe_link",
+                     "method": ("sms_keyword" if event.get("keyword") else
+                                "web_form" if event["action"] == "grant" else "unsubscribe_link"),
                      "recorded_by": "key_bench",
                      "evidence": {"form": "bench", "ip": "192.0.2.1", "seq": event["seq"]},
                      "occurred_at": event["occurred_at"]})
     for start in range(0, len(rows), SEED_CHUNK):
         with handle.unit_of_work() as uow:
             uow.session.execute(insert(ConsentEvent), rows[start:start + SEED_CHUNK])
+    keywords = [{"seq": n, "id": f"kwd_bench_{n:08d}", "message_sid": f"SMbench{n:08d}",
+                 "keyword": keyword["kind"].upper(), "source": "inbound_sms", **keyword,
+                 "received_at": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n)}
+                for n, keyword in enumerate(log["keywords"], start=1)]
+    for start in range(0, len(keywords), SEED_CHUNK):
+        with handle.unit_of_work() as uow:
+            uow.session.execute(insert(KeywordEvent), keywords[start:start + SEED_CHUNK])
     if handle.engine.dialect.name == "postgresql":
         _execute(handle.engine, (
             "SELECT setval(pg_get_serial_sequence('consent_events', 'seq'), max(seq)) "
-            "FROM consent_events", "ANALYZE"))
+            "FROM consent_events",
+            "SELECT setval(pg_get_serial_sequence('keyword_events', 'seq'), max(seq)) "
+            "FROM keyword_events", "ANALYZE"))
 
 
 def _execute(engine, statements):
@@ -242,7 +289,8 @@ def _execute(engine, statements):
 def _batch(handle, categories, log, batch, calls, deadline):
     """Figures of `calls` calls per category, each of `batch` recipients, checked exact."""
     rng = random.Random(f"{SEED}-{batch}")
-    recipients = [{"resident_id": r, "has_contact_point": r not in log["no_contact_point"]}
+    recipients = [{"resident_id": r, "has_contact_point": r not in log["no_contact_point"],
+                   "address": log["phones"][r]}
                   for r in rng.sample(log["residents"], min(batch, len(log["residents"])))]
     seconds, problems, answered = [], [], {}
     for name, category_id in categories.items():
