@@ -20,7 +20,7 @@ class PreferenceRoutes:
         body = schemas.PreferencesRequest().load(json_body(request))
         address = client_address(request, self.config["gateway"].get("trusted_proxies") or ())
         return schemas.PreferencesView().dump(self.consent.set_preferences(
-            identity, resident_id, body["channels"], body["wording"], address=address))
+            identity, resident_id, body["channels"], body["wording"], ip=address))
 
     @api("GET", "/v1/residents/<string:resident_id>/consents")
     def consent_history(self, request, resident_id):

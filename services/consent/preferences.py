@@ -22,7 +22,7 @@ from services.consent.texting import keyword_stops, our_sender
 WORDING_LIMIT = 1000
 EXPORT_PAGE = 200
 EXPORT_COLUMNS = ("occurred_at", "resident_id", "channel", "category_id", "category_name",
-                  "action", "method", "recorded_by", "wording", "address")
+                  "action", "method", "recorded_by", "wording", "address", "ip", "message_id")
 # the log is read in chunks so a community of any size stays under bind-parameter limits
 CHUNK = 500
 
@@ -36,7 +36,7 @@ class Preferences:
         return {"resident_id": resident_id, "channels": channel_states(rows)}
 
     @rpc
-    def set_preferences(self, identity, resident_id, changes, wording, address=None):
+    def set_preferences(self, identity, resident_id, changes, wording, ip=None):
         """Append one channel-wide act per channel that changes, with the words shown."""
         caller = Caller.of(identity)
         _check_changes(changes)
@@ -51,7 +51,7 @@ class Preferences:
         else:
             caller.require("manage_directory", resident["community_id"])
             method = "staff_on_behalf"
-        evidence = {"wording": wording, "address": address, "by": caller.actor_id}
+        evidence = {"wording": wording, "ip": ip, "by": caller.actor_id}
         with self.db.unit_of_work() as uow:
             current = channel_states(_log(uow.session, resident, channel_wide=True))
             for channel in CHANNELS:
@@ -154,9 +154,21 @@ def channel_states(rows):
 
 
 def proof_csv(events):
-    return to_csv(EXPORT_COLUMNS, (
-        dict(event, wording=(event["evidence"] or {}).get("wording"),
-             address=(event["evidence"] or {}).get("address")) for event in events))
+    return to_csv(EXPORT_COLUMNS, (dict(event, **proof_columns(event)) for event in events))
+
+
+def proof_columns(event):
+    """The evidence as columns: the words shown, the contact point the act concerns, the
+    actor's IP address, and the provider's message id (SMS keywords, carrier opt-outs)."""
+    evidence = event["evidence"] or {}
+    ip = evidence.get("ip")
+    if ip is None and event["method"] in ("portal", "staff_on_behalf"):
+        ip = evidence.get("address")   # preferences recorded before "ip" had its own key
+        address = None
+    else:
+        address = evidence.get("address")
+    return {"wording": evidence.get("wording"), "address": address, "ip": ip,
+            "message_id": evidence.get("message_sid")}
 
 
 def _check_changes(changes):

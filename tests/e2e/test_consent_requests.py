@@ -219,8 +219,8 @@ def test_pressing_the_button_records_consent_and_the_proof(system, world, first_
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/csv")
     (row,) = [r for r in csv.DictReader(io.StringIO(answer.text))
               if r["method"] == "confirm_link"]
-    assert (row["action"], row["channel"], row["address"]) == ("grant", "email",
-                                                                rosa["email"])
+    assert (row["action"], row["channel"], row["address"], row["ip"]) == (
+        "grant", "email", rosa["email"], "203.0.113.9")
     assert row["wording"].endswith(f"[Yes, email me {world['category']['name']}]")
     assert f"{ORGANIZATION} asks your permission" in row["wording"]
     view = progress(system, world, first_request["id"])

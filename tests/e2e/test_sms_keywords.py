@@ -3,6 +3,8 @@ inbound simulation posts the signed webhook to the gateway), consent records the
 messaging sends the one reply — and what is sent afterwards honours it. Residents of this
 file are its own, with phone numbers nobody else uses."""
 
+import csv
+import io
 import random
 import time
 import uuid
@@ -132,7 +134,9 @@ def test_stop_is_answered_once_and_stops_texts_until_start(system, master, unit)
     assert stop["evidence"]["wording"] == confirmation
     proof = requests.get(f"{system.url}/v1/residents/{stella['id']}/consents.csv",
                          headers=master, timeout=30)
-    assert "sms_keyword" in proof.text and confirmation in proof.text
+    (row,) = [r for r in csv.DictReader(io.StringIO(proof.text)) if r["method"] == "sms_keyword"]
+    assert (row["action"], row["address"], row["message_id"], row["wording"]) == (
+        "withdraw", "'" + phone, inbound["message_sid"], confirmation)  # '+' escaped
 
     text_us(system, phone, "start")
     resumed = (f"{ORG_NAME}: you will get texts from this number again. "

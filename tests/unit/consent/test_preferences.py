@@ -84,14 +84,14 @@ def test_never_set_is_on_and_a_resident_turns_their_own_channels_off_from_the_po
     assert {c: v["on"] for c, v in consent.get_preferences(ADA, "res_ada")["channels"]
             .items()} == {"sms": True, "email": True, "voice": True}
     answer = consent.set_preferences(ADA, "res_ada", {"sms": False, "email": True}, WORDS,
-                                     address="203.0.113.7")
+                                     ip="203.0.113.7")
     sms = answer["channels"]["sms"]
     assert (sms["on"], sms["method"], sms["by"]) == (False, "portal", "res_ada")
     assert answer["channels"]["email"]["since"] is None      # unchanged: nothing appended
     events = consent.consent_history(ADA, "res_ada")["events"]
     assert [(e["channel"], e["action"], e["category_id"]) for e in events] == [
         ("sms", "withdraw", None)]
-    assert events[0]["evidence"] == {"wording": WORDS, "address": "203.0.113.7",
+    assert events[0]["evidence"] == {"wording": WORDS, "ip": "203.0.113.7",
                                      "by": "res_ada"}
     recorded = outbox_events(db, "consent_recorded")
     assert [e["data"]["action"] for e in recorded] == ["withdraw"]
@@ -166,20 +166,20 @@ def rows(text):
 
 def test_the_export_is_csv_with_the_evidence_and_no_formulas(consent):
     category = consent.create_category(MANAGER, ORG, "=HYPERLINK(\"x\")", "opt_in")
-    consent.set_preferences(ADA, "res_ada", {"sms": False}, "+1 call me", address="10.0.0.1")
+    consent.set_preferences(ADA, "res_ada", {"sms": False}, "+1 call me", ip="10.0.0.1")
     consent.record(MANAGER, "res_edsger", "email", "withdraw", "staff_on_behalf",
                    category["id"], {"wording": "@SUM(A1)"})
     mine = rows(consent.export_consents(ADA, resident_id="res_ada"))
     assert [(r["resident_id"], r["channel"], r["action"], r["method"], r["wording"],
-             r["address"], r["category_id"]) for r in mine] == [
-        ("res_ada", "sms", "withdraw", "portal", "'+1 call me", "10.0.0.1", "")]
+             r["address"], r["ip"], r["category_id"]) for r in mine] == [
+        ("res_ada", "sms", "withdraw", "portal", "'+1 call me", "", "10.0.0.1", "")]
     everyone = rows(consent.export_consents(MANAGER, community_id=MAPLE))
     assert [r["resident_id"] for r in everyone] == ["res_ada", "res_edsger"]
     assert everyone[1]["category_name"] == "'=HYPERLINK(\"x\")"
     assert everyone[1]["wording"] == "'@SUM(A1)"
     assert list(everyone[0]) == ["occurred_at", "resident_id", "channel", "category_id",
                                  "category_name", "action", "method", "recorded_by",
-                                 "wording", "address"]
+                                 "wording", "address", "ip", "message_id"]
 
 
 def test_the_community_export_follows_every_page_and_needs_a_permission_there(consent):
