@@ -15,6 +15,7 @@ import uuid
 import pytest
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.e2e
@@ -241,7 +242,8 @@ def test_a_resident_unsubscribes_from_every_commercial_category_in_a_browser(wor
     assert narrow.is_selected() and not wide.is_selected()
     wide.click()
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.title == "You are unsubscribed"
+    # the click returns before the answer to the form has loaded
+    WebDriverWait(browser, 15).until(lambda b: b.title == "You are unsubscribed")
     status = browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert "You are unsubscribed" in status and "Maple Grove" in status
     listed = browser.find_element(By.CSS_SELECTOR, "main ul").text
