@@ -22,6 +22,9 @@ PROBLEMS = {
     "expired": (410, "This link has expired",
                 "This link is too old to use. Nothing was recorded; ask the sender for a "
                 "new one if you still want these emails."),
+    "withdrawn": (410, "This request is closed",
+                  "The sender no longer uses this kind of message, so there is nothing to "
+                  "agree to. Nothing was recorded."),
 }
 
 

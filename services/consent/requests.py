@@ -247,7 +247,8 @@ class ConsentRequests:
         return request_view(request, counts)
 
     def _confirm_link(self, session, token):
-        """{link, category} of a confirm token, or {valid: False, problem}."""
+        """{link, category} of a confirm token, or {valid: False, problem}: changed,
+        unknown, expired, or withdrawn (the category was archived since)."""
         try:
             link_id = tokens.verify(tokens.link_secret(self.config or {}), token)
         except tokens.BadToken:
@@ -258,8 +259,9 @@ class ConsentRequests:
         category = session.get(Category, link.category_id)
         if category is None:
             return {"valid": False, "problem": "unknown"}
-        if link.used_at is None and (link.expires_at <= utcnow()
-                                     or category.archived_at is not None):
+        if link.used_at is None and category.archived_at is not None:
+            return {"valid": False, "problem": "withdrawn"}
+        if link.used_at is None and link.expires_at <= utcnow():
             return {"valid": False, "problem": "expired"}
         return {"link": link, "category": category}
 

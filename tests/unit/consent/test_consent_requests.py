@@ -350,6 +350,13 @@ def test_an_expired_link_records_nothing(consent, link):
     assert grants(consent) == []
 
 
+def test_a_link_to_a_category_archived_since_records_nothing(consent, link):
+    consent.archive_category(MASTER, link["category"]["id"])
+    assert consent.describe_confirm(link["token"]) == {"valid": False, "problem": "withdrawn"}
+    assert consent.confirm(link["token"], {}) == {"valid": False, "problem": "withdrawn"}
+    assert grants(consent) == []
+
+
 def test_a_second_request_skips_who_confirmed_the_first(consent, link):
     consent.confirm(link["token"], {})
     again = consent.create_consent_request(MASTER, link["category"]["id"], [BIRCH])
