@@ -9,24 +9,17 @@ import uuid
 import jwt
 
 from contracts.errors import Unauthenticated
+from servicekit.signing_keys import signing_key
 
 ALGORITHMS = ["HS256"]  # the allow-list: a token naming any other algorithm is refused
 ISSUER = "townhall"
 AUDIENCE = "townhall-api"
 DEV_SECRET = "development-only-signing-key-not-for-production"  # noqa: S105
-MIN_SECRET_BYTES = 32
 
 
 def settings(config):
     auth = config.get("auth") or {}
-    secret = auth.get("jwt_secret")
-    if not secret:
-        if config.get("environment", "development") != "development":
-            raise RuntimeError("auth.jwt_secret must be set (TOWNHALL_AUTH__JWT_SECRET) "
-                               "outside development")
-        secret = DEV_SECRET
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(f"auth.jwt_secret must be at least {MIN_SECRET_BYTES} bytes")
+    secret = signing_key(config, "auth", "jwt_secret", DEV_SECRET)
     return {"secret": secret,
             "access_ttl": int(auth.get("access_ttl_seconds", 900)),
             "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}

@@ -7,8 +7,9 @@ import hashlib
 import hmac
 import secrets
 
+from servicekit.signing_keys import signing_key
+
 DEV_SECRET = "development-only-link-signing-key-not-for-production"  # noqa: S105
-MIN_SECRET_BYTES = 32
 SIGNATURE_BYTES = 16
 
 
@@ -18,15 +19,7 @@ class BadToken(ValueError):
 
 def link_secret(config):
     """The signing key from configuration; the built-in one only in development."""
-    secret = (config.get("consent") or {}).get("link_secret")
-    if not secret:
-        if config.get("environment", "development") != "development":
-            raise RuntimeError("consent.link_secret must be set (TOWNHALL_CONSENT__LINK_SECRET) "
-                               "outside development")
-        secret = DEV_SECRET
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(f"consent.link_secret must be at least {MIN_SECRET_BYTES} bytes")
-    return secret
+    return signing_key(config, "consent", "link_secret", DEV_SECRET)
 
 
 def new_link_id(purpose_prefix):
