@@ -29,6 +29,17 @@ class System:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {demo['api_key']}"
 
+    def staff(self, email):
+        """A session signed in as a seeded staff user (of either organization)."""
+        accounts = self.demo["accounts"] + self.demo["other_organization"]["accounts"]
+        account = next(a for a in accounts if a["email"] == email)
+        answer = requests.post(f"{self.url}/v1/auth/login", timeout=30,
+                               json={"email": email, "password": account["password"]})
+        assert answer.status_code == 200, answer.text
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        return session
+
     def resident(self, first_name):
         return next(r for r in self.demo["residents"] if r["name"].startswith(first_name))
 

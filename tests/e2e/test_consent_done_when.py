@@ -23,16 +23,6 @@ UNSUBSCRIBE = re.compile(r"(https?://\S+/u/[A-Za-z0-9_.-]+)")
 CONFIRM = re.compile(r"(https?://\S+/c/[A-Za-z0-9_.-]+)")
 
 
-def staff(system, email):
-    account = next(a for a in system.demo["accounts"] if a["email"] == email)
-    answer = requests.post(f"{system.url}/v1/auth/login", timeout=30,
-                           json={"email": email, "password": account["password"]})
-    assert answer.status_code == 200, answer.text
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    return session
-
-
 def made(answer):
     assert answer.status_code < 300, answer.text
     return answer.json()
@@ -41,8 +31,8 @@ def made(answer):
 class Scene:
     def __init__(self, system):
         self.system, self.url = system, system.url
-        self.master = staff(system, "master@maplegrove.example")
-        self.manager = staff(system, "manager@maplegrove.example")
+        self.master = system.staff("master@maplegrove.example")
+        self.manager = system.staff("manager@maplegrove.example")
         toronto = next(o["id"] for o in system.demo["offices"] if o["name"] == "Toronto office")
         self.community = made(self.master.post(f"{self.url}/v1/communities", timeout=30, json={
             "name": f"Done-when Towers {RUN}", "office_id": toronto}))

@@ -24,17 +24,6 @@ RUN = uuid.uuid4().hex[:8]
 LINK = re.compile(r"(https?://\S+/c/[A-Za-z0-9_.-]+)")
 
 
-def sign_in(system, email):
-    account = next(a for a in system.demo["accounts"] + system.demo["other_organization"][
-        "accounts"] if a["email"] == email)
-    answer = requests.post(f"{system.url}/v1/auth/login", timeout=30,
-                           json={"email": email, "password": account["password"]})
-    assert answer.status_code == 200, answer.text
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    return session
-
-
 def wait_for(fetch, done, timeout=30):
     deadline = time.monotonic() + timeout
     value = fetch()
@@ -53,7 +42,7 @@ def emails_to(system, address):
 
 @pytest.fixture(scope="module")
 def world(system):
-    master = sign_in(system, "master@maplegrove.example")
+    master = system.staff("master@maplegrove.example")
     office_id = next(o["id"] for o in system.demo["offices"] if o["name"] == "Toronto office")
 
     def made(answer):
@@ -272,7 +261,7 @@ def test_changed_unknown_and_expired_links_record_nothing(system, world, first_r
 
 
 def test_another_organization_sees_no_request(system, world, first_request):
-    other = sign_in(system, "manager@harborview.example")
+    other = system.staff("manager@harborview.example")
     answer = other.get(f"{system.url}/v1/consent/requests/{first_request['id']}", timeout=30)
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "application/problem+json"
