@@ -126,6 +126,12 @@ class QuoteRequest(Strict):
     community_id = fields.String(validate=validate.Length(min=1, max=64),
                                  metadata={"description": "also answer the balance of the "
                                                           "wallet that would pay"})
+    category_id = fields.String(validate=validate.Length(min=1, max=64),
+                                metadata={"description": "the category of the send: texts "
+                                                         "of an opt-out-enabled category are "
+                                                         "priced with their unsubscribe "
+                                                         "footer, as they are held; without "
+                                                         "it the bare body is priced"})
 
 
 class ChannelQuote(Schema):
@@ -139,6 +145,10 @@ class QuoteView(Schema):
     total = fields.Integer()
     characters = fields.Integer()
     gsm7 = fields.Boolean()
+    unsubscribe_footer = fields.Boolean(metadata={
+        "description": "true: texts and emails are priced with the unsubscribe footer their "
+                       "category adds; false: the bare body (no category_id given, or a "
+                       "category without unsubscribe links)"})
     rates = fields.Nested(Rates)
     balance = fields.Nested(WalletView, allow_none=True,
                             metadata={"description": "the wallet that would pay, when known"})

@@ -9,6 +9,8 @@ call (unanswered calls are free); email is free. Always rounded up.
 import math
 from dataclasses import dataclass
 
+from contracts.footer import text_to_send
+
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -51,21 +53,25 @@ def delivery_credits(channel, body, rates=DEFAULT_RATES):
     raise ValueError(f"no price for channel {channel!r} before sending")
 
 
-def quote(body, channels, recipients, rates=DEFAULT_RATES, call_seconds=None):
+def quote(body, channels, recipients, rates=DEFAULT_RATES, call_seconds=None,
+          unsubscribe_link=None):
     """Credits a send would cost before it is sent, per channel and in all: what messaging
     holds for the same body (a call is quoted for `call_seconds`, by default one rate unit,
-    and settled later on its real duration)."""
+    and settled later on its real duration). With `unsubscribe_link` (a real one or its
+    placeholder) each text and email is priced with its footer, as messaging sends it."""
     per_channel = {}
     for channel in channels:
         if channel == "voice":
             each = voice_credits(rates.voice_seconds if call_seconds is None else call_seconds,
                                  rates)
         else:
-            each = delivery_credits(channel, body, rates)
+            each = delivery_credits(channel, text_to_send(channel, body, unsubscribe_link),
+                                    rates)
         per_channel[channel] = {"per_recipient": each, "total": each * recipients}
     return {"channels": per_channel, "recipients": recipients,
             "total": sum(c["total"] for c in per_channel.values()),
             "characters": len(body or ""), "gsm7": is_gsm7(body or ""),
+            "unsubscribe_footer": bool(unsubscribe_link),
             "rates": {"text_chars": rates.text_chars,
                       "unicode_text_chars": rates.unicode_text_chars,
                       "voice_seconds": rates.voice_seconds}}

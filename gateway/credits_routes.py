@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from contracts import credits_api as schemas
 from contracts.errors import InvalidRequest
+from contracts.footer import carries_unsubscribe_link
 from gateway.http import api, csv_download, idempotency_key, json_body
 from servicekit.spreadsheets import to_csv
 
@@ -83,6 +84,16 @@ class CreditsRoutes:
         identity = self._authenticate(request)
         body = schemas.QuoteRequest().load(json_body(request))
         community_id = body.pop("community_id", None)
+        category_id = body.pop("category_id", None)
+        if category_id:
+            category = self.consent.get_category(identity, category_id)
+            if category.get("archived"):
+                # the refusal messaging.create gives: a quote for a send that cannot be made
+                raise InvalidRequest(f"category {category_id} is archived; it takes no new "
+                                     "communications", "category_id")
+            body["unsubscribe_footer"] = carries_unsubscribe_link(
+                category["opt_out_enabled"], category["transactional"])
+            body["public_url"] = self.config["gateway"]["public_url"]
         quoted = self.credits.quote(identity, **body)
         quoted["balance"] = (self.credits.payer_wallet(identity, community_id)
                              if community_id else None)

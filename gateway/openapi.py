@@ -377,7 +377,7 @@ def _credits_paths(spec):
         errors=(402, 403, 404, 422))})
     spec.path("/v1/credits/quote", operations={"post": _operation(
         "Price a body for a number of recipients per channel before sending",
-        body="CreditQuoteRequest", answer="CreditQuoteView", errors=(403, 422))})
+        body="CreditQuoteRequest", answer="CreditQuoteView", errors=(403, 404, 422))})
 
 
 ORDER_SCHEMAS = {"CreditBuyer": order_api.BuyerRequest,

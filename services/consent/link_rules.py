@@ -11,6 +11,7 @@ lifetime (`consent.unsubscribe_link_days`, 90 by default, never below 60).
 from dataclasses import dataclass
 from datetime import timedelta
 
+from contracts.footer import unsubscribe_link
 from services.consent import tokens
 
 MIN_DAYS = 60
@@ -30,7 +31,7 @@ class LinkSettings:
     public_url: str
 
     def url(self, link_id):
-        return f"{self.public_url}/u/{tokens.sign(self.secret, link_id)}"
+        return unsubscribe_link(self.public_url, tokens.sign(self.secret, link_id))
 
 
 def link_settings(config):

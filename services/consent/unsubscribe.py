@@ -12,6 +12,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import insert, select
 
 from contracts.errors import Gone, InvalidRequest, NotFound
+from contracts.footer import carries_unsubscribe_link
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.db import utcnow
@@ -54,7 +55,8 @@ class Unsubscribe:
             if category is None:
                 raise NotFound(f"category {category_id} does not exist", "category_id")
             caller.check_owner(category.organization_id, "category", category_id)
-            if not category.opt_out_enabled or category.transactional or not recipients:
+            if (not carries_unsubscribe_link(category.opt_out_enabled, category.transactional)
+                    or not recipients):
                 return {}
             addresses = {r["resident_id"]: r.get("address") for r in recipients}
             issued = {}

@@ -8,7 +8,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from contracts import pricing
+from contracts import footer, pricing
 from contracts.errors import Forbidden, InsufficientCredits, InvalidRequest, NotFound
 from contracts.pricing import RateCard
 from contracts.vocabulary import CHANNELS, TERMINAL_STATUSES
@@ -329,8 +329,12 @@ class CreditsService(Purchasing, TownhallService):
             return _rates(store.settings(session, caller.organization_id))
 
     @rpc
-    def quote(self, identity, body, channels, recipients, call_seconds=None):
-        """What a send would cost, priced by the same function messaging holds with."""
+    def quote(self, identity, body, channels, recipients, call_seconds=None,
+              unsubscribe_footer=False, public_url=None):
+        """What a send would cost, priced by the same function messaging holds with. With
+        `unsubscribe_footer` (the gateway asked consent: the category is opt-out-enabled) each
+        text and email is priced with a footer as long as the one each recipient will get,
+        whose link starts with `public_url`."""
         caller = Caller.of(identity)
         if caller.is_resident:
             raise Forbidden("residents do not send communications", "actor_type")
@@ -340,9 +344,15 @@ class CreditsService(Purchasing, TownhallService):
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown or not channels:
             raise InvalidRequest(f"must be one or more of {', '.join(CHANNELS)}", "channels")
+        link = None
+        if unsubscribe_footer:
+            if not isinstance(public_url, str) or not public_url:
+                raise InvalidRequest("an unsubscribe footer needs the public address its "
+                                     "links start with", "public_url")
+            link = footer.placeholder_unsubscribe_link(public_url)
         with self.db.read() as session:
             rates = RateCard(**_rates(store.settings(session, caller.organization_id)))
-        return pricing.quote(body, channels, recipients, rates, call_seconds)
+        return pricing.quote(body, channels, recipients, rates, call_seconds, link)
 
     @rpc
     def get_settings(self, identity):

@@ -12,6 +12,7 @@ import eventlet
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from contracts import footer
 from contracts.errors import InsufficientCredits, InvalidRequest, NotFound, Unsupported
 from contracts.pricing import RateCard, delivery_credits
 from contracts.vocabulary import STATUS_RANK
@@ -23,7 +24,7 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
 from servicekit.tracing import current_correlation_id, set_correlation_id
-from services.messaging import footer, lifecycle
+from services.messaging import lifecycle
 from services.messaging.dispatch import Providers
 from services.messaging.inbound import Inbound, report_opt_out
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback

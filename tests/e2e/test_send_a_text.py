@@ -65,6 +65,34 @@ def test_a_text_is_delivered_charged_and_counted(system):
         assert any(e.get("correlation_id") == cid for e in system.logs(service)), service
 
 
+def test_a_quote_given_the_category_is_what_the_send_holds(system):
+    # 300 GSM-7 characters: one credit bare, two with the unsubscribe link the category adds
+    body = unique("Water will be off on Tuesday from 9 to 11.").ljust(300, ".")
+
+    def quote(**extra):
+        return system.session.post(f"{system.url}/v1/credits/quote", json={
+            "body": body, "channels": ["sms"], "recipients": 1, **extra}, timeout=30)
+
+    bare = quote().json()
+    assert (bare["total"], bare["unsubscribe_footer"]) == (1, False)
+    exact = quote(category_id=system.demo["category_id"])
+    assert exact.status_code == 200, exact.text
+    assert (exact.json()["total"], exact.json()["unsubscribe_footer"]) == (2, True)
+    unknown = quote(category_id="cat_doesnotexist")
+    assert unknown.status_code == 404 and unknown.json()["field"] == "category_id"
+
+    ada = system.resident("Ada")
+    answer = system.send(ada, body)
+    assert answer.status_code == 202, answer.text
+    view = system.wait_until_done(answer.json()["id"])
+    (delivery,) = view["deliveries"]
+    assert (delivery["status"], delivery["credits"]) == ("delivered", 2)
+    assert view["credits"] == {"held": 0, "charged": 2, "released": 0}
+    sent = [m["body"] for m in system.provider_messages(ada["phone"])
+            if without_footer(m) == body]
+    assert len(sent) == 1 and 320 < len(sent[0]) <= 640
+
+
 def test_the_same_idempotency_key_sends_once(system):
     grace = system.resident("Grace")
     key, body = f"key-{uuid.uuid4().hex}", unique("Reminder: rent is due.")

@@ -5,7 +5,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from services.messaging.footer import email_headers
+from contracts.footer import email_headers
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
 
 # Lines up to RFC 5322's hard limit: under the default 78 a long List-Unsubscribe link would

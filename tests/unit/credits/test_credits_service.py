@@ -6,7 +6,10 @@ from sqlalchemy import func, select
 
 from contracts.errors import Forbidden, InvalidRequest, NotFound
 from contracts.events import envelope
+from contracts.footer import text_to_send
+from contracts.pricing import delivery_credits
 from servicekit.testing import memory_database, outbox_events
+from services.consent import link_rules, tokens
 from services.credits.models import Base, Entry
 from services.credits.service import CreditsService
 
@@ -145,3 +148,23 @@ def test_a_quote_prices_like_messaging_with_the_organizations_rate_card(credits)
     assert bad.value.field == "rates.text_chars"
     with pytest.raises(InvalidRequest, match="must be one or more of"):
         credits.quote(ME, "hi", ["fax"], 1)
+
+
+def test_a_quote_with_the_unsubscribe_footer_is_what_messaging_holds(credits):
+    body, public_url = "x" * 300, "https://townhall.example"   # GSM-7, 20 short of a credit
+    bare = credits.quote(ME, body, ["sms", "email", "voice"], 3)
+    assert bare["unsubscribe_footer"] is False
+    assert bare["channels"]["sms"] == {"per_recipient": 1, "total": 3}
+    quoted = credits.quote(ME, body, ["sms", "email", "voice"], 3, unsubscribe_footer=True,
+                           public_url=public_url)
+    assert quoted["unsubscribe_footer"] is True
+    assert quoted["channels"] == {"sms": {"per_recipient": 2, "total": 6},
+                                  "email": {"per_recipient": 0, "total": 0},
+                                  "voice": {"per_recipient": 1, "total": 3}}
+    # what messaging prices each delivery with, given the link consent issues
+    settings = link_rules.link_settings({"gateway": {"public_url": public_url}})
+    real = settings.url(tokens.new_link_id(link_rules.ID_PREFIX))
+    assert delivery_credits("sms", text_to_send("sms", body, real)) == 2
+    with pytest.raises(InvalidRequest) as bad:
+        credits.quote(ME, body, ["sms"], 1, unsubscribe_footer=True)
+    assert bad.value.field == "public_url"

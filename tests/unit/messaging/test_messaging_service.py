@@ -47,7 +47,7 @@ class FakeConsent:
                 for r in recipients]
 
     def unsubscribe_links(self, identity, category_id, channel, recipients):
-        return {}  # a category without unsubscribe links (see test_footer.py for one with)
+        return {}  # a category without unsubscribe links (test_footer_delivery.py has one)
 
 
 class FakeCredits:

@@ -1,16 +1,15 @@
-"""The unsubscribe footer and headers: composed once (pure), priced as sent, handed to the
-provider, found again by reconciliation, and written into the email as RFC 8058 asks."""
+"""Messaging's use of the unsubscribe footer (tests/unit/contracts/test_footer.py composes
+it): priced as sent, handed to the provider, found again by reconciliation, and written into
+the email as RFC 8058 asks."""
 
 import email
 import email.policy
 import smtplib
 
-import pytest
 from nameko.testing.services import worker_factory
 
-from contracts.pricing import delivery_credits
+from contracts import footer
 from servicekit.testing import memory_database, outbox_events
-from services.messaging import footer
 from services.messaging.models import Base, Delivery
 from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.providers.smtp_email import SmtpEmail
@@ -21,46 +20,6 @@ IDENTITY = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "or
             "permissions": ["send_communications", "send_sms"]}
 RESIDENT = {"id": "res_1", "community_id": "com_1", "name": "Ada", "phone": "+15551230001",
             "email": "ada@example.com"}
-
-
-# --- composition (pure) ---------------------------------------------------------------------
-
-def test_a_text_ends_with_its_unsubscribe_link():
-    assert footer.text_to_send("sms", "Water off at noon", URL) == (
-        f"Water off at noon\nUnsubscribe: {URL}")
-
-
-def test_an_email_ends_with_its_unsubscribe_link():
-    text = footer.text_to_send("email", "Water off at noon.\n\n", URL)
-    assert text.startswith("Water off at noon.\n\n--\n")
-    assert text.rstrip().endswith(URL) and "no login" in text
-
-
-def test_without_a_link_the_body_goes_as_written():
-    for channel in ("sms", "email", "voice"):
-        assert footer.text_to_send(channel, "Hello", None) == "Hello"
-    assert footer.email_headers(None) == {}
-
-
-def test_email_headers_offer_one_click_unsubscribe():
-    assert footer.email_headers(URL) == {
-        "List-Unsubscribe": f"<{URL}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-
-
-@pytest.mark.parametrize("url", ["javascript:alert(1)", URL + "\r\nBcc: x@example.com",
-                                 URL + ">, <mailto:x@example.com", "https://a b"])
-def test_a_link_that_could_bend_a_header_is_refused(url):
-    with pytest.raises(ValueError):
-        footer.email_headers(url)
-    with pytest.raises(ValueError):
-        footer.text_to_send("sms", "Hi", url)
-
-
-def test_the_footer_is_priced_as_sent():
-    body = "x" * 300   # one credit alone; two with the footer
-    assert delivery_credits("sms", body) == 1
-    assert delivery_credits("sms", footer.text_to_send("sms", body, URL)) == 2
 
 
 # --- the email as it leaves (a stand-in for smtplib's connection, not for our code) --------
