@@ -126,3 +126,21 @@ class ConsentRequestPage(Schema):
 class ConsentRequestListQuery(Strict):
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(validate=validate.Range(min=1, max=200))
+
+
+# --- importing consent collected before Townhall (paper forms, a previous system)
+
+CONSENT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+CONSENT_IMPORT_MAX_ROWS = 20_000
+
+
+class ConsentImportQuery(Strict):
+    filename = fields.String(validate=validate.Length(min=1, max=255), metadata={
+        "description": "kept with every act as evidence (default: the uploaded file's name)"})
+
+
+class ConsentImportView(Schema):
+    imported = fields.Integer(metadata={"description": "acts appended to the consent log, "
+                                                      "one per row"})
+    category_id = fields.String()
+    filename = fields.String(allow_none=True)

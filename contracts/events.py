@@ -84,6 +84,13 @@ class ConsentRecorded(Schema):
     method = fields.String(required=True)
 
 
+class ConsentsRecorded(Schema):
+    """consents_recorded: many acts at once (an import of consent records)."""
+
+    items = fields.List(fields.Nested(ConsentRecorded), required=True,
+                        metadata={"description": "each as consent_recorded carries it"})
+
+
 class CreditsGranted(Schema):
     community_id = fields.String(required=True)
     amount = fields.Integer(required=True)
@@ -296,6 +303,9 @@ CATALOGUE = {
                   "A grant was taken away (credits freezes a balance when send_sms goes)."),
         EventType("consent_recorded", "consent", 1, ConsentRecorded,
                   "A resident granted or withdrew consent for a channel (and category)."),
+        EventType("consents_recorded", "consent", 1, ConsentsRecorded,
+                  "Many residents' grants and withdrawals at once, from an import of consent "
+                  "records (one event per batch)."),
         EventType("credits_granted", "credits", 1, CreditsGranted,
                   "Credits were added to a community wallet."),
         EventType("credits_reserved", "credits", 1, CreditsReserved,

@@ -147,3 +147,28 @@ def csv_download(text, *name_parts):
     name = "-".join(re.sub(r"[^A-Za-z0-9_-]+", "-", str(p)).strip("-")[:64] for p in name_parts)
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{name or "export"}.csv"'})
+
+
+# multipart's boundaries and headers around a file; the service enforces the exact limit
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+CSV_TYPES = ("text/csv", "application/csv")
+
+
+def csv_upload(request, max_bytes):
+    """The file's bytes and name: the raw body (text/csv) or the `file` field of a form."""
+    limit = max_bytes + UPLOAD_ENVELOPE_BYTES
+    if (request.content_length or 0) > limit:
+        # refused before reading: a body this large is not read into memory at all
+        raise InvalidRequest(f"the file is larger than the limit of {max_bytes} bytes; "
+                             "split it into smaller files", "file")
+    request.max_content_length = limit
+    if request.mimetype in CSV_TYPES:
+        return request.get_data(), None
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidRequest("a multipart upload needs the CSV in a field named file",
+                                 "file")
+        return upload.read(), upload.filename or None
+    raise InvalidRequest("send the CSV as the body with Content-Type: text/csv, or as the "
+                         "file field of multipart/form-data", "Content-Type")

@@ -5,12 +5,7 @@ answers at once; the caller follows the job at its Location."""
 import base64
 
 from contracts import api as schemas
-from contracts.errors import InvalidRequest
-from gateway.http import api, json_response
-
-# multipart's boundaries and headers around the file; directory enforces the exact limit
-ENVELOPE_BYTES = 64 * 1024
-CSV_TYPES = ("text/csv", "application/csv")
+from gateway.http import api, csv_upload, json_response
 
 
 class ImportRoutes:
@@ -18,7 +13,7 @@ class ImportRoutes:
     def start_import(self, request, community_id):
         identity = self._authenticate(request)
         query = schemas.ImportQuery().load(request.args.to_dict())
-        data, filename = _upload(request, _max_bytes(self.config))
+        data, filename = csv_upload(request, _max_bytes(self.config))
         job = self.directory.start_import(
             identity, community_id, base64.b64encode(data).decode(),
             filename=query.get("filename") or filename,
@@ -36,23 +31,3 @@ class ImportRoutes:
 def _max_bytes(config):
     return int((config.get("directory") or {}).get("import_max_bytes",
                                                    schemas.IMPORT_MAX_BYTES))
-
-
-def _upload(request, max_bytes):
-    """The file's bytes and name: the raw body (text/csv) or the `file` field of a form."""
-    limit = max_bytes + ENVELOPE_BYTES
-    if (request.content_length or 0) > limit:
-        # refused before reading: a body this large is not read into memory at all
-        raise InvalidRequest(f"the file is larger than the limit of {max_bytes} bytes; "
-                             "split it into smaller files", "file")
-    request.max_content_length = limit
-    if request.mimetype in CSV_TYPES:
-        return request.get_data(), None
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidRequest("a multipart upload needs the CSV in a field named file",
-                                 "file")
-        return upload.read(), upload.filename or None
-    raise InvalidRequest("send the CSV as the body with Content-Type: text/csv, or as the "
-                         "file field of multipart/form-data", "Content-Type")

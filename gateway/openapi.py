@@ -94,6 +94,7 @@ def document():
     _preference_paths(spec)
     _consent_request_paths(spec)
     _unsubscribe_paths(spec)
+    _consent_import_paths(spec)
     return spec.to_dict()
 
 
@@ -561,3 +562,29 @@ def _unsubscribe_paths(spec):
                      "multipart/form-data": {"schema": form}}},
                  "responses": {"200": {"description": "confirmation page", "content": html},
                                **problems}}})
+
+
+def _consent_import_paths(spec):
+    """Consent collected before Townhall (paper forms, a previous system), with its evidence."""
+    spec.components.schema("ConsentImportView", schema=consent_schemas.ConsentImportView)
+    csv_file = {"type": "string", "format": "binary"}
+    operation = _operation(
+        "Import consent collected before Townhall from a CSV file "
+        "(manage_consent_categories)", ids=("category_id",), answer="ConsentImportView",
+        errors=(403, 404, 422))
+    operation["description"] = (
+        "Columns: resident_id, channel (sms, email, voice), action (grant, withdraw), "
+        "obtained_at (YYYY-MM-DD or an ISO date and time, not in the future), wording (the "
+        "words the resident agreed to, up to 1000 characters) are required; address (the "
+        "phone or email it concerns) and source (e.g. paper form 2024) are optional. Every "
+        "row is checked first; a file with any error imports nothing and the 422 names up to "
+        "50 errors by line, column and rule. A good file is appended in one transaction, in "
+        "file order, method import. At most 20,000 rows and 5 MiB.")
+    operation["parameters"] += [{"in": "query", "schema": consent_schemas.ConsentImportQuery},
+                                IDEMPOTENCY]
+    operation["requestBody"] = {"required": True, "content": {
+        "text/csv": {"schema": csv_file},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": csv_file}}}}}
+    spec.path("/v1/consent/categories/{category_id}/consent-imports",
+              operations={"post": operation})

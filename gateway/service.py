@@ -17,6 +17,7 @@ from contracts.errors import (
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.consent_import_routes import ConsentImportRoutes
 from gateway.consent_request_routes import ConsentRequestRoutes
 from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import ORDER_LINK, CreditsRoutes
@@ -41,7 +42,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
                      OrderRoutes, ConsentRoutes, PreferenceRoutes, ConsentRequestRoutes,
-                     UnsubscribePages):
+                     ConsentImportRoutes, UnsubscribePages):
     name = "gateway"
     config = Config()
     tracing = Tracing()

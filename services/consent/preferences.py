@@ -22,7 +22,8 @@ from services.consent.texting import keyword_stops, our_sender
 WORDING_LIMIT = 1000
 EXPORT_PAGE = 200
 EXPORT_COLUMNS = ("occurred_at", "resident_id", "channel", "category_id", "category_name",
-                  "action", "method", "recorded_by", "wording", "address", "ip", "message_id")
+                  "action", "method", "recorded_by", "wording", "address", "ip", "message_id",
+                  "obtained_at", "source")
 # the log is read in chunks so a community of any size stays under bind-parameter limits
 CHUNK = 500
 
@@ -159,7 +160,8 @@ def proof_csv(events):
 
 def proof_columns(event):
     """The evidence as columns: the words shown, the contact point the act concerns, the
-    actor's IP address, and the provider's message id (SMS keywords, carrier opt-outs)."""
+    actor's IP address, the provider's message id (SMS keywords, carrier opt-outs), and for
+    imported records when and where the consent was originally obtained."""
     evidence = event["evidence"] or {}
     ip = evidence.get("ip")
     if ip is None and event["method"] in ("portal", "staff_on_behalf"):
@@ -168,7 +170,8 @@ def proof_columns(event):
     else:
         address = evidence.get("address")
     return {"wording": evidence.get("wording"), "address": address, "ip": ip,
-            "message_id": evidence.get("message_sid")}
+            "message_id": evidence.get("message_sid"),
+            "obtained_at": evidence.get("obtained_at"), "source": evidence.get("source")}
 
 
 def _check_changes(changes):

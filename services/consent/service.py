@@ -9,6 +9,7 @@ from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
 from services.consent.categories import Categories
+from services.consent.imports import ConsentImports
 from services.consent.keyword_replies import KEYWORD_METHODS
 from services.consent.models import Base, Category, ConsentEvent
 from services.consent.preferences import Preferences
@@ -21,7 +22,7 @@ CHECK_LIMIT = 10_000
 
 
 class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscribe,
-                     ConsentRequests):
+                     ConsentRequests, ConsentImports):
     name = "consent"
     db = Database(Base)
     directory = Rpc("directory")

@@ -158,6 +158,11 @@ MATRIX.update({
     ("get", "/v1/consent/categories/{category_id}/requests"): expect(master=A),
     ("get", "/v1/consent/requests/{request_id}"): expect(master=A),
 })
+# --- consent imports (manage_consent_categories: master users; a header and no rows, so the
+# demo category's consents stay as they are)
+MATRIX.update({
+    ("post", "/v1/consent/categories/{category_id}/consent-imports"): expect(master=A),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -300,6 +305,7 @@ def setup_revoke_key(system, world, caller):
 
 # a header and no rows: the call is tried for who may make it, and imports nothing
 EMPTY_IMPORT = b"unit,first_name,last_name\n"
+EMPTY_CONSENT_IMPORT = b"resident_id,channel,action,obtained_at,wording\n"
 
 
 def post_import(system, world, headers):
@@ -456,6 +462,9 @@ def call(system, world, caller, verb, path):
         headers["Idempotency-Key"] = unique(caller)
     if path == "/v1/communities/{community_id}/imports":   # a CSV body, not JSON
         return post_import(system, world, headers)
+    if path.endswith("/consent-imports"):
+        return requests.post(system.url + path.format(**ids), data=EMPTY_CONSENT_IMPORT,
+                             timeout=30, headers=dict(headers, **{"Content-Type": "text/csv"}))
     url = system.url + path.format(**ids)
     return requests.request(verb, url, headers=headers, json=body, params=params, timeout=30)
 

@@ -179,7 +179,8 @@ def test_the_export_is_csv_with_the_evidence_and_no_formulas(consent):
     assert everyone[1]["wording"] == "'@SUM(A1)"
     assert list(everyone[0]) == ["occurred_at", "resident_id", "channel", "category_id",
                                  "category_name", "action", "method", "recorded_by",
-                                 "wording", "address", "ip", "message_id"]
+                                 "wording", "address", "ip", "message_id", "obtained_at",
+                                 "source"]
 
 
 def test_the_community_export_follows_every_page_and_needs_a_permission_there(consent):
