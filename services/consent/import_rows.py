@@ -8,14 +8,13 @@ Line numbers are the file's physical lines as a spreadsheet user sees them (the 
 line 1); a row whose quoted cell spans lines is reported at the line where it starts.
 """
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from contracts.consent_api import CONSENT_IMPORT_MAX_BYTES, CONSENT_IMPORT_MAX_ROWS
 from contracts.vocabulary import CHANNELS
+from servicekit import csv_rows
 
 REQUIRED = ("resident_id", "channel", "action", "obtained_at", "wording")
 OPTIONAL = ("address", "source")
@@ -29,7 +28,6 @@ ERRORS_SHOWN = 50
 # part of the world, up to UTC+14
 EARLIEST_TOMORROW = timedelta(hours=14)
 
-_BOM = b"\xef\xbb\xbf"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
                        r"(Z|[+-]\d{2}(:?\d{2})?)?")
@@ -143,32 +141,17 @@ def _parse(data, max_rows, max_bytes):
 
 
 def _decode(data):
-    body = data[len(_BOM):] if data.startswith(_BOM) else data
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        position = exc.start + len(data) - len(body)
-        raise _Unreadable(RowError(None, None, f"the file is not UTF-8 text (byte "
-                                   f"0x{body[exc.start]:02x} at position {position}); save "
-                                   "it as CSV UTF-8")) from None
+        return csv_rows.decode(data)
+    except csv_rows.UnreadableCsv as exc:
+        raise _Unreadable(RowError(None, None, exc.reason)) from None
 
 
 def _records(text):
-    """Yield (line where the row starts, cells) for every row that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    end = 0
-    while True:
-        start = end + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise _Unreadable(RowError(start, None, f"not valid CSV ({exc}); check its "
-                                       "quotes")) from None
-        end = reader.line_num
-        if any(value.strip() for value in cells):   # spreadsheets export empty rows as ",,,"
-            yield start, cells
+    try:
+        yield from csv_rows.records(text)
+    except csv_rows.UnreadableCsv as exc:
+        raise _Unreadable(RowError(exc.line, None, exc.reason)) from None
 
 
 def _column_name(name):

@@ -9,14 +9,13 @@ the way a spreadsheet user sees them: a row whose quoted field spans lines is re
 where it starts.
 """
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from servicekit import csv_rows
 from services.directory.contacts import (
     ContactError,
     check_region,
@@ -33,7 +32,6 @@ MAX_EXTERNAL_ID = 100      # residents.external_id
 PROGRESS_EVERY = 500
 NO_CONTACT_POINT = "no contact point: this resident cannot be reached"
 
-_BOM = b"\xef\xbb\xbf"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 
@@ -160,33 +158,18 @@ def _parse(data, max_rows):
 
 
 def _decode(data):
-    body = data[len(_BOM):] if data.startswith(_BOM) else data
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        position = exc.start + len(data) - len(body)
-        raise _Unreadable(FileError(
-            f"the file is not UTF-8 text (byte 0x{body[exc.start]:02x} at position {position}); "
-            "save it as CSV UTF-8")) from None
+        return csv_rows.decode(data)
+    except csv_rows.UnreadableCsv as exc:
+        raise _Unreadable(FileError(exc.reason)) from None
 
 
 def _records(text):
-    """Yield (line where the row starts, fields) for every row that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    end = 0
-    while True:
-        start = end + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise _Unreadable(FileError(
-                f"the row starting on line {start} is not valid CSV ({exc}); check its quotes",
-                start)) from None
-        end = reader.line_num
-        if any(value.strip() for value in fields):   # spreadsheets export empty rows as ",,,"
-            yield start, fields
+    try:
+        yield from csv_rows.records(text)
+    except csv_rows.UnreadableCsv as exc:
+        raise _Unreadable(FileError(f"the row starting on line {exc.line} is {exc.reason}",
+                                    exc.line)) from None
 
 
 def _column_name(name):
