@@ -17,7 +17,7 @@ from servicekit.testing import wait_until
 
 pytestmark = pytest.mark.e2e
 
-RUN = uuid.uuid4().hex[:6]
+RUN = uuid.uuid4().hex[:8]
 OURS = "+15550000000"   # config twilio.from_number: the number residents text
 UNSUBSCRIBE = re.compile(r"(https?://\S+/u/[A-Za-z0-9_.-]+)")
 CONFIRM = re.compile(r"(https?://\S+/c/[A-Za-z0-9_.-]+)")
@@ -33,19 +33,9 @@ class Scene:
         self.system, self.url = system, system.url
         self.master = system.staff("master@maplegrove.example")
         self.manager = system.staff("manager@maplegrove.example")
-        toronto = next(o["id"] for o in system.demo["offices"] if o["name"] == "Toronto office")
-        self.community = made(self.master.post(f"{self.url}/v1/communities", timeout=30, json={
-            "name": f"Done-when Towers {RUN}", "office_id": toronto}))
-        unit = made(self.master.post(f"{self.url}/v1/communities/{self.community['id']}/units",
-                                     json={"label": "DW1"}, timeout=30))
-        self.residents = {}
-        for n, name in enumerate(("Petra", "Quentin", "Rhea")):
-            self.residents[name] = made(self.master.post(f"{self.url}/v1/residents", json={
-                "community_id": self.community["id"], "unit_id": unit["id"],
-                "name": f"{name} Doneway", "contact_points": [
-                    {"kind": "phone", "value": f"+1416555{int(RUN, 16) % 900 + 100:03}{n}"},
-                    {"kind": "email", "value": f"{name.lower()}.{RUN}@example.com"}]},
-                timeout=30))
+        own = system.own_community(f"Done-when Towers-{RUN}", ("Petra", "Quentin", "Rhea"),
+                                   "555", RUN)
+        self.community, self.residents = own["community"], own["residents"]
         self.news = made(self.master.post(f"{self.url}/v1/consent/categories", timeout=30, json={
             "name": f"Community news {RUN}", "mode": "opt_in", "opt_out_enabled": True}))
         self.survey = made(self.master.post(f"{self.url}/v1/consent/categories", timeout=30,

@@ -28,20 +28,11 @@ class Scene:
         self.system, self.url = system, system.url
         self.master = system.staff("master@maplegrove.example")
         self.actor_id = made(self.master.get(f"{self.url}/v1/me", timeout=30))["actor_id"]
-        toronto = next(o["id"] for o in system.demo["offices"] if o["name"] == "Toronto office")
-        self.community = made(self.master.post(f"{self.url}/v1/communities", timeout=30, json={
-            # "-<8 hex>" at the end: lists of other tests leave it out whatever runs first
-            "name": f"Import Court-{RUN}", "office_id": toronto}))
-        unit = made(self.master.post(f"{self.url}/v1/communities/{self.community['id']}/units",
-                                     json={"label": "IC1"}, timeout=30))
-        self.residents = {}
-        for n, name in enumerate(("Uma", "Victor", "Wanda")):
-            self.residents[name] = made(self.master.post(f"{self.url}/v1/residents", json={
-                "community_id": self.community["id"], "unit_id": unit["id"],
-                "name": f"{name} Importer", "contact_points": [
-                    {"kind": "phone", "value": f"+1416556{int(RUN, 16) % 900 + 100:03}{n}"},
-                    {"kind": "email", "value": f"{name.lower()}.{RUN}@example.com"}]},
-                timeout=30))
+        # "-<8 hex>" at the end of the name: lists of other tests leave it out whatever
+        # runs first
+        own = system.own_community(f"Import Court-{RUN}", ("Uma", "Victor", "Wanda"), "556",
+                                   RUN)
+        self.community, self.residents = own["community"], own["residents"]
         # opt-out mode: nobody is reached until they consent, so an imported grant matters
         self.category = made(self.master.post(f"{self.url}/v1/consent/categories", timeout=30,
                                               json={"name": f"Paper consents {RUN}",
