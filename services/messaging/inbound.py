@@ -18,7 +18,7 @@ from servicekit.access import SYSTEM, new_id
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from services.messaging.models import InboundMessage, Notice
-from services.messaging.providers.base import TransientProviderError
+from services.messaging.notices import send_notice
 
 log = logging.getLogger("townhall.messaging")
 OPTED_OUT = "21610"   # Twilio: "Attempt to send to unsubscribed recipient"
@@ -61,28 +61,22 @@ class Inbound:
         """The one answer to STOP, START or HELP: the notice is committed before the send,
         so a second delivery of the event finds it and sends nothing."""
         data = event.data
-        notice_id = new_id("ntc")
+        notice = Notice(id=new_id("ntc"), organization_id=event.organization_id,
+                        kind=KEYWORD_REPLY, reference=data["message_sid"], channel="sms",
+                        address=data["phone"], body=data["reply"], headers={},
+                        status="sending", created_at=utcnow())
         try:
             with self.db.unit_of_work() as uow:
-                uow.session.add(Notice(
-                    id=notice_id, organization_id=event.organization_id, kind=KEYWORD_REPLY,
-                    reference=data["message_sid"], channel="sms", address=data["phone"],
-                    body=data["reply"], headers={}, status="sending"))
+                uow.session.add(notice)
                 uow.session.flush()
         except IntegrityError:
             log.info("the reply to %s was sent already", data["message_sid"])
             return
-        provider = self.providers.providers["sms"]
-        try:
-            result = provider.send(notice_id, data["phone"], data["reply"])
-            status, provider_id = result.status, result.provider_id
-            error_code, reason = result.error_code, result.error_message
-        except TransientProviderError as exc:
-            # never tried again blindly: a reply sent twice is worse than one missing
-            status, provider_id, error_code, reason = "failed", None, None, str(exc)
+        # a transient error is followed by a look-up before any second try: never two replies
+        _, (status, provider_id, error_code, reason) = send_notice(self.providers, notice)
         with self.db.unit_of_work() as uow:
-            notice = uow.session.get(Notice, notice_id)
-            notice.status = "sent" if status == "sending" else status
+            notice = uow.session.get(Notice, notice.id)
+            notice.status = status
             notice.provider_id, notice.error_code = provider_id, error_code
             notice.reason = reason[:300] if reason else None
             notice.updated_at = utcnow()

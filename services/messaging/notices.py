@@ -69,16 +69,24 @@ def claim_notices(db, kind, references):
 
 
 def send_notice(providers, notice):
-    """(notice id, (status, provider id, error code, reason)); transient errors are
-    tried again a few times, then the notice fails with a reason a person can read."""
+    """(notice id, (status, provider id, error code, reason)). After a transient error the
+    provider is asked whether the notice arrived before it is tried again (an answer lost on
+    the way back never makes a second one, where the provider can be asked: texts), a few
+    times, then the notice fails with a reason a person can read."""
     provider = providers.providers[notice.channel]
+    must_look_up = False
     for attempt in range(NOTICE_ATTEMPTS):
         try:
+            if must_look_up:
+                found = provider.find_sent(notice.address, notice.body, notice.created_at)
+                if found:
+                    return notice.id, ("sent", found, None, None)
             result = provider.send(notice.id, notice.address, notice.body,
                                    subject=notice.subject)
         except TransientProviderError as exc:
             log.warning("notice %s: provider error (attempt %d): %s", notice.id,
                         attempt + 1, exc)
+            must_look_up = True
             eventlet.sleep(0.5 * 2 ** attempt)
             continue
         if result.status == "failed":

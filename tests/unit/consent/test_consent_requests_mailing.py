@@ -30,6 +30,9 @@ class FakeEmail:
             return SendResult("failed", "<m@x>", "550", "mailbox unavailable")
         return SendResult("delivered", f"<{delivery_id}@x>")
 
+    def find_sent(self, to, body, since):
+        return None   # SMTP cannot be asked what arrived
+
 
 class FakeProviders:
     def __init__(self):
