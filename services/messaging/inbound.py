@@ -18,7 +18,7 @@ from servicekit.access import SYSTEM, new_id
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from services.messaging.models import InboundMessage, Notice
-from services.messaging.notices import send_notice
+from services.messaging.notices import claim_notices, send_notice
 
 log = logging.getLogger("townhall.messaging")
 OPTED_OUT = "21610"   # Twilio: "Attempt to send to unsubscribed recipient"
@@ -70,10 +70,19 @@ class Inbound:
                 uow.session.add(notice)
                 uow.session.flush()
         except IntegrityError:
-            log.info("the reply to %s was sent already", data["message_sid"])
-            return
-        # a transient error is followed by a look-up before any second try: never two replies
-        _, (status, provider_id, error_code, reason) = send_notice(self.providers, notice)
+            # made before: sent already, or left `sending` by a worker that died mid-way
+            claimed = claim_notices(self.db, KEYWORD_REPLY, [data["message_sid"]])
+            if not claimed:
+                log.info("the reply to %s was sent already", data["message_sid"])
+                return
+            ((notice, _abandoned),) = claimed
+            abandoned = True
+        else:
+            abandoned = False
+        # a transient error, or an abandoned send, is looked up before any second try: never
+        # two replies
+        _, (status, provider_id, error_code, reason) = send_notice(self.providers, notice,
+                                                                   abandoned)
         with self.db.unit_of_work() as uow:
             notice = uow.session.get(Notice, notice.id)
             notice.status = status

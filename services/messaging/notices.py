@@ -6,6 +6,7 @@ reference), so a redelivered event never sends one twice.
 """
 
 import logging
+from datetime import timedelta
 
 import eventlet
 from sqlalchemy import select, update
@@ -19,6 +20,9 @@ from services.messaging.providers.base import TransientProviderError
 log = logging.getLogger("townhall.messaging.notices")
 NOTICE_ATTEMPTS = 3
 NOTICE_POOL = 10
+# a notice still `sending` after this long was left by a worker that died mid-way; the event
+# that made it comes again (it was never acknowledged) and picks it up
+ABANDONED_AFTER = timedelta(seconds=60)
 
 
 class Notices:
@@ -37,7 +41,7 @@ class Notices:
                 for reference, item in references.items()])
         claimed = claim_notices(self.db, "consent_request", list(references))
         pool = eventlet.GreenPool(NOTICE_POOL)
-        results = dict(pool.imap(lambda n: send_notice(self.providers, n), claimed))
+        results = dict(pool.imap(lambda c: send_notice(self.providers, *c), claimed))
         with self.db.unit_of_work() as uow:
             now = utcnow()
             for notice_id, (status, provider_id, error_code, reason) in results.items():
@@ -58,23 +62,31 @@ class Notices:
 
 
 def claim_notices(db, kind, references):
-    """Take the notices still queued; a concurrent worker gets none of them."""
+    """[(notice, abandoned)]: the notices still queued, and those a worker that died left
+    `sending` (abandoned: they may have gone out, so they are looked up before another
+    send). A concurrent worker gets none of them."""
     with db.unit_of_work() as uow:
-        taken = uow.session.execute(
-            update(Notice).where(Notice.kind == kind, Notice.reference.in_(references),
-                                 Notice.status == "queued")
-            .values(status="sending", updated_at=utcnow())
-            .returning(Notice.id)).scalars().all()
-        return uow.session.scalars(select(Notice).where(Notice.id.in_(taken))).all()
+        now = utcnow()
+        mine = (Notice.kind == kind, Notice.reference.in_(references))
+        abandoned = set(uow.session.execute(
+            update(Notice).where(*mine, Notice.status == "sending",
+                                 Notice.updated_at < now - ABANDONED_AFTER)
+            .values(updated_at=now).returning(Notice.id)).scalars())
+        queued = uow.session.execute(
+            update(Notice).where(*mine, Notice.status == "queued")
+            .values(status="sending", updated_at=now).returning(Notice.id)).scalars().all()
+        taken = uow.session.scalars(select(Notice).where(
+            Notice.id.in_(abandoned | set(queued)))).all()
+        return [(notice, notice.id in abandoned) for notice in taken]
 
 
-def send_notice(providers, notice):
+def send_notice(providers, notice, abandoned=False):
     """(notice id, (status, provider id, error code, reason)). After a transient error the
     provider is asked whether the notice arrived before it is tried again (an answer lost on
     the way back never makes a second one, where the provider can be asked: texts), a few
     times, then the notice fails with a reason a person can read."""
     provider = providers.providers[notice.channel]
-    must_look_up = False
+    must_look_up = abandoned
     for attempt in range(NOTICE_ATTEMPTS):
         try:
             if must_look_up:

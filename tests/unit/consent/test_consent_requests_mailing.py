@@ -2,11 +2,14 @@
 database and a fake email provider: each email is a notice committed before it is sent,
 a redelivered batch sends nothing twice, and one consent_requests_mailed tells consent."""
 
+from datetime import timedelta
+
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from contracts.events import envelope
+from servicekit.db import utcnow
 from servicekit.testing import memory_database, outbox_events
 from services.messaging.models import Base, Notice
 from services.messaging.providers.base import SendResult, TransientProviderError
@@ -104,3 +107,18 @@ def test_a_provider_that_stays_down_fails_the_batch_with_a_readable_reason(messa
     (report,) = mailed(messaging)
     assert report["items"] == [{"resident_id": "res_1", "status": "failed",
                                 "reason": "provider unavailable"}]
+
+
+def test_an_email_a_dead_worker_left_sending_goes_out_when_its_batch_comes_again(messaging):
+    then = utcnow() - timedelta(minutes=5)
+    with messaging.db.unit_of_work() as uow:
+        uow.session.add(Notice(id="ntc_dead", organization_id=ORG, kind="consent_request",
+                               reference="crq_1:res_1", channel="email",
+                               address="res_1@example.com", subject="s", body="b",
+                               headers={}, status="sending", created_at=then, updated_at=then))
+    messaging.send_consent_requests(batch())          # the unacknowledged batch, again
+    assert sorted(m["to"] for m in messaging.providers.email.sent) == [
+        "res_1@example.com", "res_2@example.com", "res_3@example.com"]
+    (report,) = mailed(messaging)
+    assert sorted((i["resident_id"], i["status"]) for i in report["items"]) == [
+        ("res_1", "sent"), ("res_2", "sent"), ("res_3", "sent")]

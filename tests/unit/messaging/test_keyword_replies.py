@@ -2,11 +2,14 @@
 database and a fake text provider: exactly one reply, also when the provider's answer is lost
 on the way back (the reply is looked up before a second try) and when the event comes again."""
 
+from datetime import timedelta
+
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from contracts.events import envelope
+from servicekit.db import utcnow
 from servicekit.testing import memory_database
 from services.messaging import notices
 from services.messaging.models import Base, Notice
@@ -105,3 +108,41 @@ def test_a_provider_that_stays_down_leaves_a_failed_notice_with_its_reason():
         (notice,) = session.scalars(select(Notice)).all()
     assert (notice.status, notice.error_code, notice.reason) == (
         "failed", "provider_unavailable", "provider unavailable")
+
+
+def left_sending_by_a_dead_worker(messaging, minutes_ago=5):
+    """The notice as a worker that died between committing it and recording the send left
+    it: `sending`, last touched some minutes ago; its event was never acknowledged."""
+    then = utcnow() - timedelta(minutes=minutes_ago)
+    with messaging.db.unit_of_work() as uow:
+        uow.session.add(Notice(id="ntc_dead", organization_id="org_1", kind="keyword_reply",
+                               reference="SMin1", channel="sms", address=PHONE, body=REPLY,
+                               headers={}, status="sending", created_at=then,
+                               updated_at=then))
+
+
+def test_a_reply_abandoned_after_it_went_out_is_found_not_sent_again():
+    sms = FakeSms()
+    sms.arrived.append({"sid": "SM_before_the_crash", "to": PHONE, "body": REPLY})
+    messaging = messaging_with(sms)
+    left_sending_by_a_dead_worker(messaging)
+    messaging.send_keyword_reply(stop_applied())     # the unacknowledged event, again
+    assert len(sms.arrived) == 1 and sms.look_ups == 1
+    assert replies(messaging) == [("keyword_reply", "SMin1", "sent", "SM_before_the_crash")]
+
+
+def test_a_reply_abandoned_before_it_went_out_is_sent_once():
+    sms = FakeSms()
+    messaging = messaging_with(sms)
+    left_sending_by_a_dead_worker(messaging)
+    messaging.send_keyword_reply(stop_applied())
+    assert [(m["to"], m["body"]) for m in sms.arrived] == [(PHONE, REPLY)]
+    assert replies(messaging) == [("keyword_reply", "SMin1", "sent", "SM0")]
+
+
+def test_a_reply_being_sent_right_now_by_another_worker_is_left_to_it():
+    sms = FakeSms()
+    messaging = messaging_with(sms)
+    left_sending_by_a_dead_worker(messaging, minutes_ago=0)
+    messaging.send_keyword_reply(stop_applied())
+    assert sms.arrived == [] and sms.look_ups == 0
