@@ -2,13 +2,16 @@
 
 Mixed into MessagingService. Notices are free: no consent check (consent itself asked for
 them) and no credits. Each is committed before it is sent and is unique by (kind,
-reference), so a redelivered event never sends one twice.
+reference), so a redelivered event never sends one twice. One a worker left `sending` when
+it died is taken up again — by its event if that comes back late, else by the sweeper —
+looked up first where the provider can say whether it went out (texts).
 """
 
 import logging
 from datetime import timedelta
 
 import eventlet
+from nameko.timer import timer
 from sqlalchemy import select, update
 
 from servicekit.access import new_id
@@ -20,9 +23,11 @@ from services.messaging.providers.base import TransientProviderError
 log = logging.getLogger("townhall.messaging.notices")
 NOTICE_ATTEMPTS = 3
 NOTICE_POOL = 10
-# a notice still `sending` after this long was left by a worker that died mid-way; the event
-# that made it comes again (it was never acknowledged) and picks it up
-ABANDONED_AFTER = timedelta(seconds=60)
+# a notice still `sending` after this long was left by a worker that died mid-way (a batch
+# of 100 emails through an SMTP relay that times out takes minutes, not ten)
+ABANDONED_AFTER = timedelta(minutes=10)
+SWEEP_SECONDS = 60
+SWEEP_BATCH = 100
 
 
 class Notices:
@@ -43,22 +48,57 @@ class Notices:
         pool = eventlet.GreenPool(NOTICE_POOL)
         results = dict(pool.imap(lambda c: send_notice(self.providers, *c), claimed))
         with self.db.unit_of_work() as uow:
-            now = utcnow()
-            for notice_id, (status, provider_id, error_code, reason) in results.items():
-                uow.session.execute(update(Notice).where(Notice.id == notice_id).values(
-                    status=status, provider_id=provider_id, error_code=error_code,
-                    reason=reason, updated_at=now))
+            _record(uow, results)
             notices = uow.session.scalars(select(Notice).where(
                 Notice.kind == "consent_request",
                 Notice.reference.in_(list(references)))).all()
-            items = [{"resident_id": n.reference.split(":", 1)[1],
-                      "status": "failed" if n.status == "failed" else "sent",
-                      "reason": n.reason}
-                     for n in notices if n.status in ("sent", "delivered", "failed")]
-            if items:
-                uow.emit("consent_requests_mailed", {"request_id": data["request_id"],
-                                                     "items": items},
-                         organization_id=event.organization_id)
+            _report_mailed(uow, notices)
+
+    @timer(interval=SWEEP_SECONDS)
+    def take_up_abandoned_notices(self):
+        """Notices left `sending` by a worker that died, whose event came back while they
+        still looked in flight: taken up once (the claiming update lets one instance have
+        each), looked up or sent, and consent told of consent-request emails."""
+        with self.db.unit_of_work() as uow:
+            now = utcnow()
+            due = select(Notice.id).where(Notice.status == "sending",
+                                          Notice.updated_at < now - ABANDONED_AFTER)
+            taken = uow.session.execute(
+                update(Notice).where(Notice.id.in_(due.limit(SWEEP_BATCH)),
+                                     Notice.status == "sending")
+                .values(updated_at=now).returning(Notice.id)).scalars().all()
+            notices = uow.session.scalars(select(Notice).where(Notice.id.in_(taken))).all()
+        if not notices:
+            return
+        log.warning("taking up %d notices a stopped worker left half-sent", len(notices))
+        pool = eventlet.GreenPool(NOTICE_POOL)
+        results = dict(pool.imap(lambda n: send_notice(self.providers, n, True), notices))
+        with self.db.unit_of_work() as uow:
+            _record(uow, results)
+            _report_mailed(uow, uow.session.scalars(select(Notice).where(
+                Notice.id.in_(taken), Notice.kind == "consent_request")).all())
+
+
+def _record(uow, results):
+    now = utcnow()
+    for notice_id, (status, provider_id, error_code, reason) in results.items():
+        uow.session.execute(update(Notice).where(Notice.id == notice_id).values(
+            status=status, provider_id=provider_id, error_code=error_code, reason=reason,
+            updated_at=now))
+
+
+def _report_mailed(uow, notices):
+    """One consent_requests_mailed per request for its consent-request notices that ended."""
+    by_request = {}
+    for n in notices:
+        if n.status in ("sent", "delivered", "failed"):
+            request_id, resident_id = n.reference.split(":", 1)
+            by_request.setdefault((request_id, n.organization_id), []).append({
+                "resident_id": resident_id,
+                "status": "failed" if n.status == "failed" else "sent", "reason": n.reason})
+    for (request_id, organization_id), items in by_request.items():
+        uow.emit("consent_requests_mailed", {"request_id": request_id, "items": items},
+                 organization_id=organization_id)
 
 
 def claim_notices(db, kind, references):

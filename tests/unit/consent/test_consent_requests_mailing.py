@@ -110,7 +110,7 @@ def test_a_provider_that_stays_down_fails_the_batch_with_a_readable_reason(messa
 
 
 def test_an_email_a_dead_worker_left_sending_goes_out_when_its_batch_comes_again(messaging):
-    then = utcnow() - timedelta(minutes=5)
+    then = utcnow() - timedelta(minutes=15)
     with messaging.db.unit_of_work() as uow:
         uow.session.add(Notice(id="ntc_dead", organization_id=ORG, kind="consent_request",
                                reference="crq_1:res_1", channel="email",
@@ -122,3 +122,18 @@ def test_an_email_a_dead_worker_left_sending_goes_out_when_its_batch_comes_again
     (report,) = mailed(messaging)
     assert sorted((i["resident_id"], i["status"]) for i in report["items"]) == [
         ("res_1", "sent"), ("res_2", "sent"), ("res_3", "sent")]
+
+
+def test_the_sweeper_sends_an_email_left_half_sent_and_tells_consent(messaging):
+    then = utcnow() - timedelta(minutes=11)
+    with messaging.db.unit_of_work() as uow:
+        uow.session.add(Notice(id="ntc_dead", organization_id=ORG, kind="consent_request",
+                               reference="crq_9:res_7", channel="email",
+                               address="res_7@example.com", subject="s", body="b",
+                               headers={}, status="sending", created_at=then, updated_at=then))
+    messaging.take_up_abandoned_notices()
+    messaging.take_up_abandoned_notices()
+    assert [m["to"] for m in messaging.providers.email.sent] == ["res_7@example.com"]
+    (report,) = mailed(messaging)
+    assert report == {"request_id": "crq_9",
+                      "items": [{"resident_id": "res_7", "status": "sent", "reason": None}]}

@@ -110,7 +110,7 @@ def test_a_provider_that_stays_down_leaves_a_failed_notice_with_its_reason():
         "failed", "provider_unavailable", "provider unavailable")
 
 
-def left_sending_by_a_dead_worker(messaging, minutes_ago=5):
+def left_sending_by_a_dead_worker(messaging, minutes_ago=15):
     """The notice as a worker that died between committing it and recording the send left
     it: `sending`, last touched some minutes ago; its event was never acknowledged."""
     then = utcnow() - timedelta(minutes=minutes_ago)
@@ -146,3 +146,19 @@ def test_a_reply_being_sent_right_now_by_another_worker_is_left_to_it():
     left_sending_by_a_dead_worker(messaging, minutes_ago=0)
     messaging.send_keyword_reply(stop_applied())
     assert sms.arrived == [] and sms.look_ups == 0
+
+
+def test_the_sweeper_takes_up_a_reply_whose_event_came_back_while_it_looked_in_flight():
+    sms = FakeSms()
+    messaging = messaging_with(sms)
+    left_sending_by_a_dead_worker(messaging, minutes_ago=0)
+    messaging.send_keyword_reply(stop_applied())      # redelivered at once: left alone
+    messaging.take_up_abandoned_notices()             # too early for the sweeper too
+    assert sms.arrived == []
+    with messaging.db.unit_of_work() as uow:          # ... ten minutes and more later
+        uow.session.get(Notice, "ntc_dead").updated_at = utcnow() - timedelta(minutes=11)
+    messaging.take_up_abandoned_notices()
+    messaging.take_up_abandoned_notices()             # another sweep, another instance
+    assert [(m["to"], m["body"]) for m in sms.arrived] == [(PHONE, REPLY)]
+    assert sms.look_ups == 1
+    assert replies(messaging) == [("keyword_reply", "SMin1", "sent", "SM0")]
