@@ -8,24 +8,11 @@ consent. Opening the page records nothing; only pressing its button does.
 from html import escape
 
 from contracts import consent_api as schemas
-from contracts.errors import ServiceUnavailable
+from contracts.errors import DomainError
 from gateway.http import api, client_address, idempotency_key, json_body, json_response
-from gateway.pages import page, problem_page
+from gateway.pages import link_problem, page
 
-PROBLEMS = {
-    "changed": (400, "This link is not valid",
-                "This link has been changed or cut short. Open it again from the email, "
-                "or copy the whole address. Nothing was recorded."),
-    "unknown": (400, "This link is not valid",
-                "We do not know this link. Open it again from the email, or copy the "
-                "whole address. Nothing was recorded."),
-    "expired": (410, "This link has expired",
-                "This link is too old to use. Nothing was recorded; ask the sender for a "
-                "new one if you still want these emails."),
-    "withdrawn": (410, "This request is closed",
-                  "The sender no longer uses this kind of message, so there is nothing to "
-                  "agree to. Nothing was recorded."),
-}
+EXPIRED_ADVICE = "Ask the sender for a new one if you still want these emails."
 
 
 class ConsentRequestRoutes:
@@ -57,10 +44,8 @@ class ConsentRequestRoutes:
         """The question and one button; nothing is ticked and nothing is recorded here."""
         try:
             view = self.consent.describe_confirm(token)
-        except ServiceUnavailable:
-            return _unavailable()
-        if not view.get("valid"):
-            return _problem(view)
+        except DomainError as exc:
+            return link_problem(exc, EXPIRED_ADVICE)
         if view["confirmed"]:
             return _thanks(view, already=True)
         wording = view["wording"]
@@ -77,16 +62,9 @@ class ConsentRequestRoutes:
                     "user_agent": request.headers.get("User-Agent", "")[:300]}
         try:
             view = self.consent.confirm(token, evidence)
-        except ServiceUnavailable:
-            return _unavailable()
-        if not view.get("valid"):
-            return _problem(view)
+        except DomainError as exc:
+            return link_problem(exc, EXPIRED_ADVICE)
         return _thanks(view, already=not view.get("recorded"))
-
-
-def _problem(view):
-    status, title, explanation = PROBLEMS.get(view.get("problem"), PROBLEMS["unknown"])
-    return problem_page(title, explanation, status)
 
 
 def _thanks(view, already):
@@ -98,8 +76,3 @@ def _thanks(view, already):
             "emails.</p>")
     return page("Thank you" if not already else "Already confirmed", body,
                 view["organization_name"])
-
-
-def _unavailable():
-    return problem_page("Please try again in a moment",
-                        "We could not reach our records just now. Nothing was recorded.", 503)

@@ -6,6 +6,8 @@ from html import escape
 
 from werkzeug.wrappers import Response
 
+from contracts.errors import Gone, InvalidRequest, ServiceUnavailable
+
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.5;
 margin:0;background:#f6f7f9;color:#1b1f24}
@@ -46,3 +48,27 @@ def problem_page(title, explanation, status, organization_name=None):
     """A clear page for a link that cannot be used (changed, expired, unknown)."""
     return page(title, f'<p class="problem" role="alert">{escape(explanation)}</p>',
                 organization_name, status)
+
+
+def link_problem(exc, expired_advice):
+    """A signed link that cannot be used says so plainly, in a page, never a JSON document:
+    changed or unknown (400), expired (410, with the page's own advice), its category
+    archived since (410), or our records out of reach (503). Nothing was recorded."""
+    if isinstance(exc, Gone) and exc.field == "category_id":
+        return problem_page("This request is closed",
+                            "The sender no longer uses this kind of message, so there is "
+                            "nothing to answer. Nothing was recorded.", 410)
+    if isinstance(exc, Gone):
+        return problem_page("This link has expired",
+                            f"This link has expired. {expired_advice} Nothing was recorded.",
+                            410)
+    if isinstance(exc, InvalidRequest) and exc.field == "token":
+        return problem_page("This link is not valid",
+                            "This link is not valid: it may have been changed or cut short. "
+                            "Copy the whole link from the message and try again. Nothing "
+                            "was recorded.", 400)
+    if isinstance(exc, ServiceUnavailable):
+        return problem_page("Please try again in a moment",
+                            "We could not reach our records just now. Nothing was "
+                            "recorded; please try again in a few minutes.", 503)
+    return problem_page("This did not work", exc.detail, exc.status)

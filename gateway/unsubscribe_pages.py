@@ -9,13 +9,15 @@ The words recorded as evidence are the words this page shows, built by the same 
 
 from html import escape
 
-from contracts.errors import DomainError, Gone, InvalidRequest, ServiceUnavailable
+from contracts.errors import DomainError
 from gateway.http import api, client_address
-from gateway.pages import page, problem_page
+from gateway.pages import link_problem, page
 
 CHANNEL_NOUNS = {"email": "emails", "sms": "texts", "voice": "calls"}
 BUTTON = "Unsubscribe"
 ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+EXPIRED_ADVICE = ("Use the link in the newest message you received, or contact the "
+                  "management office.")
 
 
 class UnsubscribePages:
@@ -24,7 +26,7 @@ class UnsubscribePages:
         try:
             view = self.consent.describe_unsubscribe(token)
         except DomainError as exc:
-            return link_problem(exc)
+            return link_problem(exc, EXPIRED_ADVICE)
         return form_page(view)
 
     @api("POST", "/u/<string:token>")
@@ -43,7 +45,7 @@ class UnsubscribePages:
                         "one_click": one_click}
             done = self.consent.unsubscribe(token, scope, evidence)
         except DomainError as exc:
-            return link_problem(exc)
+            return link_problem(exc, EXPIRED_ADVICE)
         return done_page(view, done)
 
 
@@ -99,20 +101,3 @@ def done_page(view, done):
             f"{escape(view['address'])} about:</p><ul>{items}</ul>"
             "<p>You can change your mind in the resident portal.</p>")
     return page("You are unsubscribed", body, view["organization_name"])
-
-
-def link_problem(exc):
-    """A link that cannot be used says so plainly, in a page, never a JSON document."""
-    if isinstance(exc, Gone):
-        return problem_page("This link has expired",
-                            "This link has expired. Use the link in the newest message you "
-                            "received, or contact the management office.", 410)
-    if isinstance(exc, InvalidRequest) and exc.field == "token":
-        return problem_page("This link is not valid",
-                            "This link is not valid: it may have been changed or cut short. "
-                            "Copy the whole link from the message and try again.", 400)
-    if isinstance(exc, ServiceUnavailable):
-        return problem_page("Please try again",
-                            "We could not record this right now. Nothing has changed; "
-                            "please try again in a few minutes.", 503)
-    return problem_page("This did not work", exc.detail, exc.status)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from contracts.errors import InvalidRequest, NotFound
+from contracts.errors import Gone, InvalidRequest, NotFound
 from servicekit import idempotency
 from servicekit.access import Caller, new_id
 from servicekit.consumers import on_event
@@ -116,13 +116,10 @@ class ConsentRequests:
     @rpc
     def describe_confirm(self, token):
         """What the public confirm page shows; no identity: the signed token is the
-        authority. {valid: false, problem: changed|unknown|expired} for a link that
-        cannot be used."""
+        authority. A link that cannot be used: InvalidRequest naming `token` (changed or
+        unknown), Gone (expired; naming `category_id` when the category was archived)."""
         with self.db.read() as session:
-            found = self._confirm_link(session, token)
-            if "problem" in found:
-                return found
-            link, category = found["link"], found["category"]
+            link, category = self._confirm_link(session, token)
         organization = self.directory.get_organization(_as_consent(link.organization_id))
         return confirm_view(link, category, organization["name"])
 
@@ -132,10 +129,7 @@ class ConsentRequests:
         that it was already given and records nothing."""
         evidence = dict(evidence or {})
         with self.db.read() as session:
-            found = self._confirm_link(session, token)
-        if "problem" in found:
-            return found
-        link, category = found["link"], found["category"]
+            link, category = self._confirm_link(session, token)
         organization = self.directory.get_organization(_as_consent(link.organization_id))
         view = confirm_view(link, category, organization["name"])
         if view["confirmed"]:
@@ -247,23 +241,22 @@ class ConsentRequests:
         return request_view(request, counts)
 
     def _confirm_link(self, session, token):
-        """{link, category} of a confirm token, or {valid: False, problem}: changed,
-        unknown, expired, or withdrawn (the category was archived since)."""
+        """(link, category) of a confirm token we signed and still honour."""
         try:
             link_id = tokens.verify(tokens.link_secret(self.config or {}), token)
         except tokens.BadToken:
-            return {"valid": False, "problem": "changed"}
+            raise InvalidRequest(tokens.NOT_VALID, "token") from None
         link = session.get(Link, link_id)
-        if link is None or link.purpose != "confirm":
-            return {"valid": False, "problem": "unknown"}
-        category = session.get(Category, link.category_id)
-        if category is None:
-            return {"valid": False, "problem": "unknown"}
+        category = link and link.purpose == "confirm" and session.get(Category,
+                                                                      link.category_id)
+        if not category:
+            raise InvalidRequest(tokens.NOT_VALID, "token")
         if link.used_at is None and category.archived_at is not None:
-            return {"valid": False, "problem": "withdrawn"}
+            raise Gone(f"category {category.id} is archived: the request is closed",
+                       "category_id")
         if link.used_at is None and link.expires_at <= utcnow():
-            return {"valid": False, "problem": "expired"}
-        return {"link": link, "category": category}
+            raise Gone(f"this link expired on {link.expires_at:%Y-%m-%d}", "token")
+        return link, category
 
 
 # --- pure rules and words ------------------------------------------------------------

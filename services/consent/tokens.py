@@ -13,6 +13,9 @@ DEV_SECRET = "development-only-link-signing-key-not-for-production"  # noqa: S10
 SIGNATURE_BYTES = 16
 
 
+NOT_VALID = "this link is not valid: it was changed, cut short or is not one we sent"
+
+
 class BadToken(ValueError):
     """The token is not one we signed (malformed or tampered with)."""
 

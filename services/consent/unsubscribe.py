@@ -21,7 +21,7 @@ from services.consent import link_rules, tokens
 from services.consent.models import Category, ConsentEvent, Link
 
 LINKS_LIMIT = 10_000
-NOT_VALID = "this link is not valid: it was changed, cut short or is not one we sent"
+NOT_VALID = tokens.NOT_VALID
 
 
 class LinkSettingsProvider(DependencyProvider):
