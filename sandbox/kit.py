@@ -1,12 +1,34 @@
-"""What every HTTP sandbox shares: serving until SIGTERM/SIGINT, the /_sandbox config and
-reset routes, and the checks on the settings a test may change at run time."""
+"""What every HTTP sandbox shares: command-line flags that default to environment variables,
+serving until SIGTERM/SIGINT, the /_sandbox config and reset routes, and behaviour changed at
+run time — all of a change or none, checked per setting — with seeded chances."""
 
+import argparse
 import asyncio
 import json
+import os
+import random
 import signal
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
+
+
+def env_option(parser: argparse.ArgumentParser, env_prefix: str):
+    """`option(flag, kind, default, help)`: a --flag whose default is <env_prefix><FLAG>."""
+
+    def option(flag: str, kind, default, help_text: str) -> None:
+        env_name = env_prefix + flag.upper().replace("-", "_")
+        env_value = os.environ.get(env_name)
+        parser.add_argument(f"--{flag}", type=kind,
+                            default=kind(env_value) if env_value is not None else default,
+                            help=f"{help_text} (env {env_name})")
+
+    return option
+
+
+def optional_int(text: str) -> int | None:
+    return int(text) if text.strip() else None
 
 
 async def serve(app: web.Application, host: str, port: int, label: str) -> None:
@@ -64,3 +86,38 @@ def seed(name: str, value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{name} must be an integer or null")
     return value
+
+
+def changed_behaviour(current, changes: dict[str, Any], parsers: dict):
+    """Apply a partial update to a frozen behaviour; all of it or none of it (raises
+    ValueError naming the field). `parsers`: setting name -> parser(name, value)."""
+    unknown = sorted(set(changes) - set(parsers))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(parsers)}")
+    parsed = {name: parsers[name](name, value) for name, value in changes.items()}
+    return replace(current, **parsed)
+
+
+class Steerable:
+    """A sandbox state's behaviour, changed through /_sandbox/config, and its seeded chances.
+    Subclasses set PARSERS and call `start_behaviour` when they (re)start."""
+
+    PARSERS: dict = {}
+
+    @property
+    def behaviour(self):
+        return self._behaviour
+
+    def start_behaviour(self, behaviour) -> None:
+        self._behaviour = behaviour
+        self._random = random.Random(behaviour.seed)
+
+    def configure(self, changes: dict[str, Any]):
+        self._behaviour = changed_behaviour(self._behaviour, changes, self.PARSERS)
+        if "seed" in changes:
+            self._random = random.Random(self._behaviour.seed)
+        return self._behaviour
+
+    def _chance(self, rate: float) -> bool:
+        # no draw at rate 0 keeps a seeded sequence the same whatever else is configured
+        return rate > 0 and self._random.random() < rate

@@ -5,17 +5,12 @@ Every flag defaults to an environment variable PAYMENTS_SANDBOX_<FLAG> (dashes a
 
 import argparse
 import asyncio
-import os
 
-from sandbox.kit import serve
+from sandbox.kit import env_option, optional_int, serve
 from sandbox.payments.server import build_app
 from sandbox.payments.settings import Behaviour, SandboxSettings, changed_behaviour
 
 ENV_PREFIX = "PAYMENTS_SANDBOX_"
-
-
-def _optional_int(text: str) -> int | None:
-    return int(text) if text.strip() else None
 
 
 def _flag(text: str) -> bool:
@@ -27,16 +22,7 @@ def _flag(text: str) -> bool:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Behaviour()
     parser = argparse.ArgumentParser(prog="python -m sandbox.payments", description=__doc__)
-
-    def option(flag: str, kind, default, help_text: str) -> None:
-        env_name = ENV_PREFIX + flag.upper().replace("-", "_")
-        env_value = os.environ.get(env_name)
-        parser.add_argument(
-            f"--{flag}",
-            type=kind,
-            default=kind(env_value) if env_value is not None else default,
-            help=f"{help_text} (env {env_name})",
-        )
+    option = env_option(parser, ENV_PREFIX)
 
     option("host", str, "127.0.0.1", "address to listen on")
     option("port", int, 8030, "port to listen on; 0 picks a free one")
@@ -47,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("server-error-rate", float, defaults.server_error_rate,
            "share of creates that charge, then answer 500")
     option("unavailable", _flag, defaults.unavailable, "answer every API call 503")
-    option("seed", _optional_int, None, "seed for the random outcomes")
+    option("seed", optional_int, None, "seed for the random outcomes")
     return parser.parse_args(argv)
 
 

@@ -1,8 +1,9 @@
 """What the payment sandbox is told at start (its secret key, behaviour); how behaviour changes."""
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sandbox import kit
 from sandbox.kit import delay, rate, seed
 
 DECLINE_CODES = ("generic_decline", "insufficient_funds", "lost_card", "stolen_card",
@@ -49,7 +50,7 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
-_PARSERS = {
+PARSERS = {
     "create_delay_ms": delay,
     "decline_rate": rate,
     "decline_code": _decline_code,
@@ -61,8 +62,4 @@ _PARSERS = {
 
 def changed_behaviour(current: Behaviour, changes: dict[str, Any]) -> Behaviour:
     """Apply a partial update; all of it or none of it (raises ValueError naming the field)."""
-    unknown = sorted(set(changes) - set(_PARSERS))
-    if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(_PARSERS)}")
-    parsed = {name: _PARSERS[name](name, value) for name, value in changes.items()}
-    return replace(current, **parsed)
+    return kit.changed_behaviour(current, changes, PARSERS)

@@ -1,13 +1,13 @@
 """Everything the payment sandbox remembers: intents, idempotency keys, the requests received."""
 
-import random
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.kit import Steerable
 from sandbox.payments.intents import TEST_CARDS, ApiError, PaymentIntent, invalid
-from sandbox.payments.settings import Behaviour, SandboxSettings, changed_behaviour
+from sandbox.payments.settings import PARSERS, SandboxSettings
 
 SEARCH_CLAUSE = re.compile(r"^(?:metadata\['([^']+)'\]|(status|currency)):'([^']*)'$")
 
@@ -26,31 +26,18 @@ class KeyUse:
     answer: Answer
 
 
-class PaymentsSandbox:
+class PaymentsSandbox(Steerable):
+    PARSERS = PARSERS
+
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self.reset()
-
-    @property
-    def behaviour(self) -> Behaviour:
-        return self._behaviour
 
     def reset(self) -> None:
         self.intents: dict[str, PaymentIntent] = {}
         self.keys: dict[str, KeyUse] = {}
         self.received: list[dict[str, Any]] = []
-        self._behaviour = self.settings.behaviour
-        self._random = random.Random(self._behaviour.seed)
-
-    def configure(self, changes: dict[str, Any]) -> Behaviour:
-        self._behaviour = changed_behaviour(self._behaviour, changes)
-        if "seed" in changes:
-            self._random = random.Random(self._behaviour.seed)
-        return self._behaviour
-
-    def _chance(self, rate: float) -> bool:
-        # no draw at rate 0 keeps a seeded sequence the same whatever else is configured
-        return rate > 0 and self._random.random() < rate
+        self.start_behaviour(self.settings.behaviour)
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Keep a request in arrival order; the caller fills in its answer when there is one."""

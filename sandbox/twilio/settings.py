@@ -1,8 +1,9 @@
 """What the sandbox is told at start (credentials, behaviour); how behaviour changes later."""
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sandbox import kit
 from sandbox.kit import delay, rate, seed
 
 
@@ -49,7 +50,7 @@ def _numbers(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-_PARSERS = {
+PARSERS = {
     "create_delay_ms": delay,
     "callback_delay_ms": delay,
     "create_error_rate": rate,
@@ -65,8 +66,4 @@ _PARSERS = {
 
 def changed_behaviour(current: Behaviour, changes: dict[str, Any]) -> Behaviour:
     """Apply a partial update; all of it or none of it (raises ValueError naming the field)."""
-    unknown = sorted(set(changes) - set(_PARSERS))
-    if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(_PARSERS)}")
-    parsed = {name: _PARSERS[name](name, value) for name, value in changes.items()}
-    return replace(current, **parsed)
+    return kit.changed_behaviour(current, changes, PARSERS)

@@ -1,16 +1,15 @@
 """Everything the Twilio sandbox remembers, and the life of a message after it is accepted."""
 
 import asyncio
-import random
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
+from sandbox.kit import Steerable
 from sandbox.twilio.callbacks import deliver_status_callback
 from sandbox.twilio.errors import error_message
 from sandbox.twilio.messages import SandboxMessage
-from sandbox.twilio.settings import Behaviour, SandboxSettings, changed_behaviour
+from sandbox.twilio.settings import PARSERS, SandboxSettings
 
 
 @dataclass(frozen=True)
@@ -22,16 +21,14 @@ class Rejection:
     message: str | None = None
 
 
-class TwilioSandbox:
+class TwilioSandbox(Steerable):
+    PARSERS = PARSERS
+
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self.session: aiohttp.ClientSession | None = None  # opened with the app, one for all posts
         self._lifecycles: set[asyncio.Task] = set()
         self.reset()
-
-    @property
-    def behaviour(self) -> Behaviour:
-        return self._behaviour
 
     def reset(self) -> None:
         for task in self._lifecycles:
@@ -39,18 +36,7 @@ class TwilioSandbox:
         self._lifecycles.clear()
         self.messages: dict[str, SandboxMessage] = {}
         self.sids_by_to: dict[str, list[str]] = {}
-        self._behaviour = self.settings.behaviour
-        self._random = random.Random(self._behaviour.seed)
-
-    def configure(self, changes: dict[str, Any]) -> Behaviour:
-        self._behaviour = changed_behaviour(self._behaviour, changes)
-        if "seed" in changes:
-            self._random = random.Random(self._behaviour.seed)
-        return self._behaviour
-
-    def _chance(self, rate: float) -> bool:
-        # no draw at rate 0 keeps a seeded sequence the same whatever else is configured
-        return rate > 0 and self._random.random() < rate
+        self.start_behaviour(self.settings.behaviour)
 
     def accept(
         self,
