@@ -2,8 +2,12 @@
 mark (spreadsheets add one); each row comes with the line it starts on, since a quoted cell
 may span lines; blank rows (spreadsheets export them as ",,,") are skipped."""
 
+import base64
+import binascii
 import csv
 import io
+
+from contracts.errors import InvalidRequest
 
 BOM = b"\xef\xbb\xbf"
 
@@ -14,6 +18,21 @@ class UnreadableCsv(ValueError):
     def __init__(self, reason, line=None):
         super().__init__(reason)
         self.reason, self.line = reason, line
+
+
+def uploaded(data_base64, max_bytes):
+    """The bytes of a file that travelled base64-encoded over RPC, refused when malformed,
+    empty or over `max_bytes` (InvalidRequest naming the field)."""
+    try:
+        data = base64.b64decode(data_base64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("the file must travel base64-encoded", "data_base64") from None
+    if not data:
+        raise InvalidRequest("the file is empty; send the CSV as the request body", "file")
+    if len(data) > max_bytes:
+        raise InvalidRequest(f"the file has {len(data)} bytes; the limit is {max_bytes}: "
+                             "split it into smaller files", "file")
+    return data
 
 
 def decode(data):

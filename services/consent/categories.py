@@ -57,7 +57,7 @@ class Categories:
         fields = self._checked(caller, changes, partial=True)
         with self.db.unit_of_work() as uow:
             session = uow.session
-            row = _category(session, caller, category_id)
+            row = owned_category(session, caller, category_id)
             if row.archived_at is not None:
                 raise Conflict(f"category {category_id} is archived; restore it first",
                                "category_id")
@@ -78,7 +78,7 @@ class Categories:
         caller = Caller.of(identity)
         caller.require("manage_consent_categories")
         with self.db.unit_of_work() as uow:
-            row = _category(uow.session, caller, category_id)
+            row = owned_category(uow.session, caller, category_id)
             if (row.archived_at is not None) != archived:
                 row.archived_at = utcnow() if archived else None
                 row.updated_at = utcnow()
@@ -92,7 +92,7 @@ class Categories:
         caller = Caller.of(identity)
         caller.require("manage_consent_categories")
         with self.db.unit_of_work() as uow:
-            row = _category(uow.session, caller, category_id)
+            row = owned_category(uow.session, caller, category_id)
             if row.used_count:
                 raise Conflict(f"{row.used_count} communication(s) used category "
                                f"{category_id}; archive it instead", "category_id")
@@ -104,7 +104,7 @@ class Categories:
     def get_category(self, identity, category_id):
         caller = Caller.of(identity)
         with self.db.read() as session:
-            return category_view(_category(session, caller, category_id))
+            return category_view(owned_category(session, caller, category_id))
 
     @rpc
     def list_categories(self, identity, include_archived=False, cursor=None, limit=None,
@@ -191,7 +191,8 @@ def category_view(row):
             "updated_at": row.updated_at.isoformat() if row.updated_at else None}
 
 
-def _category(session, caller, category_id):
+def owned_category(session, caller, category_id):
+    """The caller's organization's category; another organization's does not exist."""
     row = session.get(Category, category_id)
     if row is None:
         raise NotFound(f"category {category_id} does not exist", "category_id")

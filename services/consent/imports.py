@@ -10,18 +10,17 @@ nothing. A good file is appended in one transaction, in file order — one act p
 the same resident, category and channel wins, as it would have had it been recorded later.
 """
 
-import base64
-import binascii
 import hashlib
 
 from contracts.consent_api import CONSENT_IMPORT_MAX_BYTES
 from contracts.errors import InvalidRequest, NotFound
-from servicekit import idempotency
+from servicekit import csv_rows, idempotency
 from servicekit.access import Caller, new_id
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
+from services.consent.categories import owned_category
 from services.consent.import_rows import read_consent_rows, rejection, resident_errors
-from services.consent.models import Category, ConsentEvent
+from services.consent.models import ConsentEvent
 
 METHOD = "import"
 LOOKUP_CHUNK = 500        # resident ids per directory call
@@ -38,10 +37,7 @@ class ConsentImports:
         category_id, filename}."""
         caller = Caller.of(identity)
         with self.db.read() as session:
-            category = session.get(Category, category_id)
-            if category is None:
-                raise NotFound(f"category {category_id} does not exist", "category_id")
-            caller.check_owner(category.organization_id, "category", category_id)
+            category = owned_category(session, caller, category_id)
         caller.require("manage_consent_categories")
         if filename is not None and not (isinstance(filename, str)
                                          and 0 < len(filename) <= FILENAME_LIMIT):
@@ -61,7 +57,7 @@ class ConsentImports:
             raise InvalidRequest(f"category {category_id} is archived; it takes no new "
                                  "consent", "category_id")
         now = utcnow()
-        parsed = read_consent_rows(_file(data_base64), now)
+        parsed = read_consent_rows(csv_rows.uploaded(data_base64, CONSENT_IMPORT_MAX_BYTES), now)
         errors = list(parsed.errors)
         if parsed.rows:
             communities = self._residents_of_organization(
@@ -124,14 +120,3 @@ class ConsentImports:
                 return found
 
 
-def _file(data_base64):
-    try:
-        data = base64.b64decode(data_base64 or "", validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidRequest("the file must travel base64-encoded", "data_base64") from None
-    if not data:
-        raise InvalidRequest("the file is empty; send the CSV as the request body", "file")
-    if len(data) > CONSENT_IMPORT_MAX_BYTES:
-        raise InvalidRequest(f"the file has {len(data)} bytes; the limit is "
-                             f"{CONSENT_IMPORT_MAX_BYTES}: split it into smaller files", "file")
-    return data

@@ -21,6 +21,7 @@ from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from services.consent import tokens
+from services.consent.categories import owned_category
 from services.consent.models import (
     Category,
     ConsentEvent,
@@ -47,7 +48,7 @@ class ConsentRequests:
         caller = Caller.of(identity)
         community_ids = _checked_communities(community_ids)
         with self.db.read() as session:
-            category = _category(session, caller, category_id)
+            category = owned_category(session, caller, category_id)
         caller.require("manage_consent_categories")
         _check_requestable(category)
         idempotency.check_key(idempotency_key)
@@ -87,7 +88,7 @@ class ConsentRequests:
     def list_consent_requests(self, identity, category_id, cursor=None, limit=None):
         caller = Caller.of(identity)
         with self.db.read() as session:
-            _category(session, caller, category_id)
+            owned_category(session, caller, category_id)
             caller.require("manage_consent_categories")
             query = select(ConsentRequest).where(ConsentRequest.category_id == category_id)
             rows, next_cursor = paginate(session, query, ConsentRequest.id, cursor, limit)
@@ -332,14 +333,6 @@ def request_view(row, counts):
 
 
 # --- queries -------------------------------------------------------------------------
-
-def _category(session, caller, category_id):
-    row = session.get(Category, category_id)
-    if row is None:
-        raise NotFound(f"category {category_id} does not exist", "category_id")
-    caller.check_owner(row.organization_id, "category", category_id)
-    return row
-
 
 def _check_requestable(category):
     if category.archived_at is not None:

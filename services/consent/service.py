@@ -2,16 +2,16 @@
 
 from sqlalchemy import or_, select
 
-from contracts.errors import InvalidRequest, NotFound
+from contracts.errors import InvalidRequest
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
-from services.consent.categories import Categories
+from services.consent.categories import Categories, owned_category
 from services.consent.imports import ConsentImports
 from services.consent.keyword_replies import KEYWORD_METHODS
-from services.consent.models import Base, Category, ConsentEvent
+from services.consent.models import Base, ConsentEvent
 from services.consent.preferences import Preferences
 from services.consent.requests import ConsentRequests
 from services.consent.rules import Act, decide, facts_from_log
@@ -38,10 +38,7 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
             raise InvalidRequest("must be grant or withdraw", "action")
         with self.db.unit_of_work() as uow:
             if category_id is not None:
-                category = uow.session.get(Category, category_id)
-                if category is None:
-                    raise NotFound(f"category {category_id} does not exist", "category_id")
-                caller.check_owner(category.organization_id, "category", category_id)
+                owned_category(uow.session, caller, category_id)
             row = ConsentEvent(id=new_id("cev"), organization_id=caller.organization_id,
                                resident_id=resident_id, category_id=category_id,
                                channel=channel, action=action, method=method,
@@ -65,10 +62,7 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
         if len(recipients) > CHECK_LIMIT:
             raise InvalidRequest(f"at most {CHECK_LIMIT} recipients per call", "recipients")
         with self.db.read() as session:
-            category = session.get(Category, category_id)
-            if category is None:
-                raise NotFound(f"category {category_id} does not exist", "category_id")
-            caller.check_owner(category.organization_id, "category", category_id)
+            category = owned_category(session, caller, category_id)
             resident_ids = [r["resident_id"] for r in recipients]
             rows = session.execute(
                 select(ConsentEvent.resident_id, ConsentEvent.category_id,

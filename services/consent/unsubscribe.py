@@ -11,13 +11,14 @@ written; a withdrawal is committed before the answer, so the next `check` sees i
 from nameko.extensions import DependencyProvider
 from sqlalchemy import insert, select
 
-from contracts.errors import Gone, InvalidRequest, NotFound
+from contracts.errors import Gone, InvalidRequest
 from contracts.footer import carries_unsubscribe_link
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from services.consent import link_rules, tokens
+from services.consent.categories import owned_category
 from services.consent.models import Category, ConsentEvent, Link
 
 LINKS_LIMIT = 10_000
@@ -51,10 +52,7 @@ class Unsubscribe:
         settings, now = self.link_settings, utcnow()
         with self.db.unit_of_work() as uow:
             session = uow.session
-            category = session.get(Category, category_id)
-            if category is None:
-                raise NotFound(f"category {category_id} does not exist", "category_id")
-            caller.check_owner(category.organization_id, "category", category_id)
+            category = owned_category(session, caller, category_id)
             if (not carries_unsubscribe_link(category.opt_out_enabled, category.transactional)
                     or not recipients):
                 return {}

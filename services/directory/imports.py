@@ -11,8 +11,6 @@ claims unfinished jobs when the service starts and every SWEEP_SECONDS after. A 
 UPDATE guarded by the job's status and lease, so two instances never run one job.
 """
 
-import base64
-import binascii
 import logging
 from dataclasses import asdict
 from datetime import timedelta
@@ -23,7 +21,7 @@ from sqlalchemy import and_, func, literal, or_, select, update
 
 from contracts.api import IMPORT_MAX_BYTES
 from contracts.errors import InvalidRequest, NotFound
-from servicekit import idempotency
+from servicekit import csv_rows, idempotency
 from servicekit.access import Caller, new_id
 from servicekit.db import UtcDateTime, utcnow
 from servicekit.entrypoints import rpc
@@ -68,19 +66,6 @@ def _percent(job):
     if not job.rows_total:
         return 0
     return min(99, job.rows_checked * 100 // job.rows_total)
-
-
-def _file(data_base64, max_bytes):
-    try:
-        data = base64.b64decode(data_base64 or "", validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidRequest("the file must travel base64-encoded", "data_base64") from None
-    if not data:
-        raise InvalidRequest("the file is empty; send the CSV as the request body", "file")
-    if len(data) > max_bytes:
-        raise InvalidRequest(f"the file has {len(data)} bytes; the limit is {max_bytes}: "
-                             "split it into smaller files", "file")
-    return data
 
 
 def _region(region):
@@ -311,7 +296,8 @@ class ResidentImports:
 
         def work(uow):
             community = policy.community_for_change(uow.session, caller, community_id)
-            data = _file(data_base64, int(settings.get("import_max_bytes", IMPORT_MAX_BYTES)))
+            data = csv_rows.uploaded(data_base64,
+                                     int(settings.get("import_max_bytes", IMPORT_MAX_BYTES)))
             region = _region(default_region or settings.get("default_phone_region") or "US")
             job = ResidentImport(
                 id=new_id("imp"), organization_id=community.organization_id,
