@@ -17,13 +17,9 @@ is made by hand (no migration makes it).
 """
 
 import random
-import shutil
 import statistics
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from nameko.testing.services import worker_factory
 from sqlalchemy import insert, text
@@ -76,7 +72,7 @@ def measure(residents, batches, calls, timeout, databases=DATABASES, proposed_in
     log = generate_log(residents, random.Random(SEED))
     found = []
     for database in databases:
-        with _database(database) as url:
+        with isolation.service_database(database, "consent", "consent") as url:
             migrate.upgrade("consent", {"DATABASE_URL": url})
             engine = create_db_engine(url)
             try:
@@ -210,19 +206,6 @@ def expected(log, category_name, recipients):
         answers.append({"resident_id": resident, "allowed": decision.allowed,
                         "reason": decision.reason})
     return answers
-
-
-@contextmanager
-def _database(kind):
-    if kind == "postgresql":
-        with isolation.postgres_databases(f"bench_{isolation.run_id()}", ["consent"]) as url:
-            yield url.replace("{service}", "consent")
-        return
-    folder = Path(tempfile.mkdtemp(prefix="townhall-bench-consent-"))
-    try:
-        yield f"sqlite:///{folder}/consent.sqlite3"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _service(handle):

@@ -5,9 +5,12 @@ Everything is on loopback and removed again when the `with` block ends, also on 
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 HOST = "127.0.0.1"
 RABBITMQ_USER = "guest"
@@ -81,3 +84,18 @@ def postgres_databases(prefix, services):
             for name in created:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@contextlib.contextmanager
+def service_database(kind, service, label):
+    """The URL of one service's database made for a bench phase: a PostgreSQL database
+    created and dropped again, or an SQLite file in a temporary folder."""
+    if kind == "postgresql":
+        with postgres_databases(f"bench_{run_id()}_{label}", [service]) as url:
+            yield url.replace("{service}", service)
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"townhall-bench-{label}-"))
+    try:
+        yield f"sqlite:///{folder}/{service}.sqlite3"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -13,13 +13,9 @@ ledger is exact.
 
 import json
 import queue
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -53,7 +49,7 @@ def measure(holds, processes, workers, timeout, databases=DATABASES, scenarios=S
     found = []
     for database in databases:
         for scenario in scenarios:
-            with _database(database) as url:
+            with isolation.service_database(database, "credits", "b2") as url:
                 found.append(_scenario(url, database, scenario, holds, processes, workers,
                                        deadline))
     return found
@@ -63,19 +59,6 @@ def communication(number, communities, batch):
     """The number-th communication of a run: which community sends it, to whom."""
     return {"id": f"cmm_{number:07d}", "community": communities[number % len(communities)],
             "deliveries": [f"dlv_{number:07d}_{k:04d}" for k in range(batch)]}
-
-
-@contextmanager
-def _database(kind):
-    if kind == "postgresql":
-        with isolation.postgres_databases(f"bench_{isolation.run_id()}_b2", ["credits"]) as url:
-            yield url.replace("{service}", "credits")
-        return
-    folder = Path(tempfile.mkdtemp(prefix="townhall-bench-b2-"))
-    try:
-        yield f"sqlite:///{folder}/credits.sqlite3"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _scenario(url, database, scenario, holds, processes, workers, deadline):
