@@ -1,4 +1,5 @@
-"""Throw-away resources for one bench run: RabbitMQ vhosts, PostgreSQL databases, free ports.
+"""Throw-away resources for one bench run: RabbitMQ vhosts and PostgreSQL databases (ports of
+its own come from servicekit.testing.own_ports, as the end-to-end tests get theirs).
 
 Everything is on loopback and removed again when the `with` block ends, also on error.
 """
@@ -6,7 +7,6 @@ Everything is on loopback and removed again when the `with` block ends, also on 
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,22 +21,6 @@ RABBITMQCTL_TIMEOUT_SECONDS = 30
 def run_id():
     """A short id naming this run's vhosts and databases, so parallel runs do not meet."""
     return f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def free_ports(count):
-    """`count` distinct free ports (two quick probes can be handed the same one)."""
-    ports = set()
-    for _ in range(count * 20):
-        ports.add(free_port())
-        if len(ports) == count:
-            return sorted(ports)
-    raise RuntimeError(f"could not find {count} distinct free ports on {HOST}")
 
 
 def amqp_uri(vhost):

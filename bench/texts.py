@@ -22,7 +22,7 @@ from bench import isolation
 from bench.measure import BenchTimeout, Deadline, latency_figures, rate
 from contracts.vocabulary import TERMINAL_STATUSES
 from servicekit import config as configuration
-from servicekit import migrate
+from servicekit import migrate, testing
 from servicekit.config import ROOT, twilio_base_url
 from servicekit.supervisor import SERVICES, Stack
 
@@ -66,18 +66,12 @@ def measure(count, senders, postgres, timeout):
 
 
 def _environment(uri, workdir, database_url, count):
-    gateway_port, twilio_port, smtp_port, api_port = isolation.free_ports(4)
     env = dict(
         os.environ,
         TOWNHALL_AMQP_URI=uri,
         TOWNHALL_DATA_DIR=str(workdir / "data"),
-        TOWNHALL_GATEWAY__PORT=str(gateway_port),
-        TOWNHALL_GATEWAY__PUBLIC_URL=f"http://{isolation.HOST}:{gateway_port}",
-        TOWNHALL_TWILIO__BASE_URL=f"http://{isolation.HOST}:{twilio_port}",
-        TOWNHALL_SANDBOX__TWILIO_PORT=str(twilio_port),
-        TOWNHALL_SMTP__PORT=str(smtp_port),
-        TOWNHALL_SANDBOX__SMTP_PORT=str(smtp_port),
-        TOWNHALL_SANDBOX__SMTP_API_PORT=str(api_port),
+        # the gateway and every sandbox on ports of this run's own: a `make up` demo keeps its
+        **testing.own_ports(),
         # a negative balance does not block sending, but keep the run far from it anyway
         TOWNHALL_SEED__COMMUNITY_CREDITS=str(max(500, 4 * count)),
         TOWNHALL_LOG_LEVEL="WARNING",

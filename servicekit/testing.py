@@ -123,6 +123,35 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def free_ports(count):
+    """`count` distinct free ports (two quick probes can be handed the same one)."""
+    ports = set()
+    for _ in range(count * 20):
+        ports.add(free_port())
+        if len(ports) == count:
+            return sorted(ports)
+    raise RuntimeError(f"could not find {count} distinct free ports on 127.0.0.1")
+
+
+# every address a stack listens on, as configuration names it: a run given its own value
+# for each never meets another run, nor a `make up` demo on the default ports
+STACK_PORTS = ("gateway.port", "sandbox.twilio_port", "sandbox.smtp_port",
+               "sandbox.smtp_api_port", "sandbox.payments_port")
+
+
+def own_ports():
+    """Environment overrides that give a whole stack (gateway and sandboxes) free ports of
+    its own, and point the services at those sandboxes and that gateway."""
+    ports = dict(zip(STACK_PORTS, free_ports(len(STACK_PORTS)), strict=True))
+    env = {"TOWNHALL_" + name.upper().replace(".", "__"): str(port)
+           for name, port in ports.items()}
+    gateway, twilio = ports["gateway.port"], ports["sandbox.twilio_port"]
+    env.update(TOWNHALL_GATEWAY__PUBLIC_URL=f"http://127.0.0.1:{gateway}",
+               TOWNHALL_TWILIO__BASE_URL=f"http://127.0.0.1:{twilio}",
+               TOWNHALL_SMTP__PORT=str(ports["sandbox.smtp_port"]))
+    return env
+
+
 def memory_database(base):
     """An in-memory SQLite database with a service's tables, for unit tests of services."""
     from sqlalchemy import create_engine

@@ -145,25 +145,16 @@ def system(broker_url, postgres_admin, tmp_path_factory):
         postgres_admin.create(f"{prefix}_{service}")
     admin = postgres_admin.admin_url.replace("postgresql://", "postgresql+psycopg2://")
     template = admin.rsplit("/", 1)[0] + f"/{prefix}_{{service}}"
-    ports = {name: testing.free_port()
-             for name in ("gateway", "twilio", "smtp", "smtp_api", "payments")}
     with testing.vhost(broker_url) as amqp_uri:
         env = dict(
             os.environ,
             TOWNHALL_AMQP_URI=amqp_uri,
             TOWNHALL_DATABASE_URL=template,
             TOWNHALL_DATA_DIR=str(root / "data"),
-            TOWNHALL_GATEWAY__PORT=str(ports["gateway"]),
-            TOWNHALL_GATEWAY__PUBLIC_URL=f"http://127.0.0.1:{ports['gateway']}",
+            **testing.own_ports(),
             # tests stand in for many clients behind a proxy (login throttling per address)
             TOWNHALL_GATEWAY__TRUSTED_PROXIES='["127.0.0.1"]',
-            TOWNHALL_TWILIO__BASE_URL=f"http://127.0.0.1:{ports['twilio']}",
             TOWNHALL_TWILIO__AUTH_TOKEN="e2e-" + uuid.uuid4().hex,
-            TOWNHALL_SANDBOX__TWILIO_PORT=str(ports["twilio"]),
-            TOWNHALL_SMTP__PORT=str(ports["smtp"]),
-            TOWNHALL_SANDBOX__SMTP_PORT=str(ports["smtp"]),
-            TOWNHALL_SANDBOX__SMTP_API_PORT=str(ports["smtp_api"]),
-            TOWNHALL_SANDBOX__PAYMENTS_PORT=str(ports["payments"]),
             TOWNHALL_RPC_TIMEOUT_SECONDS="5",
             TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS="[0.2, 1.0, 3.0]",
         )
