@@ -133,8 +133,8 @@ class CreditsService(Purchasing, TownhallService):
         organization's credit model makes pay. items: [{delivery_id, amount}].
         `idempotency_key` is the ledger key messaging builds, `reserve:<communication id>`
         (no client key is ever written to the ledger, so none can stand in for it): a replay
-        of the same batch answers the first holds and changes nothing; another batch under
-        that key is refused."""
+        for that communication answers the first holds and changes nothing; a reservation of
+        another communication under it is refused."""
         caller = Caller.of(identity)
         caller.require("send_communications", community_id)
         if any(not isinstance(i.get("amount"), int) or i["amount"] <= 0 for i in items):
@@ -146,7 +146,7 @@ class CreditsService(Purchasing, TownhallService):
             existing = store.transaction_by_key(session, org, idempotency_key)
             if existing is not None:
                 return _replayed_reservation(session, existing, community_id,
-                                             communication_id, items)
+                                             communication_id)
             config = store.settings(session, org)
             try:
                 payer = rules.payer(config.model, community_id, _actor(caller))
@@ -708,17 +708,16 @@ def _wallet_view(owner, found, holder=None):
             "frozen": bool(holder is not None and not holder.holds_send_sms)}
 
 
-def _replayed_reservation(session, existing, community_id, communication_id, items):
-    """The first holds again, when the key comes back with the batch it first came with."""
-    holds = session.scalars(select(Hold).where(Hold.transaction_id == existing.id)
-                            .order_by(Hold.delivery_id)).all()
-    asked = sorted((i["delivery_id"], i["amount"]) for i in items)
+def _replayed_reservation(session, existing, community_id, communication_id):
+    """The first holds again, when the key comes back for the communication it reserved.
+    A redelivered batch may have changed since (a resident stopped texts, the rate card
+    moved): the holds made stand, and those of deliveries not sent expire."""
+    holds = session.scalars(select(Hold).where(Hold.transaction_id == existing.id)).all()
     if (existing.kind != "reserve" or existing.communication_id != communication_id
-            or {h.community_id for h in holds} != {community_id}
-            or [(h.delivery_id, h.amount) for h in holds] != asked):
+            or {h.community_id for h in holds} != {community_id}):
         raise IdempotencyKeyReused(
-            f"credits for communication {communication_id} were already reserved under "
-            "this key with another batch", "idempotency_key")
+            f"this key already reserved credits for another send than communication "
+            f"{communication_id}", "idempotency_key")
     return _reserved(holds)
 
 

@@ -61,13 +61,17 @@ def test_a_grant_keyed_like_a_send_leaves_that_send_to_be_held(credits):
     assert credits.wallet(MANAGER, "community:com_1")["held"] == 3
 
 
-def test_a_reservation_key_answers_only_the_reservation_it_made(credits):
-    credits.reserve(MANAGER, "com_1", "cmm_1", ITEMS, "reserve:cmm_1")
+def test_a_reservation_key_answers_only_the_send_it_reserved(credits):
+    first = credits.reserve(MANAGER, "com_1", "cmm_1", ITEMS, "reserve:cmm_1")
+    # messaging's redelivered batch, smaller since a resident stopped texts: the first holds
+    assert credits.reserve(MANAGER, "com_1", "cmm_1", ITEMS[:1], "reserve:cmm_1") == first
+    other = [{"delivery_id": "dlv_9", "amount": 1}]
     with pytest.raises(IdempotencyKeyReused):
-        credits.reserve(MANAGER, "com_1", "cmm_1", ITEMS[:1], "reserve:cmm_1")
+        credits.reserve(MANAGER, "com_1", "cmm_2", other, "reserve:cmm_1")
     with pytest.raises(IdempotencyKeyReused):
         credits.reserve(MANAGER, "com_2", "cmm_1", ITEMS, "reserve:cmm_1")
     assert credits.wallet(MANAGER, "community:com_1")["held"] == 3
+    assert credits.wallet(MANAGER, "community:com_2")["held"] == 0
 
 
 def test_two_callers_of_one_organization_each_transfer_under_the_same_key(credits):
