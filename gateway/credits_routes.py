@@ -85,6 +85,9 @@ class CreditsRoutes:
         body = schemas.QuoteRequest().load(json_body(request))
         community_id = body.pop("community_id", None)
         category_id = body.pop("category_id", None)
+        if community_id:
+            # another organization's community, or none, is not found: no made-up wallet
+            self.directory.get_community(identity, community_id)
         if category_id:
             category = self.consent.get_category(identity, category_id)
             if category.get("archived"):

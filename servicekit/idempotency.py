@@ -74,5 +74,7 @@ def once(db, scope, key, request, work):
         return previous
 
 
-def caller_scope(caller):
-    return f"{caller.organization_id}:{caller.actor_id}"
+def caller_scope(caller, organization_id=None):
+    """Whose keys these are: one actor of one organization (a system caller acting for an
+    organization names it). Two callers never see each other's keys."""
+    return f"{organization_id or caller.organization_id}:{caller.actor_id}"

@@ -38,6 +38,8 @@ class LedgerTransaction(Base):
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     # grant, purchase, reserve, settle, release, expire, transfer
     kind: Mapped[str] = mapped_column(String(20))
+    # the ledger's own keys only, `<org>:reserve:<communication id>` or `<org>:order:<order
+    # id>` (store.transaction_by_key); clients' Idempotency-Keys live in idempotency_records
     idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     actor: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(String(300))

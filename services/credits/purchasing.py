@@ -344,13 +344,13 @@ def _record(uow, row, result, actor):
 def _apply(uow, row, actor):
     """The order paid and its credits posted, once per order whoever gets here first."""
     session, org, wallet = uow.session, row.organization_id, row.wallet
-    key = f"order:{row.id}"
+    key = store.order_key(row.id)
     txn = store.transaction_by_key(session, org, key)
     if txn is None:
         ids = store.accounts(session, org, [wallet])
         before = store.balances(session, org, [wallet])
         txn = store.post(session, org, ids, "purchase", ledger.purchase(wallet, row.quantity),
-                         actor=actor, reason=f"order {row.number}", idempotency_key=key,
+                         actor=actor, reason=f"order {row.number}", ledger_key=key,
                          order_id=row.id)
         after = store.balances(session, org, [wallet])
         uow.emit("credits_purchased", {

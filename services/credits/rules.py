@@ -109,6 +109,10 @@ def check_transfer(model, actor, source, target, users):
         return
     if POOL in (source, target):
         raise Refusal("only master users move system or unallocated credits", "source")
+    for side, kind, key in (("source", source_type, source), ("target", target_type, target)):
+        if kind != "user":
+            raise Refusal(f"this organization uses individual user credits: credits move "
+                          f"between users, and {key} is not a user's wallet", side)
     if _manages(actor, users[source_id]) and _manages(actor, users[target_id]):
         return
     if source_id != actor.id:

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from contracts import footer, pricing
-from contracts.errors import Forbidden, InsufficientCredits, InvalidRequest, NotFound
+from contracts.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientCredits,
+    InvalidRequest,
+    NotFound,
+)
 from contracts.pricing import RateCard
 from contracts.vocabulary import CHANNELS, TERMINAL_STATUSES
 from servicekit import idempotency
@@ -84,24 +90,26 @@ class CreditsService(Purchasing, TownhallService):
         return self._add(caller, org, wallet, amount, reason, idempotency_key)
 
     def _add(self, caller, organization_id, wallet, amount, reason, idempotency_key,
-             community_id=None, kind="grant", order_id=None):
+             community_id=None):
+        """Credits into a wallet; the caller's key answers its first addition again."""
         _check_amount(amount)
-        with self.db.unit_of_work() as uow:
+
+        def work(uow):
             session = uow.session
-            if store.transaction_by_key(session, organization_id, idempotency_key) is None:
-                before = store.balances(session, organization_id, [wallet])
-                ids = store.accounts(session, organization_id, [wallet])
-                store.post(session, organization_id, ids, kind,
-                           ledger.purchase(wallet, amount), actor=caller.actor_id,
-                           reason=reason, idempotency_key=idempotency_key, order_id=order_id)
-                after = store.balances(session, organization_id, [wallet])
-                uow.emit("credits_granted", {
-                    "community_id": community_id or "", "amount": amount, "reason": reason,
-                    "balance": after[wallet]["balance"], "wallet": wallet},
-                    organization_id=organization_id)
-                store.announce_crossings(uow, organization_id, before, after)
-            found = store.balances(session, organization_id, [wallet])[wallet]
-            return _wallet_view(wallet, found, _holder(session, wallet))
+            before = store.balances(session, organization_id, [wallet])
+            ids = store.accounts(session, organization_id, [wallet])
+            store.post(session, organization_id, ids, "grant", ledger.purchase(wallet, amount),
+                       actor=caller.actor_id, reason=reason)
+            after = store.balances(session, organization_id, [wallet])
+            uow.emit("credits_granted", {
+                "community_id": community_id or "", "amount": amount, "reason": reason,
+                "balance": after[wallet]["balance"], "wallet": wallet},
+                organization_id=organization_id)
+            store.announce_crossings(uow, organization_id, before, after)
+            return _wallet_view(wallet, after[wallet], _holder(session, wallet))
+
+        return idempotency.once(self.db, idempotency.caller_scope(caller, organization_id),
+                                idempotency_key, {"add": [wallet, amount, reason]}, work)
 
     @rpc
     def get_wallet(self, identity, community_id):
@@ -123,7 +131,10 @@ class CreditsService(Purchasing, TownhallService):
     def reserve(self, identity, community_id, communication_id, items, idempotency_key):
         """One hold per delivery, in one transaction for the whole batch, on the wallet the
         organization's credit model makes pay. items: [{delivery_id, amount}].
-        A replay with the same key answers the first holds and changes nothing."""
+        `idempotency_key` is the ledger key messaging builds, `reserve:<communication id>`
+        (no client key is ever written to the ledger, so none can stand in for it): a replay
+        for that communication answers the first holds and changes nothing; a reservation of
+        another communication under it is refused."""
         caller = Caller.of(identity)
         caller.require("send_communications", community_id)
         if any(not isinstance(i.get("amount"), int) or i["amount"] <= 0 for i in items):
@@ -134,8 +145,8 @@ class CreditsService(Purchasing, TownhallService):
             session = uow.session
             existing = store.transaction_by_key(session, org, idempotency_key)
             if existing is not None:
-                return _reserved(session.scalars(select(Hold).where(
-                    Hold.transaction_id == existing.id)).all())
+                return _replayed_reservation(session, existing, community_id,
+                                             communication_id)
             config = store.settings(session, org)
             try:
                 payer = rules.payer(config.model, community_id, _actor(caller))
@@ -153,7 +164,7 @@ class CreditsService(Purchasing, TownhallService):
                 raise InsufficientCredits(refusal.message, refusal.field) from None
             txn = store.post(session, org, ids, "reserve", ledger.reserve(payer, total),
                              actor=caller.actor_id, reason=f"send {communication_id}",
-                             idempotency_key=idempotency_key,
+                             ledger_key=idempotency_key,
                              communication_id=communication_id)
             expires = utcnow() + timedelta(seconds=self._hold_ttl())
             holds = [Hold(id=new_id("hld"), organization_id=org, community_id=community_id,
@@ -304,9 +315,10 @@ class CreditsService(Purchasing, TownhallService):
                 raise InsufficientCredits(
                     f"{source} has {before[source]['available']} credits available; "
                     f"{amount} cannot be transferred", "amount")
+            # the caller's key stays in idempotency_records (`once`), out of the ledger's keys
             txn = store.post(session, org, ids, "transfer",
                              ledger.transfer(source, target, amount), actor=caller.actor_id,
-                             reason=reason, idempotency_key=idempotency_key)
+                             reason=reason)
             after = store.balances(session, org, [source, target])
             uow.emit("credits_transferred", {
                 "source": source, "target": target, "amount": amount, "reason": reason,
@@ -694,6 +706,19 @@ def _wallet_view(owner, found, holder=None):
     kind, owner_id = owner_parts(owner)
     return {"wallet": owner, "owner_type": kind, "owner_id": owner_id, **found,
             "frozen": bool(holder is not None and not holder.holds_send_sms)}
+
+
+def _replayed_reservation(session, existing, community_id, communication_id):
+    """The first holds again, when the key comes back for the communication it reserved.
+    A redelivered batch may have changed since (a resident stopped texts, the rate card
+    moved): the holds made stand, and those of deliveries not sent expire."""
+    holds = session.scalars(select(Hold).where(Hold.transaction_id == existing.id)).all()
+    if (existing.kind != "reserve" or existing.communication_id != communication_id
+            or {h.community_id for h in holds} != {community_id}):
+        raise IdempotencyKeyReused(
+            f"this key already reserved credits for another send than communication "
+            f"{communication_id}", "idempotency_key")
+    return _reserved(holds)
 
 
 def _reserved(holds):

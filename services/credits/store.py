@@ -23,7 +23,15 @@ def scoped(organization_id, key):
     return f"{organization_id}:{key}" if key else None
 
 
+def order_key(order_id):
+    return f"order:{order_id}"
+
+
 def transaction_by_key(session, organization_id, key):
+    """The transaction written under a ledger key. Ledger keys are built by Townhall's
+    services, never by a client: `reserve:<communication id>` (messaging's hold of a send)
+    and `order_key` (a paid order's credits). A caller's Idempotency-Key never becomes one — it is
+    kept in idempotency_records under the caller's scope — so no client can name one."""
     if not key:
         return None
     return session.scalars(select(LedgerTransaction).where(
@@ -52,13 +60,14 @@ def accounts(session, organization_id, owners):
 
 
 def post(session, organization_id, account_ids, kind, postings, *, actor, reason,
-         idempotency_key=None, communication_id=None, order_id=None):
+         ledger_key=None, communication_id=None, order_id=None):
     """Write one balanced transaction: one entry per account it touches, the sum of the
     postings to that account. A settlement of a batch of holds thus adds two entries, not
     two per hold, so a hot wallet's history — which every balance sums — grows per batch;
-    per-hold amounts stay in holds and hold_resolutions."""
+    per-hold amounts stay in holds and hold_resolutions. `ledger_key` is one of the
+    service's own keys (see `transaction_by_key`), never a caller's Idempotency-Key."""
     txn = LedgerTransaction(id=new_id("txn"), organization_id=organization_id, kind=kind,
-                            idempotency_key=scoped(organization_id, idempotency_key),
+                            idempotency_key=scoped(organization_id, ledger_key),
                             actor=actor, reason=reason[:300], communication_id=communication_id,
                             order_id=order_id)
     session.add(txn)

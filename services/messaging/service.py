@@ -51,7 +51,7 @@ class MessagingService(TownhallService, Inbound, Notices):
         caller.require("send_communications")
         _check_supported(request)
         idempotency.check_key(idempotency_key)
-        scope, digest = f"{caller.organization_id}:{caller.actor_id}", None
+        scope, digest = idempotency.caller_scope(caller), None
         if idempotency_key:
             digest = idempotency.request_hash(request)
             with self.db.read() as session:

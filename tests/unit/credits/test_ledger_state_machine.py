@@ -1,7 +1,14 @@
 """A hypothesis state machine drives the credits service (worker_factory, in-memory
 database) through random additions, holds, settlements (also for other amounts), releases,
-expiries, transfers, permission removals and replayed idempotency keys, under each credit
-model — and checks after every step that the ledger agrees with a plain model of it."""
+expiries, transfers, invoiced orders and their payments, permission removals and replayed
+idempotency keys, under each credit model — and checks after every step that the ledger
+agrees with a plain model of it.
+
+The keys are adversarial: two master users share one pool of keys, and a client key may be
+the one messaging will reserve the next send under (`reserve:<communication id>`) or the
+ledger key of an order awaiting its payment (`order:<order id>`). Whatever they send, no
+credit is created, lost or left unpaid: a key is its caller's own, bound to its first
+request (a replay changes nothing, another request is refused), and reaches no ledger key."""
 
 from collections import Counter
 
@@ -21,7 +28,9 @@ from sqlalchemy import func, select
 from contracts.errors import Forbidden, IdempotencyKeyReused, InsufficientCredits
 from contracts.events import envelope
 from servicekit.testing import memory_database
-from services.credits.models import Base, Entry, Hold, HoldResolution
+from services.credits.models import Account, Base, Entry, Hold, HoldResolution
+from services.credits.payment_invoice import InvoicePaymentProvider
+from services.credits.purchasing import Providers
 from services.credits.service import CreditsService
 
 ORG = "org_sm"
@@ -30,6 +39,15 @@ USERS = ("ann", "bob")
 ALL = {"send_communications": "*", "send_sms": "*"}
 MASTER = {"actor_type": "staff", "actor_id": "mia", "organization_id": ORG,
           "scopes": dict(ALL, manage_credits="*")}
+MASTERS = {"mia": MASTER, "max": dict(MASTER, actor_id="max")}
+# client keys: plain ones, and stand-ins for the ledger's own keys (resolved when drawn)
+KEYS = ("k1", "k2", None, "next reserve", "last reserve", "open order")
+PAYMENTS = {"payments": {"currency": "CAD", "unit_price": 5, "tax_rate_percent": 13,
+                         "seller": {"name": "Townhall Communications Inc.",
+                                    "address": "100 King Street West\nToronto",
+                                    "tax_number": "123456789 RT0001"}}}
+BUYER = {"name": "Maple Grove Property Management", "address": "1 Maple Grove Ave",
+         "email": "ap@maplegrove.test"}
 
 
 def staff(user_id):
@@ -49,23 +67,33 @@ class FakeDirectory:
                  "holds_send_sms": self.send_sms.get(i, False), "active": True}
                 for i in ids]
 
+    def get_staff(self, identity, staff_user_id):
+        return {"id": staff_user_id, "name": staff_user_id.title()}
+
+    def get_community(self, identity, community_id):
+        return {"id": community_id, "name": f"Community {community_id}"}
+
 
 class Ledger(RuleBasedStateMachine):
     holds = Bundle("holds")
+    orders = Bundle("orders")
 
     @initialize(model=st.sampled_from(["community", "user", "pool"]),
                 floor=st.sampled_from([None, 0, -5]))
     def start(self, model, floor):
         self.directory = FakeDirectory()
         self.service = worker_factory(CreditsService, db=memory_database(Base),
-                                      config={"credits": {"hold_ttl_seconds": 3600}},
-                                      directory=self.directory)
+                                      config=dict(PAYMENTS,
+                                                  credits={"hold_ttl_seconds": 3600}),
+                                      directory=self.directory,
+                                      payments=Providers(None, InvoicePaymentProvider()))
         self.model, self.floor = model, (floor if model == "community" else None)
         self.service.change_settings(MASTER, {"model": model, "floor": self.floor})
         for community in COMMUNITIES:   # as directory's community_created events do
             self.service.open_wallet(MASTER, ORG, community)
         self.wallets = {w: {"available": 0, "held": 0} for w in self.wallets_of(model)}
-        self.keys = {}            # idempotency key -> amount it carried first
+        self.keys = {}            # (caller, idempotency key) -> the request it came with first
+        self.open_orders = {}     # order id -> (wallet, quantity), awaiting their payment
         self.added = 0
         self.charged = 0
         self.resolved = set()
@@ -81,13 +109,41 @@ class Ledger(RuleBasedStateMachine):
 
     # --- steps ---------------------------------------------------------------------------
 
-    @rule(data=st.data(), amount=st.integers(1, 30), key=st.sampled_from(["k1", "k2", None]))
-    def add(self, data, amount, key):
+    def client_key(self, data):
+        """A key as a client may send it: plain, or spelling one of the ledger's own."""
+        key = data.draw(st.sampled_from(KEYS))
+        if key == "next reserve":
+            return f"reserve:cmm_{self.communication + 1}"
+        if key == "last reserve":
+            return f"reserve:cmm_{self.communication}"
+        if key == "open order":
+            return f"order:{data.draw(st.sampled_from(sorted(self.open_orders)))}" \
+                if self.open_orders else None
+        return key
+
+    def keyed(self, who, key, request, call):
+        """Call under (who, key) and say whether it took effect: a new key (or none) does,
+        its replay answers as before, another request under it is refused."""
+        first = self.keys.get((who, key)) if key else None
+        try:
+            answer = call()
+        except IdempotencyKeyReused:
+            assert first is not None and first[0] != request, (who, key, request, first)
+            return False, None
+        if first is not None:
+            assert first == (request, answer), (who, key, request)   # the first answer
+            return False, answer
+        if key:
+            self.keys[(who, key)] = (request, answer)
+        return True, answer
+
+    @rule(data=st.data(), amount=st.integers(1, 30), who=st.sampled_from(sorted(MASTERS)))
+    def add(self, data, amount, who):
         wallet = data.draw(st.sampled_from(sorted(self.wallets)))
-        self.service.add_credits(MASTER, wallet, amount, "top-up", key)
-        if key is None or key not in self.keys:
-            if key:
-                self.keys[key] = amount
+        key = self.client_key(data)
+        took, _answer = self.keyed(who, key, ("add", wallet, amount), lambda: (
+            self.service.add_credits(MASTERS[who], wallet, amount, "top-up", key)))
+        if took:
             self.wallets[wallet]["available"] += amount
             self.added += amount
 
@@ -119,6 +175,8 @@ class Ledger(RuleBasedStateMachine):
             assert not allowed, (payer, available, total)
             return []
         assert allowed, (payer, available, total, frozen)
+        # every delivery of the batch is held: none is sent unpaid
+        assert answer["total"] == total and len(answer["holds"]) == len(items), answer
         self.wallets[payer]["available"] -= total
         self.wallets[payer]["held"] += total
         return [(h["hold_id"], h["delivery_id"], h["amount"], payer, community, communication)
@@ -165,35 +223,51 @@ class Ledger(RuleBasedStateMachine):
         with self.service.db.read() as session:
             self.resolved = set(session.scalars(select(HoldResolution.hold_id)))
 
-    @rule(data=st.data(), amount=st.integers(1, 20), key=st.sampled_from(["t1", "t2", None]))
-    def transfer(self, data, amount, key):
+    @rule(data=st.data(), amount=st.integers(1, 20), who=st.sampled_from(sorted(MASTERS)))
+    def transfer(self, data, amount, who):
         source = data.draw(st.sampled_from(sorted(self.wallets)))
         target = data.draw(st.sampled_from(sorted(self.wallets)))
+        key = self.client_key(data)
         target_user = target.split(":")[1] if target.startswith("user:") else None
         refused = (self.model == "pool" or source == target
                    or (target_user and not self.directory.send_sms[target_user]))
-        request = (source, target, amount)
-        first = self.keys.get(key) if key else None
         try:
-            self.service.transfer(MASTER, source, target, amount, "move", key)
+            took, _answer = self.keyed(who, key, ("transfer", source, target, amount), lambda: (
+                self.service.transfer(MASTERS[who], source, target, amount, "move", key)))
         except Forbidden:
             assert refused
             return
-        except IdempotencyKeyReused:
-            assert first is not None and first != request
-            return
         except InsufficientCredits:
-            assert not refused and first is None
+            assert not refused and (key is None or (who, key) not in self.keys)
             assert self.wallets[source]["available"] < amount
             return
         assert not refused
-        if first is not None:
-            assert first == request     # the first answer again, nothing moved
-            return
-        if key:
-            self.keys[key] = request
-        self.wallets[source]["available"] -= amount
-        self.wallets[target]["available"] += amount
+        if took:
+            self.wallets[source]["available"] -= amount
+            self.wallets[target]["available"] += amount
+
+    @rule(target=orders, data=st.data(), quantity=st.integers(1, 40))
+    def order(self, data, quantity):
+        """An invoiced order, awaiting its payment (whose credits a client key may spell)."""
+        wallet = data.draw(st.sampled_from(sorted(self.wallets)))
+        holder = wallet.split(":")[1] if wallet.startswith("user:") else None
+        try:
+            placed = self.service.purchase(MASTER, wallet, quantity, BUYER)
+        except Forbidden:
+            assert holder and not self.directory.send_sms[holder]
+            return []
+        assert placed["status"] == "awaiting_payment"
+        self.open_orders[placed["id"]] = (wallet, quantity)
+        return [placed["id"]]
+
+    @rule(order=consumes(orders))
+    def pay(self, order):
+        for order_id in order:
+            paid = self.service.record_payment(MASTER, order_id, "EFT-1")
+            assert paid["status"] == "paid"
+            wallet, quantity = self.open_orders.pop(order_id)
+            self.wallets[wallet]["available"] += quantity
+            self.added += quantity
 
     @rule(user=st.sampled_from(USERS), holds_send_sms=st.booleans())
     def permission_changes(self, user, holds_send_sms):
@@ -228,6 +302,20 @@ class Ledger(RuleBasedStateMachine):
                                                            expected["held"]), wallet
             if self.floor is not None:
                 assert found["available"] >= self.floor, wallet
+
+    @invariant()
+    def no_credit_is_created_or_lost(self):
+        """What came in (additions, paid orders) and what was charged, as the ledger's
+        organization accounts count them."""
+        if not hasattr(self, "service"):
+            return
+        with self.service.db.read() as session:
+            sums = dict(session.execute(
+                select(Account.kind, func.coalesce(func.sum(Entry.amount), 0))
+                .join(Entry, Entry.account_id == Account.id)
+                .where(Account.kind.in_(("purchases", "usage")))
+                .group_by(Account.kind)).all())
+        assert (-sums.get("purchases", 0), sums.get("usage", 0)) == (self.added, self.charged)
 
     @invariant()
     def no_hold_is_resolved_twice(self):

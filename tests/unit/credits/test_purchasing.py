@@ -245,6 +245,19 @@ def test_an_invoice_awaits_its_payment_and_recording_it_applies_the_credits_once
     assert balance(credits, "community:com_1") == 500 and len(purchased(credits)) == 1
 
 
+def test_a_transfer_keyed_like_an_order_leaves_its_payment_to_apply_the_credits(credits):
+    """The uncredited purchase: a client key spelling the ledger key of an awaited order."""
+    order = buy(credits, MASTER, "community:com_1", method=None)
+    credits.add_credits(MASTER, "community:com_2", 1, "support", "grant-1")
+    credits.transfer(MASTER, "community:com_2", "community:com_1", 1, "move",
+                     f"order:{order['id']}")
+
+    paid = credits.record_payment(MASTER, order["id"], "EFT-0042")
+
+    assert paid["status"] == "paid"
+    assert balance(credits, "community:com_1") == 501 and len(purchased(credits)) == 1
+
+
 def test_a_card_order_takes_no_recorded_payment(credits):
     order = buy(credits, MASTER, "community:com_1", method="pm_card_chargeDeclined")
     with pytest.raises(Conflict, match="only for an invoice awaiting payment"):

@@ -48,6 +48,10 @@ def user(name):
     (MASTER, "pool", user("dan"), False),
     (REGULAR, user("bob"), user("dan"), False),
     (MASTER, "pool", user("eve"), False),
+    # a community wallet is not one of this model's: refused, not a missing user
+    (REGULAR, "community:c1", user("cat"), False),
+    (OFFICE, "community:c1", user("bob"), False),
+    (REGULAR, user("bob"), "community:c1", False),
 ])
 def test_who_may_move_individual_user_credits(actor, source, target, allowed):
     if allowed:

@@ -6,7 +6,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from werkzeug.test import EnvironBuilder
 
-from contracts.errors import InvalidRequest
+from contracts.errors import InvalidRequest, NotFound
 from gateway.service import GatewayService
 
 IDENTITY = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "org_1"}
@@ -18,8 +18,15 @@ CATEGORIES = {
 
 
 class FakeDirectory:
+    COMMUNITIES = {"com_1"}   # the caller's organization's; any other id is not found
+
     def authenticate(self, key):
         return IDENTITY
+
+    def get_community(self, identity, community_id):
+        if community_id not in self.COMMUNITIES:
+            raise NotFound(f"community {community_id} does not exist", "community_id")
+        return {"id": community_id}
 
 
 class FakeConsent:
@@ -34,6 +41,11 @@ class FakeConsent:
 class FakeCredits:
     def __init__(self):
         self.quoted = []
+
+    def payer_wallet(self, identity, community_id):
+        return {"wallet": f"community:{community_id}", "owner_type": "community",
+                "owner_id": community_id, "balance": 0, "held": 0, "available": 0,
+                "frozen": False}
 
     def quote(self, identity, **request):
         self.quoted.append(request)
@@ -83,4 +95,16 @@ def test_an_archived_category_is_refused_as_a_send_would_be(gateway):
     with pytest.raises(InvalidRequest) as refused:
         post(gateway, category_id="cat_old")
     assert refused.value.field == "category_id" and "archived" in str(refused.value)
+    assert gateway.credits.quoted == []
+
+
+def test_a_quote_for_a_community_shows_the_balance_that_would_pay(gateway):
+    assert post(gateway, community_id="com_1")["balance"]["wallet"] == "community:com_1"
+
+
+@pytest.mark.parametrize("community_id", ["com_elsewhere", "com_made_up"])
+def test_a_community_not_the_callers_is_not_found_and_not_quoted(gateway, community_id):
+    with pytest.raises(NotFound) as missing:
+        post(gateway, community_id=community_id)
+    assert missing.value.field == "community_id"
     assert gateway.credits.quoted == []
