@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from servicekit import config as configuration
+from servicekit import secrets
 from servicekit.config import ROOT, uses_twilio_sandbox
 
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports", "gateway")
@@ -24,7 +25,9 @@ STOP_GRACE_SECONDS = 25
 
 
 def process_specs(config):
-    """(name, argv) of every process of the stack."""
+    """(name, argv) of every process of the stack; the sandboxes get the installation's
+    secrets (servicekit.secrets), the same the services resolve for themselves."""
+    secrets.resolve(config)
     py = sys.executable
     specs = []
     sandbox = config.get("sandbox") or {}
@@ -40,7 +43,7 @@ def process_specs(config):
         specs.append(("payments-sandbox", [
             py, "-m", "sandbox.payments", "--host", "127.0.0.1",
             "--port", str(sandbox.get("payments_port", 8030)),
-            "--secret-key", str(payments.get("secret_key") or "sandbox-secret")]))
+            "--secret-key", payments["secret_key"]]))
     if sandbox.get("smtp_port") and int(sandbox["smtp_port"]) == int(config["smtp"]["port"]):
         specs.append(("smtp-sandbox", [
             py, "-m", "sandbox.smtp", "--host", "127.0.0.1", "--port", str(sandbox["smtp_port"]),
@@ -52,7 +55,8 @@ def process_specs(config):
 
 class Stack:
     def __init__(self, config, env=None, log_dir=None):
-        self.config = config
+        # made before any process starts, so that all of them read the same development secrets
+        self.config = secrets.resolve(config)
         self.env = dict(os.environ if env is None else env)
         self.log_dir = Path(log_dir) if log_dir else None
         self.processes = {}
@@ -135,6 +139,8 @@ def _prefix_output(name, stream):
 def up(config, seed_demo=True):
     from servicekit import migrate, topology
 
+    secrets.refuse_development_beyond_loopback(config)
+    secrets.resolve(config)
     for service in SERVICES:
         if migrate.has_migrations(service):
             migrate.upgrade(service, config)
@@ -165,6 +171,14 @@ def up(config, seed_demo=True):
         stack.stop()
 
 
+def main(argv):
+    try:
+        return up(configuration.load(), seed_demo="--no-seed" not in argv)
+    except secrets.ConfigurationError as exc:
+        print(f"townhall up: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
     # run without eventlet: plain threads and subprocesses supervise the children
-    sys.exit(up(configuration.load(), seed_demo="--no-seed" not in sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
