@@ -206,3 +206,17 @@ def test_no_fixed_secret_is_left_in_the_code_or_the_configuration():
         holders = [str(p.relative_to(ROOT)) for p in sources
                    if old in p.read_text(errors="replace")]
         assert holders == [], (old, holders)
+
+
+@pytest.mark.parametrize(("module", "flag", "variable"), [
+    ("sandbox.twilio", "--auth-token", "TWILIO_SANDBOX_AUTH_TOKEN"),
+    ("sandbox.payments", "--secret-key", "PAYMENTS_SANDBOX_SECRET_KEY"),
+])
+def test_the_sandboxes_have_no_default_secret(monkeypatch, module, flag, variable):
+    import importlib
+
+    monkeypatch.delenv(variable, raising=False)
+    main = importlib.import_module(f"{module}.__main__")
+    with pytest.raises(SystemExit, match=f"{flag} \\(or {variable}\\) is required"):
+        main.settings_from(main.parse_args([]))
+    assert main.settings_from(main.parse_args([flag, "given-by-the-supervisor"]))
