@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # `deploy` is not an installed package
 
 from deploy.compose_check import check_all  # noqa: E402
 from servicekit.config import load  # noqa: E402
-from servicekit.supervisor import process_specs  # noqa: E402
+from servicekit.supervisor import Stack, process_specs  # noqa: E402
 
 
 @pytest.fixture
@@ -26,18 +26,32 @@ def specs(tmp_path):
     return of
 
 
-def test_make_up_starts_the_payment_sandbox_with_the_services_key(specs):
+@pytest.fixture
+def stack(tmp_path):
+    def of(environ):
+        environ = {"TOWNHALL_DATA_DIR": str(tmp_path / "data"), **environ}
+        return Stack(load(environ=environ), env={})
+
+    return of
+
+
+def test_make_up_starts_the_payment_sandbox_with_the_services_key(specs, stack):
     argv = specs({"TOWNHALL_SANDBOX__PAYMENTS_PORT": "9031",
                   "TOWNHALL_PAYMENTS__SECRET_KEY": "dev-key"})["payments-sandbox"]
-    assert argv[1:] == ["-m", "sandbox.payments", "--host", "127.0.0.1", "--port", "9031",
-                        "--secret-key", "dev-key"]
+    assert argv[1:] == ["-m", "sandbox.payments", "--host", "127.0.0.1", "--port", "9031"]
+    env = stack({"TOWNHALL_PAYMENTS__SECRET_KEY": "dev-key"}).env
+    assert env["PAYMENTS_SANDBOX_SECRET_KEY"] == "dev-key"
 
 
-def test_make_up_gives_the_sandboxes_the_installations_own_secrets(specs, tmp_path):
-    started = specs({})
+def test_make_up_gives_the_sandboxes_the_installations_own_secrets_off_the_command_line(
+        stack, tmp_path):
+    started = stack({})
     kept = json.loads((tmp_path / "secrets.json").read_text())
-    assert started["payments-sandbox"][-2:] == ["--secret-key", kept["payments.secret_key"]]
-    assert started["twilio-sandbox"][-2:] == ["--auth-token", kept["twilio.auth_token"]]
+    assert started.env["PAYMENTS_SANDBOX_SECRET_KEY"] == kept["payments.secret_key"]
+    assert started.env["TWILIO_SANDBOX_AUTH_TOKEN"] == kept["twilio.auth_token"]
+    # any local user can read a command line
+    command_lines = " ".join(" ".join(argv) for _, argv in process_specs(started.config))
+    assert not [name for name, value in kept.items() if value in command_lines]
 
 
 @pytest.mark.parametrize("environ", [
