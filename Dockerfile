@@ -5,8 +5,11 @@ FROM python:3.11-slim
 
 # TOWNHALL_CONFIG: the package is installed into site-packages, where config/ is not, so the
 # YAML is copied to /app/config. TOWNHALL_DATA_DIR: only used by the SQLite fallback; compose
-# and Kubernetes set TOWNHALL_DATABASE_URL.
+# and Kubernetes set TOWNHALL_DATABASE_URL. TOWNHALL_ENVIRONMENT: every container would be an
+# installation of its own in development (its own made-up secrets, so the gateway would refuse
+# the tokens directory signs): the image runs in production and takes its secrets from outside.
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    TOWNHALL_ENVIRONMENT=production \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

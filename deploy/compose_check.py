@@ -1,6 +1,7 @@
 """python -m deploy.compose_check [docker-compose.yml]: check the deployment files without Docker.
 
-No Docker engine (nor `docker compose config`) is needed, and nothing beyond PyYAML: a real
+No Docker engine (nor `docker compose config`) is needed, and nothing beyond PyYAML (and
+python-dotenv, which reads an --env-file as compose does): a real
 validator would be a new dependency (the Compose Specification's JSON schema needs `jsonschema`,
 which the project does not install), so these checks are written by hand. They cover what
 compose itself rejects and what would only break at run time:
@@ -18,13 +19,19 @@ docker-compose.yml
   the payment sandbox (inside a container that is the container itself); the gateway listens
   on 0.0.0.0 and its port is published; a stop_grace_period that lets services finish their
   in-flight work; the Twilio sandbox accepts the credentials and the payment sandbox the secret
-  key the services use; `docker compose up rabbitmq postgres` starts just those two.
+  key the services use; `docker compose up rabbitmq postgres` starts just those two; no
+  development (made-up secrets) with a gateway beyond loopback; every secret comes from a
+  required variable, `${NAME:?message}`, never a default. With an environment (--env-file,
+  --environ) the file is interpolated as `docker compose up` would: a required variable left
+  unset is a problem, as compose refuses to start.
 deploy/Procfile
   line format, unique names, known services, every service present, no one-shot commands,
-  sandbox credentials as the services' configuration has them.
+  sandbox credentials as the services' configuration has them, their secrets from the
+  services' own required variables.
 deploy/k8s/**.yaml
   YAML, apiVersion/kind/metadata.name, one Deployment per known service, grace period,
-  gateway readiness on /healthz, referenced ConfigMaps exist, TOWNHALL_* keys, Service selectors.
+  gateway readiness on /healthz, referenced ConfigMaps exist, TOWNHALL_* keys, Service selectors,
+  no secret in a ConfigMap or a literal env value, no development environment.
 deploy/rabbitmq/definitions.json
   vhost, user and permissions `townhall`; the password is a placeholder.
 deploy/postgres/init.sql
@@ -36,6 +43,7 @@ Every problem is printed as `file: key: message`; the exit status is 1 when ther
 import argparse
 import ast
 import json
+import os
 import re
 import shlex
 import sys
@@ -85,9 +93,13 @@ K8S_MIN_GRACE_SECONDS = 30
 STANDALONE = {"rabbitmq": 5672, "postgres": 5432}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104 - compared, not bound
 LISTEN_ALL = {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
+# what the sandboxes accept when not told (python -m sandbox.twilio / sandbox.payments): their
+# secrets have no default
 TWILIO_SANDBOX_DEFAULTS = {"account_sid": "AC00000000000000000000000000000000",
-                           "auth_token": "sandbox-token"}  # noqa: S105 - the sandbox's default
-PAYMENTS_SANDBOX_DEFAULT_KEY = "sandbox-secret"  # noqa: S105 - the payment sandbox's default
+                           "auth_token": None}
+# the secrets of config/townhall.yaml (servicekit/secrets.py SECRETS): never a fixed value here
+SECRET_SETTINGS = ("TOWNHALL_AUTH__JWT_SECRET", "TOWNHALL_CONSENT__LINK_SECRET",
+                   "TOWNHALL_TWILIO__AUTH_TOKEN", "TOWNHALL_PAYMENTS__SECRET_KEY")
 PLACEHOLDER = "CHANGE-ME"
 
 
@@ -135,9 +147,17 @@ class InterpolationError(ValueError):
     pass
 
 
-def interpolate(text, env=None):
+class RequiredVariable(InterpolationError):
+    def __init__(self, name, message):
+        super().__init__(f"required variable {name} is not set: {message or name}")
+        self.name = name
+
+
+def interpolate(text, env=None, strict=False):
     """Compose's (and sh's) ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt},
-    $VAR and $$, nested defaults included. Unset variables read as the defaults would."""
+    $VAR and $$, nested defaults included. Unset variables read as the defaults would; a
+    required one (${VAR:?err}, ${VAR?err}) reads as the placeholder "<VAR>", or, `strict`, is a
+    RequiredVariable error carrying compose's message, as `docker compose up` refuses."""
     env = env or {}
     out, i = [], 0
     while i < len(text):
@@ -152,7 +172,7 @@ def interpolate(text, env=None):
             i += 2
         elif nxt == "{":
             end = _closing_brace(text, i + 2)
-            out.append(_expand(text[i + 2:end], env))
+            out.append(_expand(text[i + 2:end], env, strict))
             i = end + 1
         else:
             match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[i + 1:])
@@ -177,7 +197,7 @@ def _closing_brace(text, start):
     raise InterpolationError(f"unclosed '${{' in {text!r}")
 
 
-def _expand(body, env):
+def _expand(body, env, strict=False):
     match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", body, re.DOTALL)
     if not match:
         raise InterpolationError(f"invalid interpolation '${{{body}}}'")
@@ -187,25 +207,28 @@ def _expand(body, env):
         return value or ""
     unset = value is None or (operator.startswith(":") and value == "")
     if operator.endswith("-"):
-        return interpolate(word, env) if unset else value
+        return interpolate(word, env, strict) if unset else value
     if operator.endswith("+"):
-        return "" if unset else interpolate(word, env)
+        return "" if unset else interpolate(word, env, strict)
     # ${VAR:?error}: compose refuses to start while VAR is unset; here it reads as a placeholder
+    if unset and strict:
+        raise RequiredVariable(name, word)
     return f"<{name}>" if unset else value
 
 
-def _interpolate_tree(node, report, path):
+def _interpolate_tree(node, report, path, env=None, strict=False):
     if isinstance(node, str):
         try:
-            return interpolate(node)
+            return interpolate(node, env, strict)
         except InterpolationError as exc:
             report(path, str(exc))
             return node
     if isinstance(node, dict):
-        return {k: _interpolate_tree(v, report, f"{path}.{k}" if path else str(k))
+        return {k: _interpolate_tree(v, report, f"{path}.{k}" if path else str(k), env, strict)
                 for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate_tree(v, report, f"{path}[{n}]") for n, v in enumerate(node)]
+        return [_interpolate_tree(v, report, f"{path}[{n}]", env, strict)
+                for n, v in enumerate(node)]
     return node
 
 
@@ -461,7 +484,9 @@ def _port_range(text):
     return list(range(low, high + 1))
 
 
-def check_compose(path, project):
+def check_compose(path, project, environ=None):
+    """`environ`: the variables `docker compose up` would see; None checks the file as written
+    (required variables as placeholders)."""
     path = Path(path)
     problems = []
     shown = _shown(path)
@@ -480,6 +505,13 @@ def check_compose(path, project):
             report(key, "not a top-level key of the Compose Specification "
                         f"({', '.join(sorted(TOP_LEVEL_KEYS))} or x-*)")
     data = _interpolate_tree(raw, report, "")
+    if environ is not None:
+        unset = []
+        _interpolate_tree(raw, lambda key, message: unset.append((key, message)), "",
+                          environ, strict=True)
+        for key, message in unset:
+            if "required variable" in message:
+                report(key, f"{message}; `docker compose up` refuses to start")
     services = data.get("services")
     if not isinstance(services, dict) or not services:
         report("services", "must be a non-empty mapping")
@@ -719,6 +751,7 @@ def _check_townhall_process(name, service, env, townhall, targets, project, repo
     if str(smtp_host) in LOOPBACK:
         report(f"{where}.environment.TOWNHALL_SMTP__HOST",
                f"SMTP at {smtp_host}: inside a container that is the container itself")
+    _check_secrets(where, env, project, report)
     served = [inv.args[1] for inv in townhall if inv.args[:1] == ("run",) and len(inv.args) > 1]
     if not served:
         return
@@ -736,9 +769,31 @@ def _check_townhall_process(name, service, env, townhall, targets, project, repo
             report(f"{where}.environment.TOWNHALL_GATEWAY__HOST",
                    f"the gateway listens on {host}: unreachable from outside its container "
                    "(use 0.0.0.0)")
+        elif effective("TOWNHALL_ENVIRONMENT", env, project) == "development":
+            report(f"{where}.environment.TOWNHALL_ENVIRONMENT",
+                   f"development, with the gateway on {host or 'every address'}: it refuses to "
+                   "start (development's secrets are made up on the box); set production and "
+                   "the secrets")
         port = effective("TOWNHALL_GATEWAY__PORT", env, project)
         if port not in targets:
             report(f"{where}.ports", f"the gateway listens on {port}, which is not published")
+
+
+def _check_secrets(where, env, project, report):
+    """Every secret a Townhall process needs comes from a required variable, ${NAME:?...}:
+    a default or a literal would be a secret written in the repository."""
+    for name in SECRET_SETTINGS:
+        if name == "TOWNHALL_PAYMENTS__SECRET_KEY" and effective(
+                "TOWNHALL_PAYMENTS__PROVIDER", env, project) not in (None, "sandbox"):
+            continue
+        value = effective(name, env, project)
+        if value is None:
+            report(f"{where}.environment.{name}", "not set: outside development the process "
+                   "refuses to start without it; give it from a required variable, "
+                   "${NAME:?set NAME}")
+        elif not re.fullmatch(r"<[A-Za-z_][A-Za-z0-9_]*>", str(value)):
+            report(f"{where}.environment.{name}", "a fixed secret (a literal or a default) "
+                   "in the repository: use a required variable, ${NAME:?set NAME}")
 
 
 def _check_standalone(services, targets, report):
@@ -777,7 +832,7 @@ def _check_twilio_sandbox(services, envs, runs, project, report):
                 continue
             for key, accepted in sandboxes[host].items():
                 used = effective(f"TOWNHALL_TWILIO__{key.upper()}", env, project)
-                if str(used) != str(accepted):
+                if used is None or accepted is None or str(used) != str(accepted):
                     report(f"services.{name}.environment.TOWNHALL_TWILIO__{key.upper()}",
                            f"{used!r}, but services.{host} accepts {accepted!r}: every call "
                            "and webhook signature would fail")
@@ -791,8 +846,7 @@ def _check_payment_sandbox(services, envs, runs, project, report):
         for inv in invocations(service.get("command")):
             if inv.program == "sandbox.payments":
                 keys[name] = (_flag(inv.args, "secret-key")
-                              or envs.get(name, {}).get("PAYMENTS_SANDBOX_SECRET_KEY")
-                              or PAYMENTS_SANDBOX_DEFAULT_KEY)
+                              or envs.get(name, {}).get("PAYMENTS_SANDBOX_SECRET_KEY"))
     for svc_names in runs.values():
         for name in svc_names:
             env = envs.get(name, {})
@@ -802,7 +856,7 @@ def _check_payment_sandbox(services, envs, runs, project, report):
             if host not in keys:
                 continue
             used = effective("TOWNHALL_PAYMENTS__SECRET_KEY", env, project)
-            if str(used) != str(keys[host]):
+            if used is None or keys[host] is None or str(used) != str(keys[host]):
                 report(f"services.{name}.environment.TOWNHALL_PAYMENTS__SECRET_KEY",
                        f"{used!r}, but services.{host} accepts {keys[host]!r}: every charge "
                        "would be refused")
@@ -848,20 +902,30 @@ def check_procfile(path, project):
             if inv.program == "sandbox.twilio":
                 for flag, default in TWILIO_SANDBOX_DEFAULTS.items():
                     accepted = _flag(inv.args, flag.replace("_", "-")) or default
-                    used = config_default(f"TOWNHALL_TWILIO__{flag.upper()}", project)
+                    setting = f"TOWNHALL_TWILIO__{flag.upper()}"
+                    used = (f"<{setting}>" if setting in SECRET_SETTINGS
+                            else config_default(setting, project))
                     if str(accepted) != str(used):
                         problems.append(Problem(shown, key, f"the sandbox accepts {flag} "
-                                                f"{accepted!r}, the services use {used!r}"))
+                                                f"{accepted!r}, the services use {used!r}"
+                                                + _secret_hint(setting)))
             if inv.program == "sandbox.payments":
-                accepted = _flag(inv.args, "secret-key") or PAYMENTS_SANDBOX_DEFAULT_KEY
-                used = config_default("TOWNHALL_PAYMENTS__SECRET_KEY", project)
-                if str(accepted) != str(used):
+                accepted = _flag(inv.args, "secret-key")
+                used = "<TOWNHALL_PAYMENTS__SECRET_KEY>"
+                if str(accepted) != used:
                     problems.append(Problem(shown, key, f"the payment sandbox accepts secret "
-                                            f"key {accepted!r}, the services use {used!r}"))
+                                            f"key {accepted!r}, the services use {used!r}"
+                                            + _secret_hint("TOWNHALL_PAYMENTS__SECRET_KEY")))
     for svc in project.services:
         if svc not in runs:
             problems.append(Problem(shown, "(file)", f"no line runs `townhall run {svc}`"))
     return problems
+
+
+def _secret_hint(setting):
+    if setting not in SECRET_SETTINGS:
+        return ""
+    return f" (give it \"${{{setting}:?set {setting}}}\", no default)"
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -903,6 +967,9 @@ def check_k8s(folder, project):
         if kind in ("ConfigMap", "Secret"):
             for section in ("data", "stringData"):
                 for env_name, value in (doc.get(section) or {}).items():
+                    if kind == "ConfigMap":
+                        problems += _k8s_plain_problems(shown, f"{key}.{section}", env_name,
+                                                        value)
                     if str(env_name).startswith("TOWNHALL_"):
                         problem = config_key_problem(env_name, project) or (
                             value_problem(env_name, value, project) if section != "data"
@@ -931,6 +998,9 @@ def check_k8s(folder, project):
                         runs.append(inv.args[1])
             for env in c.get("env") or []:
                 env_name = str(env.get("name", ""))
+                if "value" in env:
+                    problems += _k8s_plain_problems(shown, f"{ckey}.env", env_name,
+                                                    env.get("value"))
                 if env_name.startswith("TOWNHALL_"):
                     problem = config_key_problem(env_name, project) or value_problem(
                         env_name, env.get("value"), project)
@@ -974,6 +1044,18 @@ def check_k8s(folder, project):
                                     for labels in pod_labels):
                 problems.append(Problem(shown, f"{key}.spec.selector", "selects no pods"))
     return problems
+
+
+def _k8s_plain_problems(shown, key, env_name, value):
+    """Plain (not Secret) settings: no secret, and not development, whose secrets are made up
+    on one box."""
+    if env_name in SECRET_SETTINGS:
+        return [Problem(shown, f"{key}.{env_name}", "a secret in plain configuration: put it "
+                        "in the townhall-secrets Secret")]
+    if env_name == "TOWNHALL_ENVIRONMENT" and str(value) == "development":
+        return [Problem(shown, f"{key}.{env_name}", "development makes up its secrets on one "
+                        "box and refuses a gateway beyond loopback: use production")]
+    return []
 
 
 # ---------------------------------------------------------------- RabbitMQ, PostgreSQL
@@ -1033,12 +1115,13 @@ def _shown(path):
 
 
 def check_all(compose, procfile=None, k8s=None, rabbitmq=None, postgres_init=None,
-              project_root=ROOT):
-    """Every problem of the compose file and of the deploy/ folder beside it."""
+              project_root=ROOT, environ=None):
+    """Every problem of the compose file and of the deploy/ folder beside it; `environ`: the
+    variables compose would interpolate with (None: the file as written)."""
     compose = Path(compose)
     deploy = compose.parent / "deploy"
     project = Project.load(project_root)
-    problems = check_compose(compose, project)
+    problems = check_compose(compose, project, environ)
     problems += check_procfile(procfile or deploy / "Procfile", project)
     problems += check_k8s(k8s or deploy / "k8s", project)
     problems += check_rabbitmq_definitions(rabbitmq or deploy / "rabbitmq" / "definitions.json")
@@ -1056,9 +1139,20 @@ def main(argv=None):
     parser.add_argument("--postgres-init", help="default: deploy/postgres/init.sql")
     parser.add_argument("--project-root", default=str(ROOT),
                         help="where servicekit/ and config/townhall.yaml are")
+    parser.add_argument("--env-file", help="interpolate with this .env file, as compose would")
+    parser.add_argument("--environ", action="store_true",
+                        help="interpolate with this process's environment (over --env-file)")
     args = parser.parse_args(argv)
+    environ = None
+    if args.env_file or args.environ:
+        from dotenv import dotenv_values
+
+        environ = {k: v for k, v in dotenv_values(args.env_file).items() if v is not None} \
+            if args.env_file else {}
+        if args.environ:
+            environ.update(os.environ)
     problems = check_all(args.compose, args.procfile, args.k8s, args.rabbitmq,
-                         args.postgres_init, args.project_root)
+                         args.postgres_init, args.project_root, environ)
     for problem in problems:
         print(problem)
     if problems:

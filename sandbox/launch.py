@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import requests
@@ -21,8 +22,6 @@ READY_TIMEOUT_SECONDS = 15
 STOP_GRACE_SECONDS = 5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
-DEFAULT_AUTH_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's fake account, not a secret
-DEFAULT_PAYMENTS_SECRET_KEY = "sandbox-secret"  # noqa: S105 - the payment sandbox's dev key
 
 
 def free_port() -> int:
@@ -137,11 +136,13 @@ def _flag_value(value: Any) -> str:
 def start_twilio_sandbox(
     port: int | None = None,
     account_sid: str = DEFAULT_ACCOUNT_SID,
-    auth_token: str = DEFAULT_AUTH_TOKEN,
+    auth_token: str | None = None,
     **settings: Any,
 ) -> SandboxProcess:
-    """settings: create_delay_ms, callback_delay_ms, failure_rate, fail_to, seed, ..."""
+    """settings: create_delay_ms, callback_delay_ms, failure_rate, fail_to, seed, ...
+    Without `auth_token`, a random one for this sandbox alone (`.auth_token`)."""
     port = port or free_port()
+    auth_token = auth_token or token_urlsafe(32)
     command = [sys.executable, "-m", "sandbox.twilio", "--host", HOST, "--port", str(port)]
     command += ["--account-sid", account_sid, "--auth-token", auth_token]
     for name, value in settings.items():
@@ -162,11 +163,13 @@ def start_smtp_sandbox(port: int | None = None, api_port: int | None = None) -> 
 
 
 def start_payment_sandbox(
-    port: int | None = None, secret_key: str = DEFAULT_PAYMENTS_SECRET_KEY, **settings: Any
+    port: int | None = None, secret_key: str | None = None, **settings: Any
 ) -> SandboxProcess:
     """settings: create_delay_ms, decline_rate, decline_code, server_error_rate, unavailable,
-    seed (flags of python -m sandbox.payments)."""
+    seed (flags of python -m sandbox.payments). Without `secret_key`, a random one for this
+    sandbox alone (`.secret_key`)."""
     port = port or free_port()
+    secret_key = secret_key or token_urlsafe(32)
     command = [sys.executable, "-m", "sandbox.payments", "--host", HOST, "--port", str(port)]
     command += ["--secret-key", secret_key]
     for name, value in settings.items():

@@ -18,6 +18,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 from servicekit import config as configuration  # noqa: E402
+from servicekit import secrets  # noqa: E402
 
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
 
@@ -43,10 +44,20 @@ def main(argv=None):
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
     config = configuration.load(args.config)
+    try:
+        return command(args, config)
+    except secrets.ConfigurationError as exc:
+        print(f"townhall {args.command}: {exc}", file=sys.stderr)
+        return 2
 
+
+def command(args, config):
     if args.command == "run":
         from servicekit.postgres import make_green
         from servicekit.runner import run as run_service
+        if args.service == "gateway":
+            secrets.refuse_development_beyond_loopback(config)
+        secrets.resolve(config)
         make_green()
         run_service(args.service, config)
     elif args.command == "migrate":
@@ -68,6 +79,8 @@ def main(argv=None):
         from servicekit import deadletters
         return deadletters.main(config, args.action, args.queue)
     elif args.command == "up":
+        # checked here too, so a refusal comes before the supervisor replaces this process
+        secrets.refuse_development_beyond_loopback(config)
         if args.config:
             os.environ["TOWNHALL_CONFIG"] = args.config
         argv = [sys.executable, "-m", "servicekit.supervisor"] + (

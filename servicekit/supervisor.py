@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from servicekit import config as configuration
+from servicekit import secrets
 from servicekit.config import ROOT, uses_twilio_sandbox
 
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports", "gateway")
@@ -24,7 +25,8 @@ STOP_GRACE_SECONDS = 25
 
 
 def process_specs(config):
-    """(name, argv) of every process of the stack."""
+    """(name, argv) of every process of the stack. No secret is on a command line (any local
+    user can read those): the sandboxes take theirs from the environment, sandbox_secrets."""
     py = sys.executable
     specs = []
     sandbox = config.get("sandbox") or {}
@@ -33,14 +35,13 @@ def process_specs(config):
         specs.append(("twilio-sandbox", [
             py, "-m", "sandbox.twilio", "--host", "127.0.0.1",
             "--port", str(sandbox.get("twilio_port", 8010)),
-            "--account-sid", twilio["account_sid"], "--auth-token", twilio["auth_token"]]))
+            "--account-sid", twilio["account_sid"]]))
     payments = config.get("payments") or {}
     # base_url null means "the local payment sandbox"; one set elsewhere is someone else's to run
     if payments.get("provider", "sandbox") == "sandbox" and not payments.get("base_url"):
         specs.append(("payments-sandbox", [
             py, "-m", "sandbox.payments", "--host", "127.0.0.1",
-            "--port", str(sandbox.get("payments_port", 8030)),
-            "--secret-key", str(payments.get("secret_key") or "sandbox-secret")]))
+            "--port", str(sandbox.get("payments_port", 8030))]))
     if sandbox.get("smtp_port") and int(sandbox["smtp_port"]) == int(config["smtp"]["port"]):
         specs.append(("smtp-sandbox", [
             py, "-m", "sandbox.smtp", "--host", "127.0.0.1", "--port", str(sandbox["smtp_port"]),
@@ -50,10 +51,20 @@ def process_specs(config):
     return specs
 
 
+def sandbox_secrets(config):
+    """The environment that gives the local sandboxes the installation's secrets
+    (servicekit.secrets), the same the services resolve for themselves."""
+    secrets.resolve(config)
+    return {"TWILIO_SANDBOX_AUTH_TOKEN": (config.get("twilio") or {}).get("auth_token") or "",
+            "PAYMENTS_SANDBOX_SECRET_KEY": (config.get("payments") or {}).get("secret_key")
+            or ""}
+
+
 class Stack:
     def __init__(self, config, env=None, log_dir=None):
-        self.config = config
-        self.env = dict(os.environ if env is None else env)
+        # made before any process starts, so that all of them read the same development secrets
+        self.config = secrets.resolve(config)
+        self.env = dict(os.environ if env is None else env, **sandbox_secrets(self.config))
         self.log_dir = Path(log_dir) if log_dir else None
         self.processes = {}
 
@@ -135,6 +146,8 @@ def _prefix_output(name, stream):
 def up(config, seed_demo=True):
     from servicekit import migrate, topology
 
+    secrets.refuse_development_beyond_loopback(config)
+    secrets.resolve(config)
     for service in SERVICES:
         if migrate.has_migrations(service):
             migrate.upgrade(service, config)
@@ -165,6 +178,14 @@ def up(config, seed_demo=True):
         stack.stop()
 
 
+def main(argv):
+    try:
+        return up(configuration.load(), seed_demo="--no-seed" not in argv)
+    except secrets.ConfigurationError as exc:
+        print(f"townhall up: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
     # run without eventlet: plain threads and subprocesses supervise the children
-    sys.exit(up(configuration.load(), seed_demo="--no-seed" not in sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

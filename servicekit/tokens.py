@@ -14,12 +14,11 @@ from servicekit.signing_keys import signing_key
 ALGORITHMS = ["HS256"]  # the allow-list: a token naming any other algorithm is refused
 ISSUER = "townhall"
 AUDIENCE = "townhall-api"
-DEV_SECRET = "development-only-signing-key-not-for-production"  # noqa: S105
 
 
 def settings(config):
     auth = config.get("auth") or {}
-    secret = signing_key(config, "auth", "jwt_secret", DEV_SECRET)
+    secret = signing_key(config, "auth", "jwt_secret")
     return {"secret": secret,
             "access_ttl": int(auth.get("access_ttl_seconds", 900)),
             "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}

@@ -15,7 +15,7 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
-from servicekit import testing  # noqa: E402
+from servicekit import secrets, testing  # noqa: E402
 from servicekit.config import load  # noqa: E402
 from servicekit.postgres import make_green  # noqa: E402
 
@@ -87,6 +87,7 @@ def make_config(tmp_path, amqp_uri, backend, request):
             prefix = f"th_{RUN_ID}_{uuid.uuid4().hex[:6]}_{next(counter)}"
             config["DATABASES"] = LazyDatabases(admin, prefix)
         config.update(overrides)
-        return config
+        # the development secrets of this test's own installation, beside its data
+        return secrets.resolve(config)
 
     return build

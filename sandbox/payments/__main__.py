@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     option("host", str, "127.0.0.1", "address to listen on")
     option("port", int, 8030, "port to listen on; 0 picks a free one")
-    option("secret-key", str, SandboxSettings.secret_key, "the only API key accepted")
+    option("secret-key", str, None, "the only API key accepted, required")
     option("create-delay-ms", float, defaults.create_delay_ms, "wait before answering a create")
     option("decline-rate", float, defaults.decline_rate, "share of good cards declined anyway")
     option("decline-code", str, defaults.decline_code, "decline_code of those declines")
@@ -46,7 +46,9 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
     except ValueError as exc:
         raise SystemExit(f"python -m sandbox.payments: {exc}") from None
     if not args.secret_key:
-        raise SystemExit("python -m sandbox.payments: --secret-key must not be empty")
+        raise SystemExit("python -m sandbox.payments: --secret-key (or "
+                         "PAYMENTS_SANDBOX_SECRET_KEY) is required: the key the services use "
+                         "(payments.secret_key)")
     return SandboxSettings(args.secret_key, behaviour)
 
 

@@ -34,7 +34,9 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    secret_key: str = "sandbox-secret"  # noqa: S105 - the sandbox's development key, not a secret
+    """secret_key has no default: whoever starts the sandbox gives it the services' key."""
+
+    secret_key: str
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 

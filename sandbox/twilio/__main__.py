@@ -8,7 +8,13 @@ import asyncio
 
 from sandbox.kit import env_option, optional_int, serve
 from sandbox.twilio.server import build_app
-from sandbox.twilio.settings import PARSERS, Behaviour, SandboxSettings, changed_behaviour
+from sandbox.twilio.settings import (
+    PARSERS,
+    TEST_ACCOUNT_SID,
+    Behaviour,
+    SandboxSettings,
+    changed_behaviour,
+)
 
 ENV_PREFIX = "TWILIO_SANDBOX_"
 
@@ -24,8 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     option("host", str, "127.0.0.1", "address to listen on")
     option("port", int, 8010, "port to listen on; 0 picks a free one")
-    option("account-sid", str, SandboxSettings.account_sid, "the only account accepted")
-    option("auth-token", str, SandboxSettings.auth_token, "its auth token; also signs webhooks")
+    option("account-sid", str, TEST_ACCOUNT_SID, "the only account accepted")
+    option("auth-token", str, None, "its auth token, required; also signs webhooks")
     option("create-delay-ms", float, defaults.create_delay_ms, "wait before answering a create")
     option("callback-delay-ms", float, defaults.callback_delay_ms, "wait between status steps")
     option("create-error-rate", float, defaults.create_error_rate, "share of creates refused")
@@ -46,6 +52,9 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
                                                     for name in PARSERS})
     except ValueError as exc:
         raise SystemExit(f"python -m sandbox.twilio: {exc}") from None
+    if not args.auth_token:
+        raise SystemExit("python -m sandbox.twilio: --auth-token (or TWILIO_SANDBOX_AUTH_TOKEN) "
+                         "is required: the token the services use (twilio.auth_token)")
     return SandboxSettings(args.account_sid, args.auth_token, behaviour)
 
 

@@ -31,10 +31,16 @@ class Behaviour:
         return data
 
 
+TEST_ACCOUNT_SID = "AC00000000000000000000000000000000"
+
+
 @dataclass(frozen=True)
 class SandboxSettings:
-    account_sid: str = "AC00000000000000000000000000000000"
-    auth_token: str = "sandbox-token"  # noqa: S105 - a fake account's token, not a secret
+    """auth_token has no default: whoever starts the sandbox gives it the token the services
+    use, so a webhook signed with a token anyone could know is never accepted."""
+
+    account_sid: str
+    auth_token: str
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 

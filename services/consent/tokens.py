@@ -9,7 +9,6 @@ import secrets
 
 from servicekit.signing_keys import signing_key
 
-DEV_SECRET = "development-only-link-signing-key-not-for-production"  # noqa: S105
 SIGNATURE_BYTES = 16
 
 
@@ -21,8 +20,8 @@ class BadToken(ValueError):
 
 
 def link_secret(config):
-    """The signing key from configuration; the built-in one only in development."""
-    return signing_key(config, "consent", "link_secret", DEV_SECRET)
+    """The signing key from configuration; in development, the installation's own."""
+    return signing_key(config, "consent", "link_secret")
 
 
 def new_link_id(purpose_prefix):

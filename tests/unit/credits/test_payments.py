@@ -71,11 +71,11 @@ def test_recording_a_payment_names_what_is_wrong(reference, amount, field, rule)
 
 
 def test_the_factory_builds_the_configured_provider():
-    config = load(environ={})
+    config = load(environ={"TOWNHALL_PAYMENTS__SECRET_KEY": "the-installations-key"})
     sandbox = provider_from_config(config)
     assert isinstance(sandbox, SandboxPaymentProvider)
     assert (sandbox.name, sandbox.base_url) == ("sandbox", "http://127.0.0.1:8030")
-    assert sandbox.session.headers["Authorization"] == "Bearer sandbox-secret"
+    assert sandbox.session.headers["Authorization"] == "Bearer the-installations-key"
 
     invoices = provider_from_config(load(environ={"TOWNHALL_PAYMENTS__PROVIDER": "invoice"}))
     assert isinstance(invoices, InvoicePaymentProvider)

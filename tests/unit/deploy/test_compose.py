@@ -286,3 +286,86 @@ def test_invocations_of_shell_lines():
         ("townhall", ("migrate", "credits")), ("townhall", ("declare",))]
     assert invocations(["python", "-m", "servicekit.cli", "run", "gateway"])[0].args == (
         "run", "gateway")
+
+
+SECRET_VARIABLES = ("JWT_SECRET", "LINK_SECRET", "TWILIO_AUTH_TOKEN", "PAYMENTS_SECRET_KEY")
+
+
+def test_compose_without_the_secret_variables_is_refused():
+    found = [str(p) for p in check_all(ROOT / "docker-compose.yml", project_root=ROOT,
+                                       environ={})]
+    for name in SECRET_VARIABLES:
+        assert any(f"required variable {name} is not set: set {name}" in p
+                   and "refuses to start" in p for p in found), (name, found)
+    given = {name: f"{name.lower()}-" + "x" * 40 for name in SECRET_VARIABLES}
+    assert [str(p) for p in check_all(ROOT / "docker-compose.yml", project_root=ROOT,
+                                      environ=given)] == []
+
+
+def test_main_reads_an_env_file_as_compose_does(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    env_file = tmp_path / ".env"
+    env_file.write_text("JWT_SECRET=" + "j" * 40 + "\nLINK_SECRET=" + "l" * 40 + "\n")
+    assert compose_check.main(["docker-compose.yml", "--env-file", str(env_file)]) == 1
+    out = capsys.readouterr().out
+    assert "required variable TWILIO_AUTH_TOKEN is not set" in out
+    assert "JWT_SECRET is not set" not in out
+
+
+@pytest.mark.parametrize("value", ["${JWT_SECRET:-a-default-anyone-can-read-0123456789}",
+                                   "written-in-the-file-0123456789abcdef", "${JWT_SECRET}"])
+def test_a_secret_with_a_default_or_written_in_the_file_is_a_problem(copy, value):
+    def change(data):
+        for service in data["services"].values():
+            if "TOWNHALL_AUTH__JWT_SECRET" in (service.get("environment") or {}):
+                service["environment"]["TOWNHALL_AUTH__JWT_SECRET"] = value
+
+    edit_compose(copy, change)
+    assert any(".environment.TOWNHALL_AUTH__JWT_SECRET" in p and "a required variable" in p
+               for p in problems_of(copy))
+
+
+def test_a_missing_secret_is_a_problem(copy):
+    def change(data):
+        for service in data["services"].values():
+            (service.get("environment") or {}).pop("TOWNHALL_CONSENT__LINK_SECRET", None)
+
+    edit_compose(copy, change)
+    assert any("consent" in p and "TOWNHALL_CONSENT__LINK_SECRET: not set" in p
+               for p in problems_of(copy))
+
+
+def test_development_with_a_reachable_gateway_is_a_problem(copy):
+    edit_compose(copy, lambda data: data["services"]["gateway"]["environment"].update(
+        TOWNHALL_ENVIRONMENT="development"))
+    assert any("services.gateway.environment.TOWNHALL_ENVIRONMENT" in p
+               and "refuses to start" in p for p in problems_of(copy))
+
+
+def test_the_twilio_sandbox_needs_the_services_token(copy):
+    edit_compose(copy, lambda data: data["services"]["twilio-sandbox"].pop("environment"))
+    assert any("TOWNHALL_TWILIO__AUTH_TOKEN" in p and "accepts None" in p
+               for p in problems_of(copy))
+
+
+def test_a_procfile_sandbox_with_a_default_token_is_a_problem(copy):
+    procfile = copy.parent / "deploy" / "Procfile"
+    text = procfile.read_text()
+    start = text.index('"${TOWNHALL_TWILIO__AUTH_TOKEN')
+    end = text.index('"', start + 1) + 1
+    procfile.write_text(text[:start] + '"${TOWNHALL_TWILIO__AUTH_TOKEN:-sandbox-token}"'
+                        + text[end:])
+    assert any("deploy/Procfile: twilio-sandbox" in p and "accepts auth_token 'sandbox-token'"
+               in p and "no default" in p for p in problems_of(copy))
+
+
+def test_k8s_secrets_stay_out_of_config_maps_and_development_out_of_k8s(copy):
+    configmap = copy.parent / "deploy" / "k8s" / "configmap.yaml"
+    configmap.write_text(configmap.read_text().replace(
+        "TOWNHALL_ENVIRONMENT: production", "TOWNHALL_ENVIRONMENT: development")
+        + "  TOWNHALL_AUTH__JWT_SECRET: in-plain-sight-0123456789abcdef0123\n")
+    found = problems_of(copy)
+    assert any("configmap.yaml" in p and "TOWNHALL_AUTH__JWT_SECRET" in p
+               and "townhall-secrets Secret" in p for p in found)
+    assert any("configmap.yaml" in p and "TOWNHALL_ENVIRONMENT" in p and "use production" in p
+               for p in found)
