@@ -7,7 +7,11 @@ need its data or a library (valid phone numbers and time zones, unique unit labe
 
 from marshmallow import RAISE, Schema, fields, validate
 
-NAME = validate.Length(min=1, max=200)
+from contracts.text import SingleLine
+
+# one line: a name can be printed into a header (the organization's is in the subject of
+# consent requests)
+NAME = [validate.Length(min=1, max=200), SingleLine()]
 ID = validate.Length(min=1, max=64)
 
 
