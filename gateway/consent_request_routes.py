@@ -54,7 +54,7 @@ class ConsentRequestRoutes:
                 f'<button type="submit">{escape(wording["button"])}</button></form>')
         return page(wording["question"], form, view["organization_name"])
 
-    @api("POST", "/c/<string:token>")
+    @api("POST", "/c/<string:token>", body="form")
     def confirm_consent(self, request, token):
         """The button was pressed: one express grant, with the address it came from."""
         trusted = self.config["gateway"].get("trusted_proxies") or ()

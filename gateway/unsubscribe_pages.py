@@ -29,7 +29,7 @@ class UnsubscribePages:
             return link_problem(exc, EXPIRED_ADVICE)
         return form_page(view)
 
-    @api("POST", "/u/<string:token>")
+    @api("POST", "/u/<string:token>", body="form")
     def unsubscribe_submit(self, request, token):
         one_click = request.form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
         scope = "category" if one_click else request.form.get("scope")
