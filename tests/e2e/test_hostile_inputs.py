@@ -101,6 +101,18 @@ def test_the_openapi_document_states_the_bounds(system):
     assert threshold["minimum"] == 0 and threshold["maximum"] < 2 ** 63
 
 
+# --- public pages: tokens ---------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["u", "c"])
+@pytest.mark.parametrize("verb", ["get", "post"])
+def test_a_token_with_non_ascii_characters_is_a_plain_400_page(system, page, verb):
+    answer = requests.request(verb, f"{system.url}/{page}/unsub_é☃.ßig", timeout=30,
+                              data={"scope": "category"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert "This link is not valid" in answer.text
+
+
 # --- header injection and stuck deliveries ----------------------------------------------
 
 @pytest.mark.parametrize("subject", ["Water\r\nBcc: everyone@example.com", "Bell\x07",

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request
 from contracts import directory_api
 from contracts.errors import InvalidRequest, PayloadTooLarge
 from gateway.http import ANSWER_HEADERS, finished, json_body, no_route, read_at_most
+from gateway.pages import well_formed
 
 
 def json_request(data):
@@ -24,6 +25,18 @@ def test_deep_json_is_refused_naming_the_body_before_it_is_parsed():
         json_body(json_request("[" * 100_000))
     assert refused.value.field == "body"
     assert json_body(json_request('{"a": [[{"b": 1}]]}')) == {"a": [[{"b": 1}]]}
+
+
+@pytest.mark.parametrize("token", ["unsub_é.sig", "unsub_abc", "unsub_a.b.c", "x" * 300,
+                                   "unsub_a.b<script>", ""])
+def test_a_token_that_cannot_be_ours_is_not_valid_at_once(token):
+    with pytest.raises(InvalidRequest) as refused:
+        well_formed(token)
+    assert refused.value.field == "token"
+
+
+def test_a_token_as_consent_signs_it_passes():
+    assert well_formed("unsub_AbC-d_9.Zx-y_1") == "unsub_AbC-d_9.Zx-y_1"
 
 
 ROUTES = Map([Rule("/v1/communications", methods=["POST"]),
