@@ -4,6 +4,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from contracts import credits_api
+from contracts.text import SingleLine
 from contracts.vocabulary import CHANNELS, DELIVERY_STATUSES
 
 KINDS = ("message", "announcement", "document")
@@ -28,7 +29,7 @@ class CommunicationRequest(Schema):
     recipients = fields.Nested(Recipients, required=True)
     category_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     body = fields.String(required=True, validate=validate.Length(min=1, max=1600))
-    subject = fields.String(validate=validate.Length(max=200),
+    subject = fields.String(validate=[validate.Length(max=200), SingleLine()],
                             metadata={"description": "email subject; defaults to the category"})
 
 

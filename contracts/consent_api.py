@@ -2,6 +2,8 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from contracts.text import SingleLine
+
 MODES = ("request", "opt_in", "opt_out")
 
 
@@ -11,7 +13,9 @@ class Strict(Schema):
 
 
 class CategoryRequest(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True,
+                         validate=[validate.Length(min=1, max=200), SingleLine()],
+                         metadata={"description": "one line: emails' default subject"})
     type = fields.String(validate=validate.OneOf(["message", "broadcast"]))
     mode = fields.String(required=True, validate=validate.OneOf(MODES), metadata={
         "description": "request: nobody until they confirm by email; opt_in: everybody "

@@ -4,6 +4,11 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from contracts.vocabulary import CHANNELS
 
+# far beyond any wallet's balance or threshold, far inside 64 bits
+CREDITS_BOUND = 1_000_000_000
+# a text is at most 1,600 characters; a call credit at most an hour
+TEXT_CHARS = validate.Range(min=1, max=1600)
+
 WALLET = validate.Regexp(r"^(pool|community:[\w-]{1,60}|user:[\w-]{1,60})$",
                          error="must be a wallet: community:<id>, user:<id> or pool")
 
@@ -14,12 +19,12 @@ class Strict(Schema):
 
 
 class Rates(Strict):
-    text_chars = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+    text_chars = fields.Integer(allow_none=True, validate=TEXT_CHARS,
                                 metadata={"description": "characters per credit, GSM-7 text"})
-    unicode_text_chars = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+    unicode_text_chars = fields.Integer(allow_none=True, validate=TEXT_CHARS,
                                         metadata={"description": "characters per credit when "
                                                                  "any is outside GSM-7"})
-    voice_seconds = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+    voice_seconds = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3600),
                                    metadata={"description": "seconds per credit of a call"})
 
 
@@ -33,7 +38,7 @@ class SettingsView(Schema):
 
 class SettingsChange(Strict):
     model = fields.String(validate=validate.OneOf(["community", "user", "pool"]))
-    floor = fields.Integer(allow_none=True, validate=validate.Range(max=0),
+    floor = fields.Integer(allow_none=True, validate=validate.Range(min=-CREDITS_BOUND, max=0),
                            metadata={"description": "community wallets: lowest balance "
                                                     "(null: none, they keep sending)"})
     rates = fields.Nested(Rates)
@@ -63,7 +68,7 @@ class AddCredits(Strict):
 
 class Threshold(Strict):
     low_threshold = fields.Integer(required=True, allow_none=True,
-                                   validate=validate.Range(min=0))
+                                   validate=validate.Range(min=0, max=CREDITS_BOUND))
 
 
 class ThresholdView(Schema):

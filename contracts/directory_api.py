@@ -7,7 +7,11 @@ need its data or a library (valid phone numbers and time zones, unique unit labe
 
 from marshmallow import RAISE, Schema, fields, validate
 
-NAME = validate.Length(min=1, max=200)
+from contracts.text import SingleLine
+
+# one line: a name can be printed into a header (the organization's is in the subject of
+# consent requests)
+NAME = [validate.Length(min=1, max=200), SingleLine()]
 ID = validate.Length(min=1, max=64)
 
 
@@ -87,8 +91,13 @@ class ContactPointRequest(Strict):
 
 
 class ContactPointUpdate(Strict):
-    value = fields.String(validate=validate.Length(min=1, max=254))
-    primary = fields.Boolean(validate=validate.Equal(True),
+    """Making a contact point primary is the one change there is: any other field is refused
+    by name rather than ignored (a new phone or email is added, the old one removed)."""
+
+    error_messages = {"unknown": "cannot be changed: only primary can; to change a phone or "
+                                 "email add the new one and remove the old one"}
+
+    primary = fields.Boolean(required=True, validate=validate.Equal(True),
                              metadata={"description": "true makes it the primary of its kind"})
 
 

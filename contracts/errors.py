@@ -83,3 +83,11 @@ class Gone(DomainError):
 
     status = 410
     title = "Gone"
+
+
+@deserialize_to_instance
+class PayloadTooLarge(DomainError):
+    """A request body over the gateway's limit for its kind (JSON, form, upload)."""
+
+    status = 413
+    title = "Payload too large"

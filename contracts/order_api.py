@@ -28,6 +28,7 @@ class OrderRequest(Strict):
                            metadata={"description": "community:<id>, user:<id> or pool, as "
                                                     "the organization's credit model uses"})
     quantity = fields.Integer(required=True, strict=True,
+                              validate=validate.Range(min=1, max=1_000_000),
                               metadata={"description": "credits, 1 to 1,000,000"})
     buyer = fields.Nested(BuyerRequest, required=True,
                           metadata={"description": "who the tax invoice is made out to"})
@@ -41,7 +42,7 @@ class PaymentRecord(Strict):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=200),
                               metadata={"description": "the bank transfer's reference or the "
                                                        "cheque number"})
-    amount = fields.Integer(strict=True, metadata={
+    amount = fields.Integer(strict=True, validate=validate.Range(min=1, max=10 ** 12), metadata={
         "description": "minor units; when given it must be the order's total"})
 
 

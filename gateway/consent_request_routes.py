@@ -10,7 +10,7 @@ from html import escape
 from contracts import consent_api as schemas
 from contracts.errors import DomainError
 from gateway.http import api, client_address, idempotency_key, json_body, json_response
-from gateway.pages import link_problem, page
+from gateway.pages import link_problem, page, well_formed
 
 EXPIRED_ADVICE = "Ask the sender for a new one if you still want these emails."
 
@@ -43,7 +43,7 @@ class ConsentRequestRoutes:
     def confirm_page(self, request, token):
         """The question and one button; nothing is ticked and nothing is recorded here."""
         try:
-            view = self.consent.describe_confirm(token)
+            view = self.consent.describe_confirm(well_formed(token))
         except DomainError as exc:
             return link_problem(exc, EXPIRED_ADVICE)
         if view["confirmed"]:
@@ -54,14 +54,14 @@ class ConsentRequestRoutes:
                 f'<button type="submit">{escape(wording["button"])}</button></form>')
         return page(wording["question"], form, view["organization_name"])
 
-    @api("POST", "/c/<string:token>")
+    @api("POST", "/c/<string:token>", body="form")
     def confirm_consent(self, request, token):
         """The button was pressed: one express grant, with the address it came from."""
         trusted = self.config["gateway"].get("trusted_proxies") or ()
         evidence = {"ip": client_address(request, trusted),
                     "user_agent": request.headers.get("User-Agent", "")[:300]}
         try:
-            view = self.consent.confirm(token, evidence)
+            view = self.consent.confirm(well_formed(token), evidence)
         except DomainError as exc:
             return link_problem(exc, EXPIRED_ADVICE)
         return _thanks(view, already=not view.get("recorded"))

@@ -10,6 +10,7 @@ from contracts import credits_api as schemas
 from contracts.errors import InvalidRequest
 from contracts.footer import carries_unsubscribe_link
 from gateway.http import api, csv_download, idempotency_key, json_body
+from gateway.pages import HEADERS as PAGE_HEADERS
 from servicekit.spreadsheets import to_csv
 
 ORDER_LINK = "/v1/credits/orders"
@@ -68,7 +69,9 @@ class CreditsRoutes:
             return csv_download(to_csv(LOG_COLUMNS, found["items"]), "credits", wallet,
                                 f'{query["days"]}-days')
         if query["format"] == "html":
-            return Response(_log_page(found), mimetype="text/html")
+            # a page of the caller's own data: the public pages' rules (no script, no
+            # framing, never cached)
+            return Response(_log_page(found), mimetype="text/html", headers=PAGE_HEADERS)
         return found
 
     @api("POST", "/v1/credits/transfers")

@@ -1,5 +1,8 @@
 """The one HTTP entrypoint of the gateway: routes return data, it renders JSON, and it alone
-maps exceptions to a status and an application/problem+json body (RFC 9457)."""
+maps exceptions to a status and an application/problem+json body (RFC 9457). It reads no
+more of a body than the route's kind allows (`gateway/body_limits.py`), gives every answer
+the headers that keep it out of caches and sniffers, and answers paths and methods no route
+takes with a problem document too (its own WSGI app, instead of werkzeug's HTML pages)."""
 
 import json
 import logging
@@ -11,10 +14,18 @@ from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import BadRequest, HTTPException
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Request, Response
 
-from contracts.errors import DomainError, InvalidRequest
+from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
+from gateway.body_limits import MAX_JSON_DEPTH, limit_for, nesting_exceeds, too_large
 from servicekit.tracing import (
     CORRELATION_HEADER,
     current_correlation_id,
@@ -24,15 +35,54 @@ from servicekit.tracing import (
 
 log = logging.getLogger("townhall.gateway")
 PROBLEM = "application/problem+json"
+# every answer: the API's are the caller's own data, never for a shared cache, and never
+# to be read as anything but their declared type (pages may add their own, stricter ones)
+ANSWER_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+class ApiWsgiApp(WsgiApp):
+    """nameko's WSGI app, except that a path or a method no route takes is a problem
+    document, and a chunked body is readable (eventlet ends it; werkzeug reads a body of
+    unknown length only when told that the server does)."""
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            environ["wsgi.input_terminated"] = True
+        request = Request(environ, shallow=True)
+        try:
+            provider, values = self.url_map.bind_to_environ(environ).match()
+        except RequestRedirect as exc:
+            return exc(environ, start_response)
+        except HTTPException as exc:
+            response = finished(no_route(exc, request), new_correlation_id())
+        else:
+            request.path_values = values
+            response = provider.handle_request(request)
+        return response(environ, start_response)
+
+
+class ApiServer(WebServer):
+    def get_wsgi_app(self):
+        return ApiWsgiApp(self)
 
 
 class ApiEntrypoint(HttpRequestHandler):
+    """`body` is the kind of body the route takes: json (the default), form or upload."""
+
+    server = ApiServer()
+
+    def __init__(self, method, url, body="json", **kwargs):
+        limit_for(body)   # an unknown kind fails when the route is declared
+        self.body = body
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request):
         # the correlation id is fixed before the worker starts, so the response carries
         # it whatever happens inside
         request.shallow = False
         cid = _incoming_correlation_id(request) or new_correlation_id()
         try:
+            self.read_body(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
@@ -43,8 +93,16 @@ class ApiEntrypoint(HttpRequestHandler):
         except Exception as exc:
             set_correlation_id(cid)
             response = self.response_from_exception(exc)
-        response.headers[CORRELATION_HEADER] = cid
-        return response
+        return finished(response, cid)
+
+    def read_body(self, request):
+        """The body, up to the limit of the route's kind, read before any worker sees it:
+        refused by its Content-Length before a byte is read, or as soon as a chunked body
+        passes the limit. Kept in memory, so JSON and form parsing read it from there.
+        Uploads are read by their route, which knows its own limit."""
+        limit = limit_for(self.body, self.container.config.get("gateway"))
+        if limit is not None:
+            read_at_most(request, limit, PayloadTooLarge(too_large(limit, self.body), "body"))
 
     def response_from_result(self, result):
         if isinstance(result, Response):
@@ -54,6 +112,48 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def response_from_exception(self, exc):
         return problem_for(exc)
+
+
+def read_at_most(request, limit, too_big):
+    """The whole body, kept on the request (werkzeug's parsers then read it from memory),
+    or `too_big` raised: by Content-Length before reading, or once a chunked body passes
+    `limit` — werkzeug stops a stream of unknown length at its maximum without a word, so
+    one byte more than the limit is allowed in, and finding it means the body is too big."""
+    if (request.content_length or 0) > limit:
+        raise too_big
+    request.max_content_length = limit + 1
+    request.max_form_memory_size = limit
+    try:
+        data = request.get_data()
+    except RequestEntityTooLarge:
+        raise too_big from None
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
+def finished(response, cid):
+    response.headers[CORRELATION_HEADER] = cid
+    for name, value in ANSWER_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def no_route(exc, request):
+    """404 for a path no route takes; 405 with Allow for a method its path does not take
+    (OPTIONS, TRACE and any other word included)."""
+    target = f"{request.method} {request.path[:200]}"
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or ()))
+        answer = problem(405, "Method not allowed",
+                         f"{request.path[:200]} does not take {request.method}; it takes "
+                         f"{allowed}", field="method")
+        answer.headers["Allow"] = allowed
+        return answer
+    if exc.code == 404:
+        return problem(404, "Not found", f"there is no {target}; see /openapi.json",
+                       field="path")
+    return problem_for(exc)
 
 
 # a caller's mistake is an expected answer: logged as a warning, not as a service error
@@ -108,9 +208,13 @@ def json_body(request):
     if not request.mimetype == "application/json":
         raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
                              "Content-Type")
+    text = request.get_data(as_text=True)
+    if nesting_exceeds(text):
+        raise InvalidRequest(f"the body is nested more than {MAX_JSON_DEPTH} levels deep",
+                             "body")
     try:
-        return json.loads(request.get_data(as_text=True) or "null") or {}
-    except (ValueError, BadRequest):
+        return json.loads(text or "null") or {}
+    except (ValueError, BadRequest, RecursionError):
         raise InvalidRequest("the body is not valid JSON", "body") from None
 
 
@@ -155,15 +259,14 @@ CSV_TYPES = ("text/csv", "application/csv")
 
 
 def csv_upload(request, max_bytes):
-    """The file's bytes and name: the raw body (text/csv) or the `file` field of a form."""
-    limit = max_bytes + UPLOAD_ENVELOPE_BYTES
-    if (request.content_length or 0) > limit:
-        # refused before reading: a body this large is not read into memory at all
-        raise InvalidRequest(f"the file is larger than the limit of {max_bytes} bytes; "
-                             "split it into smaller files", "file")
-    request.max_content_length = limit
+    """The file's bytes and name: the raw body (text/csv) or the `file` field of a form.
+    A body over the limit is refused by its Content-Length before it is read, or, sent
+    chunked, as soon as it passes the limit."""
+    too_big = PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes; "
+                              "split it into smaller files", "file")
+    data = read_at_most(request, max_bytes + UPLOAD_ENVELOPE_BYTES, too_big)
     if request.mimetype in CSV_TYPES:
-        return request.get_data(), None
+        return data, None
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:

@@ -2,6 +2,7 @@
 JavaScript or login, with the organization's name, styled simply. Every value put into a page
 goes through `escape`; pages are never cached and never framed."""
 
+import re
 from html import escape
 
 from werkzeug.wrappers import Response
@@ -23,6 +24,9 @@ button:focus,input:focus{outline:3px solid #f0b400;outline-offset:2px}
 .notice{padding:.75rem 1rem;border-radius:6px;background:#eef6ee;border:1px solid #9ac79a}
 .problem{padding:.75rem 1rem;border-radius:6px;background:#fff4f2;border:1px solid #e5a39a}
 """
+
+# what consent signs: a link id and its HMAC, both URL-safe base64 words
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9_-]{1,100}")
 
 HEADERS = {
     "Cache-Control": "no-store",
@@ -48,6 +52,14 @@ def problem_page(title, explanation, status, organization_name=None):
     """A clear page for a link that cannot be used (changed, expired, unknown)."""
     return page(title, f'<p class="problem" role="alert">{escape(explanation)}</p>',
                 organization_name, status)
+
+
+def well_formed(token):
+    """The token of a link as consent signs it, or the "not valid" answer at once: anything
+    else (other characters, a cut-off link) cannot be one of ours, so nobody is asked."""
+    if not TOKEN.fullmatch(token):
+        raise InvalidRequest("the link is not one we sent", "token")
+    return token
 
 
 def link_problem(exc, expired_advice):

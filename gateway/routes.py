@@ -6,15 +6,13 @@ import re
 
 from gateway.http import ApiEntrypoint
 
-CATCH_ALL = "/<path:path>"
-
 
 def routes(service_cls):
-    """(method, OpenAPI-style path, handler name) of every route but the catch-all."""
+    """(method, OpenAPI-style path, handler name) of every route."""
     found = []
     for name, method in inspect.getmembers(service_cls, inspect.isfunction):
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
-            if isinstance(entrypoint, ApiEntrypoint) and entrypoint.url != CATCH_ALL:
+            if isinstance(entrypoint, ApiEntrypoint):
                 path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
                 for verb in entrypoint.method.split(","):
                     found.append((verb.lower(), path, name))

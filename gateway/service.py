@@ -11,7 +11,6 @@ from contracts import api as schemas
 from contracts.errors import (
     Forbidden,
     InvalidRequest,
-    NotFound,
     ServiceUnavailable,
     Unauthenticated,
 )
@@ -126,7 +125,7 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
         counts = self.reports.delivery_counts(identity, query["community_id"])
         return schemas.DeliveryCounts().dump(counts)
 
-    @api("POST", "/webhooks/twilio/status")
+    @api("POST", "/webhooks/twilio/status", body="form")
     def twilio_status(self, request):
         """Checked, acknowledged at once, applied asynchronously by messaging."""
         twilio = self.config["twilio"]
@@ -141,7 +140,7 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
             correlation_id=current_correlation_id()))
         return Response(status=204)
 
-    @api("POST", "/webhooks/twilio/inbound")
+    @api("POST", "/webhooks/twilio/inbound", body="form")
     def twilio_inbound(self, request):
         """A text to one of our numbers: checked, handed on as `text_received`, answered at
         once with empty TwiML — keywords are answered later, exactly once, through the API."""
@@ -158,11 +157,6 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
             "from_number": params["From"], "to_number": params["To"], "body": params["Body"]},
             correlation_id=current_correlation_id()))
         return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
-
-    @api("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
-    def no_such_route(self, request, path):
-        """Unknown paths answer a problem document too, not the framework's HTML page."""
-        raise NotFound(f"there is no {request.method} /{path}; see /openapi.json", "path")
 
     def _authenticate(self, request):
         """An API key (`th_…`) or a signed access token from /v1/auth/login; either way the

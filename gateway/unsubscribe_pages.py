@@ -11,7 +11,7 @@ from html import escape
 
 from contracts.errors import DomainError
 from gateway.http import api, client_address
-from gateway.pages import link_problem, page
+from gateway.pages import link_problem, page, well_formed
 
 CHANNEL_NOUNS = {"email": "emails", "sms": "texts", "voice": "calls"}
 BUTTON = "Unsubscribe"
@@ -24,17 +24,17 @@ class UnsubscribePages:
     @api("GET", "/u/<string:token>")
     def unsubscribe_page(self, request, token):
         try:
-            view = self.consent.describe_unsubscribe(token)
+            view = self.consent.describe_unsubscribe(well_formed(token))
         except DomainError as exc:
             return link_problem(exc, EXPIRED_ADVICE)
         return form_page(view)
 
-    @api("POST", "/u/<string:token>")
+    @api("POST", "/u/<string:token>", body="form")
     def unsubscribe_submit(self, request, token):
         one_click = request.form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
         scope = "category" if one_click else request.form.get("scope")
         try:
-            view = self.consent.describe_unsubscribe(token)
+            view = self.consent.describe_unsubscribe(well_formed(token))
             if scope not in ("category", "all_commercial"):
                 return form_page(view, problem="Choose what to unsubscribe from.", status=400)
             evidence = {"wording": one_click_wording(view) if one_click else

@@ -1,5 +1,7 @@
-"""CSV that spreadsheets open safely: a text cell starting with = + - @ (or a tab or carriage
-return) would run as a formula (CSV injection, OWASP), so it is written with a leading '."""
+"""CSV that spreadsheets open safely (CSV injection, OWASP): a text cell starting with
+= + - @ (or a tab or carriage return) would run as a formula, so it is written with a leading
+'; and every cell is quoted, since a spreadsheet whose list separator is ";" splits an
+unquoted `top-up;=2+5` into two cells, the second of them a formula."""
 
 import csv
 import io
@@ -19,7 +21,7 @@ def safe_cell(value):
 def to_csv(columns, rows):
     """A header of `columns`, then each row (a mapping) in that order, every cell made safe."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([safe_cell(row.get(column)) for column in columns])

@@ -18,7 +18,7 @@ from servicekit.access import new_id
 from servicekit.consumers import on_event
 from servicekit.db import insert_missing, utcnow
 from services.messaging.models import Notice
-from services.messaging.providers.base import TransientProviderError
+from services.messaging.providers.base import TransientProviderError, unexpected_failure
 
 log = logging.getLogger("townhall.messaging.notices")
 NOTICE_ATTEMPTS = 3
@@ -141,6 +141,9 @@ def send_notice(providers, notice, abandoned=False):
             must_look_up = True
             eventlet.sleep(0.5 * 2 ** attempt)
             continue
+        except Exception as exc:
+            log.exception("notice %s: provider raised; the notice fails", notice.id)
+            result = unexpected_failure(exc)
         if result.status == "failed":
             reason = f"{result.error_code or ''} {result.error_message or ''}".strip()
             return notice.id, ("failed", result.provider_id, result.error_code,

@@ -29,7 +29,7 @@ from services.messaging.dispatch import Providers
 from services.messaging.inbound import Inbound, report_opt_out
 from services.messaging.models import Base, Communication, Delivery, ProviderCallback
 from services.messaging.notices import Notices
-from services.messaging.providers.base import TransientProviderError
+from services.messaging.providers.base import TransientProviderError, unexpected_failure
 
 log = logging.getLogger("townhall.messaging")
 DISPATCH_BATCH = 100
@@ -216,7 +216,7 @@ class MessagingService(TownhallService, Inbound, Notices):
                 target = result.status if result.status != "sending" else "sent"
                 if d.status == "sending" and lifecycle.advances("sending", target):
                     _move(d, target, error_code=result.error_code,
-                          reason=result.error_message and result.error_message[:60])
+                          reason=result.error_message and result.error_message[:300])
                 _apply_waiting_callbacks(uow.session, d)
                 if d.status != previous:
                     changes.append(_change(d, previous))
@@ -245,6 +245,9 @@ class MessagingService(TownhallService, Inbound, Notices):
                             attempt + 1, exc)
                 must_look_up = True
                 eventlet.sleep(0.5 * 2 ** attempt)
+            except Exception as exc:
+                log.exception("provider raised for %s; the delivery fails", delivery.id)
+                return unexpected_failure(exc)
         return _Result("failed", None, "provider_unavailable", "provider unavailable")
 
     @on_event("gateway", "provider_status_received")

@@ -15,6 +15,17 @@ class TransientProviderError(Exception):
     """The provider could not be reached or answered 5xx/429: worth another try."""
 
 
+PROVIDER_ERROR = "provider_error"
+
+
+def unexpected_failure(exc):
+    """A provider call that raised anything but a TransientProviderError — a bug in an
+    adapter, or input its library refuses (a header with a line break) — would raise the
+    same again: a terminal failure a person can read, never a delivery left `sending`."""
+    return SendResult("failed", None, PROVIDER_ERROR,
+                      f"provider error: {type(exc).__name__}: {exc}"[:300])
+
+
 class Provider:
     channel = None
 

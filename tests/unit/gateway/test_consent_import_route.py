@@ -9,7 +9,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from werkzeug.test import EnvironBuilder
 
-from contracts.errors import InvalidRequest
+from contracts.errors import InvalidRequest, PayloadTooLarge
 from gateway import consent_import_routes
 from gateway.service import GatewayService
 
@@ -68,7 +68,7 @@ def test_a_form_upload_keeps_the_files_own_name(gateway, consent):
 def test_a_body_over_the_limit_is_refused_before_consent_is_asked(gateway, consent,
                                                                   monkeypatch):
     monkeypatch.setattr(consent_import_routes, "CONSENT_IMPORT_MAX_BYTES", 10)
-    with pytest.raises(InvalidRequest, match="larger than the limit of 10 bytes"):
+    with pytest.raises(PayloadTooLarge, match="larger than the limit of 10 bytes"):
         post(gateway, data=b"x" * (64 * 1024 + 11), content_type="text/csv")
     with pytest.raises(InvalidRequest, match="Content-Type: text/csv"):
         post(gateway, data=CSV, content_type="application/json")
