@@ -38,7 +38,8 @@ def verify(secret, token):
     if not isinstance(token, str) or token.count(".") != 1 or len(token) > 200:
         raise BadToken("the link is not complete")
     link_id, signature = token.split(".")
-    if not hmac.compare_digest(signature, _signature(secret, link_id)):
+    # compared as bytes: compare_digest refuses str with characters outside ASCII
+    if not hmac.compare_digest(signature.encode(), _signature(secret, link_id).encode()):
         raise BadToken("the link has been changed")
     return link_id
 

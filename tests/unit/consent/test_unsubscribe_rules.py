@@ -29,6 +29,8 @@ def test_a_token_is_the_link_id_and_its_signature():
     lambda t: t.split(".")[0],                                    # cut short: no signature
     lambda t: t + ".x",                                           # an extra part
     lambda t: "",
+    lambda t: t[:-1] + "é",                                       # outside ASCII (not a 500)
+    lambda t: "unsub_ab\u00e7" + t[len("unsub_abc"):],
 ])
 def test_a_changed_or_incomplete_token_is_refused(change):
     with pytest.raises(tokens.BadToken):
