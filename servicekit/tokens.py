@@ -1,5 +1,7 @@
 """Access tokens (signed JWT, short-lived) and refresh tokens (opaque, stored hashed,
-revocable). directory issues them; the gateway verifies access tokens itself."""
+revocable). directory issues them; the gateway verifies an access token's signature itself
+and asks directory whether its session (`sid`) is still live, so a signed-out or revoked
+session stops at the next request on every gateway instance."""
 
 import hashlib
 import secrets
@@ -25,21 +27,21 @@ def settings(config):
             "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}
 
 
-def issue_access_token(config, account_id, organization_id, now=None):
+def issue_access_token(config, account_id, organization_id, session_id, now=None):
     s = settings(config)
     now = int(now or time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "org": organization_id,
-              "iat": now, "exp": now + s["access_ttl"], "jti": uuid.uuid4().hex,
-              "typ": "access"}
+              "sid": session_id, "iat": now, "exp": now + s["access_ttl"],
+              "jti": uuid.uuid4().hex, "typ": "access"}
     return jwt.encode(claims, s["secret"], algorithm=ALGORITHMS[0]), s["access_ttl"]
 
 
 def verify_access_token(config, token):
-    """The account id of a valid access token, else Unauthenticated saying why."""
+    """{account_id, session_id} of a valid access token, else Unauthenticated saying why."""
     try:
         claims = jwt.decode(token, settings(config)["secret"], algorithms=ALGORITHMS,
                             audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "iss", "aud"]})
+                            options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the access token has expired; refresh it", "Authorization") \
             from None
@@ -48,7 +50,7 @@ def verify_access_token(config, token):
             from None
     if claims.get("typ") != "access":
         raise Unauthenticated("this is not an access token", "Authorization")
-    return claims["sub"]
+    return {"account_id": claims["sub"], "session_id": claims["sid"]}
 
 
 def new_refresh_token():

@@ -7,7 +7,16 @@ from sqlalchemy import select
 
 from contracts.errors import Unauthenticated
 from servicekit.access import EVERYWHERE, ROLES, expand_scopes
-from services.directory.models import Community, Grant, Resident, StaffUser
+from services.directory.models import (
+    Community,
+    Grant,
+    LoginAccount,
+    LoginSession,
+    Resident,
+    StaffUser,
+)
+
+ENDED = "this session has ended (signed out, revoked or disabled); sign in again"
 
 
 def for_staff(session, user: StaffUser):
@@ -56,6 +65,29 @@ def for_api_key(key):
     return {"actor_type": "api_key", "actor_id": key.id, "organization_id": key.organization_id,
             "name": key.name, "scopes": {p: EVERYWHERE for p in key.permissions},
             "office_scopes": {p: EVERYWHERE for p in key.permissions}}
+
+
+def of_session(session, account_id, session_id):
+    """The identity behind an access token, as it is now: its session must still be live
+    and its account enabled, so an ended session stops at the next request."""
+    row = session.get(LoginSession, session_id) if session_id else None
+    if row is None or row.account_id != account_id or row.ended_at is not None:
+        raise Unauthenticated(ENDED, "Authorization")
+    account = session.get(LoginAccount, account_id)
+    if account is None:
+        raise Unauthenticated("the account no longer exists", "Authorization")
+    return of_account(session, account)
+
+
+def refusal(session, account):
+    """Why this login may not sign in now ("disabled", "moved_out"), or None."""
+    if account.disabled_at is not None:
+        return "disabled"
+    if account.principal_type == "staff":
+        user = session.get(StaffUser, account.principal_id)
+        return "disabled" if user is None or user.disabled_at is not None else None
+    resident = session.get(Resident, account.principal_id)
+    return "moved_out" if resident is None or resident.move_out is not None else None
 
 
 def of_account(session, account):

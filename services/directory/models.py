@@ -145,10 +145,26 @@ class LoginAccount(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class LoginSession(Base):
+    """One sign-in and the refresh tokens rotated from it. Every access token names its
+    session (`sid`), and directory refuses it once the session has ended: by logout, by the
+    reuse of a spent refresh token (every session of the account), or by disabling."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("login_accounts.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_because: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
 class RefreshToken(Base):
     __tablename__ = "refresh_tokens"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("login_accounts.id"), index=True)
+    # null only for tokens issued before sessions existed; those are refused
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("login_sessions.id"),
+                                                   nullable=True, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -51,13 +51,11 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
         return identity.for_api_key(row)
 
     @rpc
-    def identity(self, account_id):
-        """The current identity of a login account (grants as they are now)."""
+    def identity(self, account_id, session_id):
+        """The current identity behind an access token (grants as they are now), while its
+        session is live and its account enabled; otherwise Unauthenticated."""
         with self.db.read() as session:
-            account = session.get(LoginAccount, account_id)
-            if account is None:
-                raise Unauthenticated("the account no longer exists", "Authorization")
-            return identity.of_account(session, account)
+            return identity.of_session(session, account_id, session_id)
 
     @rpc
     def login(self, email, password, address):

@@ -96,18 +96,23 @@ def test_a_replayed_refresh_token_revokes_the_whole_family(system, master, new_s
     assert replayed.status_code == 401 and "already used" in replayed.json()["detail"]
     stolen = post(system, "/v1/auth/refresh", {"refresh_token": second.json()["refresh_token"]})
     assert stolen.status_code == 401
+    for tokens in (first, second.json()):   # README: reuse revokes every token
+        assert get(system, "/v1/me", tokens["access_token"]).status_code == 401
     reused = [e for e in audit_events(system, master)
               if (e["action"], e["result"]) == ("refresh", "reused")
               and e["actor"] == new_staff["email"]]
     assert reused
 
 
-def test_logout_ends_the_refresh_token(system, new_staff):
+def test_logout_ends_the_refresh_token_and_the_access_token(system, new_staff):
     tokens = login(system, new_staff["email"], new_staff["password"], "198.51.100.3").json()
+    assert get(system, "/v1/me", tokens["access_token"]).status_code == 200
     assert post(system, "/v1/auth/logout",
                 {"refresh_token": tokens["refresh_token"]}).status_code == 204
     again = post(system, "/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert again.status_code == 401
+    ended = get(system, "/v1/me", tokens["access_token"])
+    assert ended.status_code == 401 and "session has ended" in ended.json()["detail"]
 
 
 def test_forged_access_tokens_are_refused(system, new_staff):
@@ -132,6 +137,13 @@ def test_disabling_a_staff_user_stops_their_token_at_once(system, master, new_st
                              headers={"Authorization": f"Bearer {master}"})
     assert changed.status_code == 200 and changed.json()["disabled"] is True
     assert get(system, "/v1/me", token).status_code == 401
+    right = login(system, new_staff["email"], new_staff["password"], "198.51.100.6")
+    wrong = login(system, new_staff["email"], "not-the-password", "198.51.100.6")
+    assert right.status_code == wrong.status_code == 401
+    assert right.json()["detail"] == wrong.json()["detail"]
+    refused = [e for e in audit_events(system, master) if e["actor"] == new_staff["email"]
+               and (e["action"], e["result"]) == ("login", "refused")]
+    assert refused and refused[-1]["address"] == "198.51.100.6"
 
 
 def test_an_api_key_is_shown_once_and_stops_working_when_revoked(system, master):

@@ -12,8 +12,9 @@ from contracts.errors import (
     NotFound,
     Unauthenticated,
 )
+from servicekit import tokens as tokens_module
 from servicekit.testing import memory_database, outbox_events
-from services.directory.models import AuditEvent, Base
+from services.directory.models import AuditEvent, Base, LoginAccount
 from services.directory.service import DirectoryService
 
 SPEC = {
@@ -159,6 +160,7 @@ def test_the_same_idempotency_key_answers_the_first_resident_again(directory):
 
 def test_moving_out_keeps_the_record_and_ends_the_portal_login(directory):
     manager, ivy = directory.callers["manager"], directory.ids["ivy"]
+    ivy_tokens = directory.login("ivy@oak.example", "ivy-long-password", "10.0.0.2")
     moved = directory.move_out(manager, ivy["id"], "2026-11-30")
 
     assert moved["move_out"] == "2026-11-30"
@@ -173,8 +175,11 @@ def test_moving_out_keeps_the_record_and_ends_the_portal_login(directory):
     assert directory.get_resident(manager, ivy["id"])["email"] == "ivy@oak.example"
     with pytest.raises(Conflict, match="moved out on 2026-11-30"):
         directory.move_out(manager, ivy["id"])
-    with pytest.raises(Unauthenticated, match="moved out"):
+    with pytest.raises(Unauthenticated, match="the email or the password is wrong"):
         directory.login("ivy@oak.example", "ivy-long-password", "10.0.0.2")
+    with pytest.raises(Unauthenticated, match="moved out"):   # the resident's old token
+        directory.identity(**tokens_module.verify_access_token(CONFIG, ivy_tokens[
+            "access_token"]))
 
 
 def test_a_move_out_before_the_move_in_is_refused(directory):
@@ -217,12 +222,36 @@ def test_master_users_add_staff_who_can_sign_in_and_disabling_stops_them(directo
         directory.list_staff(directory.callers["manager"])
 
     directory.update_staff(master, staff["id"], {"disabled": True})
-    with pytest.raises(Unauthenticated, match="disabled"):
-        directory.identity(_account_id(directory, "ola@oak.example"))
+    with pytest.raises(Unauthenticated):
+        directory.identity(**tokens_module.verify_access_token(CONFIG, tokens["access_token"]))
     with pytest.raises(Unauthenticated):
         directory.refresh(tokens["refresh_token"], "10.0.0.3")
     actions = _audit_actions(directory)
     assert {"staff_created", "staff_disabled"} <= actions
+
+
+def test_a_disabled_login_answers_a_right_password_as_a_wrong_one_and_audits_it(directory):
+    master = directory.callers["master"]
+    staff = directory.create_staff(master, {"name": "Ula", "email": "ula@oak.example",
+                                            "password": "ula-long-password"})
+    directory.update_staff(master, staff["id"], {"disabled": True})
+    with directory.db.read() as session:
+        login_row = session.query(LoginAccount).filter_by(email="ula@oak.example").one()
+        assert login_row.disabled_at is not None   # the login is disabled, not only the user
+
+    with pytest.raises(Unauthenticated) as right:
+        directory.login("ula@oak.example", "ula-long-password", "10.0.7.1")
+    with pytest.raises(Unauthenticated) as wrong:
+        directory.login("ula@oak.example", "not-the-password", "10.0.7.1")
+    assert (right.value.detail, right.value.field) == (wrong.value.detail, wrong.value.field)
+    with directory.db.read() as session:
+        refused = [(e.result, e.details.get("reason")) for e in session.query(AuditEvent)
+                   .filter_by(action="login", actor="ula@oak.example")]
+    assert refused == [("refused", "disabled"), ("failed", None)]
+
+    directory.update_staff(master, staff["id"], {"disabled": False})
+    assert directory.login("ula@oak.example", "ula-long-password", "10.0.7.2")["identity"][
+        "name"] == "Ula"
 
 
 def test_teams_are_seen_by_master_users_and_their_members(directory):
@@ -256,13 +285,6 @@ def test_an_api_key_is_shown_once_works_until_revoked_and_both_are_audited(direc
     with pytest.raises(Unauthenticated):
         directory.authenticate(made["api_key"])
     assert {"api_key_created", "api_key_revoked"} <= _audit_actions(directory)
-
-
-def _account_id(directory, email):
-    from services.directory.models import LoginAccount
-
-    with directory.db.read() as session:
-        return session.query(LoginAccount).filter_by(email=email).one().id
 
 
 def _audit_actions(directory):
