@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from contracts.errors import Unauthenticated
 from servicekit.access import EVERYWHERE, ROLES, expand_scopes
+from services.directory import delegation
 from services.directory.models import (
     Community,
     Grant,
@@ -24,6 +25,13 @@ def for_staff(session, user: StaffUser):
         raise Unauthenticated("this account is disabled")
     grants = session.execute(select(Grant.name, Grant.scope_type, Grant.scope_id)
                              .where(Grant.staff_user_id == user.id)).all()
+    scopes, offices = _holdings(session, grants)
+    return {"actor_type": "staff", "actor_id": user.id, "organization_id": user.organization_id,
+            "name": user.name, "scopes": scopes, "office_scopes": offices}
+
+
+def _holdings(session, grants):
+    """(scopes, office_scopes) of grants [(permission_or_role, scope_type, scope_id)]."""
     office_ids = {scope_id for _n, scope_type, scope_id in grants if scope_type == "office"}
     offices = {}
     if office_ids:
@@ -31,9 +39,7 @@ def for_staff(session, user: StaffUser):
                 select(Community.id, Community.office_id)
                 .where(Community.office_id.in_(office_ids))):
             offices.setdefault(office_id, []).append(community_id)
-    return {"actor_type": "staff", "actor_id": user.id, "organization_id": user.organization_id,
-            "name": user.name, "scopes": expand_scopes(grants, offices),
-            "office_scopes": office_scopes(grants)}
+    return expand_scopes(grants, offices), office_scopes(grants)
 
 
 def office_scopes(grants):
@@ -61,10 +67,25 @@ def for_resident(resident: Resident):
                          "unit_id": resident.unit_id}}
 
 
-def for_api_key(key):
+def key_grants(key):
+    """Every (permission, scope_type, scope_id) an API key was given."""
+    return ([(p, "organization", key.organization_id) for p in key.permissions]
+            + [tuple(g) for g in key.grants or ()])
+
+
+def for_api_key(session, key):
+    """What the key was given, cut down to what its creator holds now (delegation)."""
+    scopes, offices = _holdings(session, key_grants(key))
+    if key.created_by is not None:
+        creator = session.get(StaffUser, key.created_by)
+        if creator is None or creator.disabled_at is not None:
+            raise Unauthenticated("the staff user who created this API key is disabled; a "
+                                  "master user issues a new key", "Authorization")
+        holds = for_staff(session, creator)
+        scopes = delegation.narrowed(scopes, holds["scopes"])
+        offices = delegation.narrowed(offices, holds["office_scopes"])
     return {"actor_type": "api_key", "actor_id": key.id, "organization_id": key.organization_id,
-            "name": key.name, "scopes": {p: EVERYWHERE for p in key.permissions},
-            "office_scopes": {p: EVERYWHERE for p in key.permissions}}
+            "name": key.name, "scopes": scopes, "office_scopes": offices}
 
 
 def of_session(session, account_id, session_id):

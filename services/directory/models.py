@@ -126,7 +126,11 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    permissions: Mapped[list] = mapped_column(JSON)
+    permissions: Mapped[list] = mapped_column(JSON)          # organization-wide
+    # [permission, scope_type, scope_id] for an office or a community
+    grants: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # the staff user who made it; the key holds only what they still hold (None: the seed)
+    created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 

@@ -163,6 +163,38 @@ def test_an_api_key_is_shown_once_and_stops_working_when_revoked(system, master)
         "api_key_created", "api_key_revoked"}
 
 
+def test_a_key_holds_only_what_its_creator_holds(system, master):
+    """Issue 10: a manager made a key with all eight permissions; now only their own."""
+    me = get(system, "/v1/me", master).json()
+    email = f"org-manager-{uuid.uuid4().hex[:8]}@maplegrove.example"
+    made = post(system, "/v1/staff", {"name": "Org Manager", "email": email,
+                                      "password": "a-long-enough-password"}, token=master)
+    granted = post(system, f"/v1/staff/{made.json()['id']}/grants",
+                   {"name": "manager", "scope_type": "organization",
+                    "scope_id": me["organization_id"]}, token=master)
+    assert granted.status_code == 201, granted.text
+    manager = login(system, email, "a-long-enough-password",
+                    "198.51.100.8").json()["access_token"]
+    everything = ["send_communications", "send_sms", "manage_office_sms_credits",
+                  "manage_credits", "manage_consent_categories", "manage_tickets",
+                  "view_reports", "manage_directory"]
+    escalation = post(system, "/v1/api-keys", {"name": "all", "permissions": everything},
+                      token=manager)
+    assert escalation.status_code == 403
+    problem = escalation.json()
+    assert problem["field"] == "permissions" and "manage_credits" in problem["detail"]
+    community = system.demo["communities"][0]["id"]
+    within = post(system, "/v1/api-keys", {
+        "name": "reports of one community", "permissions": ["send_communications"],
+        "grants": [{"name": "view_reports", "scope_type": "community",
+                    "scope_id": community}]}, token=manager)
+    assert within.status_code == 201, within.text
+    key = within.json()["api_key"]
+    assert get(system, "/v1/me", key).json()["scopes"] == {
+        "send_communications": "*", "view_reports": [community]}
+    assert get(system, f"/v1/communities/{community}", key).status_code == 200
+
+
 def audit_events(system, master):
     events, cursor = [], None
     while True:

@@ -13,8 +13,9 @@ from contracts.errors import (
     Unauthenticated,
 )
 from servicekit import tokens as tokens_module
+from servicekit.access import PERMISSIONS
 from servicekit.testing import memory_database, outbox_events
-from services.directory.models import AuditEvent, Base, LoginAccount
+from services.directory.models import ApiKey, AuditEvent, Base, LoginAccount
 from services.directory.service import DirectoryService
 
 SPEC = {
@@ -57,6 +58,7 @@ def directory():
         "elm": next(c["id"] for c in seed["communities"] if c["name"] == "Elm"),
         "fir": next(c["id"] for c in seed["communities"] if c["name"] == "Fir"),
         "east": next(o["id"] for o in seed["offices"] if o["name"] == "East"),
+        "west": next(o["id"] for o in seed["offices"] if o["name"] == "West"),
         "ivy": next(r for r in seed["residents"] if r["name"] == "Ivy"),
         "jon": next(r for r in seed["residents"] if r["name"] == "Jon"),
         "pine_court": other["communities"][0]["id"],
@@ -285,6 +287,69 @@ def test_an_api_key_is_shown_once_works_until_revoked_and_both_are_audited(direc
     with pytest.raises(Unauthenticated):
         directory.authenticate(made["api_key"])
     assert {"api_key_created", "api_key_revoked"} <= _audit_actions(directory)
+
+
+def _organization_manager(directory):
+    """A staff user with the manager role for the whole organization (so a master user by
+    manage_directory) and manage_consent_categories for office East only."""
+    master = directory.callers["master"]
+    made = directory.create_staff(master, {"name": "Rae", "email": "rae@oak.example",
+                                           "password": "rae-long-password"})
+    directory.grant(master, made["id"], "manager", "organization", master["organization_id"])
+    office = directory.grant(master, made["id"], "manage_consent_categories", "office",
+                             directory.ids["east"])
+    return made["id"], office["id"], directory.login("rae@oak.example", "rae-long-password",
+                                                     "10.0.8.1")["identity"]
+
+
+def test_a_key_may_hold_only_what_its_creator_holds(directory):
+    _id, _grant, rae = _organization_manager(directory)
+    with pytest.raises(Forbidden) as escalation:
+        directory.create_api_key(rae, "everything", list(PERMISSIONS))
+    assert escalation.value.field == "permissions"
+    assert escalation.value.detail == (
+        "a key holds only what its creator holds; this caller lacks manage_office_sms_credits "
+        "for the organization, manage_credits for the organization, manage_consent_categories "
+        "for the organization")
+    with pytest.raises(Forbidden, match="manage_consent_categories for office"):
+        directory.create_api_key(rae, "west", [], [
+            {"name": "manage_consent_categories", "scope_type": "office",
+             "scope_id": directory.ids["west"]}])
+    with pytest.raises(Forbidden, match="manage_consent_categories for community"):
+        directory.create_api_key(rae, "fir", [], [
+            {"name": "manage_consent_categories", "scope_type": "community",
+             "scope_id": directory.ids["fir"]}])
+    with directory.db.read() as session:
+        assert session.query(ApiKey).filter_by(created_by=rae["actor_id"]).count() == 0
+
+    made = directory.create_api_key(rae, "sync", ["send_communications"], [
+        {"name": "manage_consent_categories", "scope_type": "community",
+         "scope_id": directory.ids["elm"]}])
+    assert directory.authenticate(made["api_key"])["scopes"] == {
+        "send_communications": "*", "manage_consent_categories": [directory.ids["elm"]]}
+    assert made["grants"] == [{"name": "manage_consent_categories", "scope_type": "community",
+                               "scope_id": directory.ids["elm"]}]
+
+
+def test_a_key_loses_what_its_creator_loses_and_stops_when_they_are_disabled(directory):
+    rae_id, office_grant, rae = _organization_manager(directory)
+    made = directory.create_api_key(rae, "sync", ["view_reports"], [
+        {"name": "manage_consent_categories", "scope_type": "office",
+         "scope_id": directory.ids["east"]}])
+    assert directory.authenticate(made["api_key"])["office_scopes"][
+        "manage_consent_categories"] == [directory.ids["east"]]
+    directory.revoke(directory.callers["master"], office_grant)
+    assert directory.authenticate(made["api_key"])["scopes"] == {"view_reports": "*"}
+    directory.update_staff(directory.callers["master"], rae_id, {"disabled": True})
+    with pytest.raises(Unauthenticated, match="created this API key is disabled"):
+        directory.authenticate(made["api_key"])
+
+
+def test_keys_are_made_by_staff_not_by_other_keys(directory):
+    key = directory.create_api_key(directory.callers["master"], "admin", ["manage_directory"])
+    with pytest.raises(Forbidden, match="not by other keys"):
+        directory.create_api_key(directory.authenticate(key["api_key"]), "child",
+                                 ["manage_directory"])
 
 
 def _audit_actions(directory):
