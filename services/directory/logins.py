@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from contracts.errors import TooManyAttempts, Unauthenticated
+from contracts.errors import OrganizationChoice, TooManyAttempts, Unauthenticated
 from servicekit import tokens
 from servicekit.access import new_id
 from servicekit.db import utcnow
@@ -24,10 +24,14 @@ from services.directory.models import (
     LoginAccount,
     LoginAttempt,
     LoginSession,
+    Organization,
     RefreshToken,
 )
 
 WRONG = "the email or the password is wrong"
+# passwords checked per login that names no organization: an email with logins in more
+# organizations names the one it means
+CANDIDATES = 2
 
 
 def limits(config):
@@ -43,7 +47,12 @@ def audit(session, action, result, *, actor, organization_id=None, target=None, 
                            target=target, address=address, result=result, details=details))
 
 
-def login(session, config, email, password, address):
+def login(session, config, email, password, address, organization_id=None):
+    """An email may have a login in several organizations (one each). The password tells
+    which: it is checked against the email's logins, CANDIDATES of them, or the one of
+    `organization_id` when it is named — always as many checks, so the time taken says
+    nothing of how many logins there are. A password good for several asks which
+    organization (OrganizationChoice), only once it is proven."""
     email = (email or "").strip().lower()
     per_account, per_address, window = limits(config)
     since = utcnow() - timedelta(seconds=window)
@@ -51,22 +60,48 @@ def login(session, config, email, password, address):
         "account": _failures(session, LoginAttempt.email == email, since),
         "address": _failures(session, LoginAttempt.address == address, since),
     }
-    account = session.scalars(select(LoginAccount).where(LoginAccount.email == email)).first()
+    query = select(LoginAccount).where(LoginAccount.email == email)
+    if organization_id is not None:
+        query = query.where(LoginAccount.organization_id == organization_id)
+    budget = 1 if organization_id is not None else CANDIDATES
+    accounts = session.scalars(query.order_by(LoginAccount.created_at, LoginAccount.id)
+                               .limit(budget)).all()
+    orgs = [a.organization_id for a in accounts] or [None]
     if failures["account"] >= per_account or failures["address"] >= per_address:
         # the account's masters see the attack in their audit log; the caller learns nothing
-        audit(session, "login", "throttled", actor=email, address=address,
-              organization_id=account.organization_id if account else None)
+        for org in orgs:
+            audit(session, "login", "throttled", actor=email, address=address,
+                  organization_id=org)
         return TooManyAttempts(f"too many failed logins; try again in {window // 60} minutes",
                                "email")
-    ok = passwords.verify_password(account.password_hash if account else None, password or "")
-    refused = identity.refusal(session, account) if ok else None
-    session.add(LoginAttempt(email=email, address=address, succeeded=ok and not refused))
-    if not ok or refused:
-        # a disabled login hears what a wrong password hears; only its masters learn more
-        audit(session, "login", "refused" if refused else "failed", actor=email,
-              address=address, organization_id=account.organization_id if account else None,
-              **({"reason": refused} if refused else {}))
+    slots = accounts + [None] * (budget - len(accounts))
+    proven = [a for a in slots
+              if passwords.verify_password(a.password_hash if a else None, password or "")
+              and a is not None]
+    refused = {a.id: identity.refusal(session, a) for a in proven}
+    usable = [a for a in proven if not refused[a.id]]
+    session.add(LoginAttempt(email=email, address=address, succeeded=bool(usable)))
+    for account in proven:
+        if refused[account.id]:
+            # a disabled login hears what a wrong password hears; only its masters learn more
+            audit(session, "login", "refused", actor=email, address=address,
+                  organization_id=account.organization_id, reason=refused[account.id])
+    if not usable:
+        for org in ([] if proven else orgs):
+            audit(session, "login", "failed", actor=email, address=address,
+                  organization_id=org)
         return Unauthenticated(WRONG, "email")
+    if len(usable) > 1:
+        names = dict(session.execute(select(Organization.id, Organization.name).where(
+            Organization.id.in_([a.organization_id for a in usable]))).all())
+        for account in usable:
+            audit(session, "login", "organization_asked", actor=email, address=address,
+                  organization_id=account.organization_id, target=account.id)
+        return OrganizationChoice(
+            "this email and password sign in to several organizations; send organization_id, "
+            "one of those listed", "organization_id",
+            [{"id": a.organization_id, "name": names.get(a.organization_id)} for a in usable])
+    account = usable[0]
     who = identity.of_account(session, account)
     audit(session, "login", "succeeded", actor=email, address=address,
           organization_id=account.organization_id, target=account.id)

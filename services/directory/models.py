@@ -139,9 +139,11 @@ class LoginAccount(Base):
     """Password login of a staff user or of a resident (portal account)."""
 
     __tablename__ = "login_accounts"
+    # one login per email in each organization: a tenant neither sees nor blocks another's
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     principal_type: Mapped[str] = mapped_column(String(10))  # staff, resident
     principal_id: Mapped[str] = mapped_column(String(40), index=True)

@@ -136,8 +136,9 @@ class People:
                 email = normalize_email(email).lower()
             except ContactError as exc:
                 raise InvalidRequest(exc.message, "email") from None
-            if session.scalars(select(LoginAccount.id)
-                               .where(LoginAccount.email == email)).first():
+            if session.scalars(select(LoginAccount.id).where(  # in this organization only
+                    LoginAccount.organization_id == row.organization_id,
+                    LoginAccount.email == email)).first():
                 raise Conflict(f"{email} is already in use", "email")
             account = LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
                                    email=email, password_hash=passwords.hash_password(password),
@@ -227,7 +228,9 @@ class People:
             if session.scalars(select(StaffUser.id).where(
                     StaffUser.organization_id == caller.organization_id,
                     StaffUser.email == email)).first() or (password and session.scalars(
-                    select(LoginAccount.id).where(LoginAccount.email == email)).first()):
+                    select(LoginAccount.id).where(
+                        LoginAccount.organization_id == caller.organization_id,
+                        LoginAccount.email == email)).first()):
                 raise Conflict(f"{email} is already in use", "email")
             row = StaffUser(id=new_id("usr"), organization_id=caller.organization_id,
                             name=fields["name"].strip(), email=email)

@@ -59,9 +59,10 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
             return identity.of_session(session, account_id, session_id)
 
     @rpc
-    def login(self, email, password, address):
+    def login(self, email, password, address, organization_id=None):
         with self.db.unit_of_work() as uow:
-            outcome = logins.login(uow.session, self.config, email, password, address)
+            outcome = logins.login(uow.session, self.config, email, password, address,
+                                   organization_id)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome

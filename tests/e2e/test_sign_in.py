@@ -195,6 +195,45 @@ def test_a_key_holds_only_what_its_creator_holds(system, master):
     assert get(system, f"/v1/communities/{community}", key).status_code == 200
 
 
+def test_one_email_signs_into_each_of_two_organizations_and_neither_learns_of_the_other(
+        system, master):
+    lakeside = login(system, "master@lakeside.example", "lakeside-master-password",
+                     "198.51.100.9").json()["access_token"]
+    email = f"both-{uuid.uuid4().hex[:8]}@example.com"
+    for token, password in ((master, "maple-grove-password"), (lakeside, "lakeside-password")):
+        made = post(system, "/v1/staff", {"name": "Both", "email": email,
+                                          "password": password}, token=token)
+        assert made.status_code == 201, made.text   # no 409 across organizations
+    again = post(system, "/v1/staff", {"name": "Both", "email": email,
+                                       "password": "maple-grove-password"}, token=master)
+    assert again.status_code == 409   # within one organization it is taken
+
+    def organization(password, **extra):
+        answer = post(system, "/v1/auth/login", {"email": email, "password": password,
+                                                 **extra}, address="198.51.100.10")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["identity"]["organization_id"]
+
+    maple = get(system, "/v1/me", master).json()["organization_id"]
+    lake = get(system, "/v1/me", lakeside).json()["organization_id"]
+    assert organization("maple-grove-password") == maple
+    assert organization("lakeside-password") == lake
+
+    shared = f"shared-{uuid.uuid4().hex[:8]}@example.com"
+    for token in (master, lakeside):
+        assert post(system, "/v1/staff", {"name": "Shared", "email": shared,
+                                          "password": "one-password-for-both"},
+                    token=token).status_code == 201
+    wrong = login(system, shared, "not-the-password", "198.51.100.11")
+    assert wrong.status_code == 401 and "organizations" not in wrong.json()
+    choose = login(system, shared, "one-password-for-both", "198.51.100.11")
+    assert choose.status_code == 409 and choose.json()["field"] == "organization_id"
+    assert sorted(o["id"] for o in choose.json()["organizations"]) == sorted([maple, lake])
+    chosen = post(system, "/v1/auth/login", {"email": shared, "password": "one-password-for-both",
+                                             "organization_id": lake})
+    assert chosen.status_code == 200 and chosen.json()["identity"]["organization_id"] == lake
+
+
 def audit_events(system, master):
     events, cursor = [], None
     while True:

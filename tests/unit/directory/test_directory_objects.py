@@ -10,11 +10,13 @@ from contracts.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     NotFound,
+    OrganizationChoice,
     Unauthenticated,
 )
 from servicekit import tokens as tokens_module
 from servicekit.access import PERMISSIONS
 from servicekit.testing import memory_database, outbox_events
+from services.directory import passwords
 from services.directory.models import ApiKey, AuditEvent, Base, LoginAccount
 from services.directory.service import DirectoryService
 
@@ -254,6 +256,69 @@ def test_a_disabled_login_answers_a_right_password_as_a_wrong_one_and_audits_it(
     directory.update_staff(master, staff["id"], {"disabled": False})
     assert directory.login("ula@oak.example", "ula-long-password", "10.0.7.2")["identity"][
         "name"] == "Ula"
+
+
+def test_one_email_has_a_login_in_each_of_two_organizations_and_signs_into_the_right_one(
+        directory):
+    oak, pine = directory.callers["master"], directory.callers["other"]
+    directory.create_staff(oak, {"name": "Sam", "email": "sam@shared.example",
+                                 "password": "sam-oak-password"})
+    # neither a 409 nor any hint: Pine cannot learn that Oak has a sam@, nor be blocked by it
+    directory.create_staff(pine, {"name": "Sam", "email": "Sam@shared.example",
+                                  "password": "sam-pine-password"})
+    zed = directory.list_residents(pine)["items"][0]["id"]
+    portal = directory.create_portal_account(pine, zed, {"email": "ivy@oak.example",
+                                                          "password": "zed-long-password"})
+    assert portal["email"] == "ivy@oak.example"
+    with pytest.raises(Conflict, match="already in use") as taken:   # within Oak it is
+        directory.create_staff(oak, {"name": "Sam 2", "email": "sam@shared.example",
+                                     "password": "another-password"})
+    assert taken.value.field == "email"
+
+    def signs_into(email, password):
+        return directory.login(email, password, "10.0.9.1")["identity"]["organization_id"]
+
+    assert signs_into("sam@shared.example", "sam-oak-password") == oak["organization_id"]
+    assert signs_into("sam@shared.example", "sam-pine-password") == pine["organization_id"]
+    assert signs_into("ivy@oak.example", "zed-long-password") == pine["organization_id"]
+    assert signs_into("ivy@oak.example", "ivy-long-password") == oak["organization_id"]
+
+
+def test_a_password_good_in_two_organizations_asks_which_one_only_once_it_is_proven(
+        directory, monkeypatch):
+    oak, pine = directory.callers["master"], directory.callers["other"]
+    for master in (oak, pine):
+        directory.create_staff(master, {"name": "Tia", "email": "tia@shared.example",
+                                        "password": "tia-same-password"})
+    with pytest.raises(Unauthenticated) as wrong:
+        directory.login("tia@shared.example", "not-the-password", "10.0.9.2")
+    with pytest.raises(Unauthenticated) as unknown:
+        directory.login("nobody@shared.example", "not-the-password", "10.0.9.2")
+    assert wrong.value.detail == unknown.value.detail
+    with pytest.raises(OrganizationChoice) as choice:
+        directory.login("tia@shared.example", "tia-same-password", "10.0.9.2")
+    assert choice.value.field == "organization_id"
+    assert sorted(o["id"] for o in choice.value.organizations) == sorted(
+        [oak["organization_id"], pine["organization_id"]])
+    assert {o["name"] for o in choice.value.organizations} == {"Oak Property", "Pine"}
+    chosen = directory.login("tia@shared.example", "tia-same-password", "10.0.9.2",
+                             organization_id=pine["organization_id"])
+    assert chosen["identity"]["organization_id"] == pine["organization_id"]
+    with pytest.raises(Unauthenticated) as elsewhere:   # no login there: the same answer
+        directory.login("tia@shared.example", "tia-same-password", "10.0.9.2",
+                        organization_id="org_unknown")
+    assert elsewhere.value.detail == unknown.value.detail
+
+    # the same work for one, two or no accounts: as many passwords checked either way
+    checked = []
+    real = passwords.verify_password
+    monkeypatch.setattr(passwords, "verify_password",
+                        lambda stored, given: checked.append(stored) or real(stored, given))
+    for email in ("tia@shared.example", "ivy@oak.example", "nobody@shared.example"):
+        checked.clear()
+        with pytest.raises(Unauthenticated):
+            directory.login(email, "not-the-password", "10.0.9.3")
+        assert len(checked) == 2, email
 
 
 def test_teams_are_seen_by_master_users_and_their_members(directory):
