@@ -176,7 +176,7 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
                                   "Authorization")
         if credential.startswith("th_"):
             return self.directory.authenticate(credential)
-        claims = tokens.verify_access_token(self.config, credential)
+        claims = tokens.verify_session(self.config, credential)
         return self.directory.identity(claims["account_id"], claims["session_id"])
 
 

@@ -27,21 +27,36 @@ def settings(config):
             "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}
 
 
-def issue_access_token(config, account_id, organization_id, session_id, now=None):
+def issue_access_token(config, account_id, organization_id, session_id=None, now=None):
+    """A signed access token; directory always names the session (`sid`) it belongs to."""
     s = settings(config)
     now = int(now or time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "org": organization_id,
-              "sid": session_id, "iat": now, "exp": now + s["access_ttl"],
-              "jti": uuid.uuid4().hex, "typ": "access"}
+              "iat": now, "exp": now + s["access_ttl"], "jti": uuid.uuid4().hex,
+              "typ": "access"}
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, s["secret"], algorithm=ALGORITHMS[0]), s["access_ttl"]
 
 
+def verify_session(config, token):
+    """{account_id, session_id} of a valid access token naming its session, else
+    Unauthenticated saying why: what the gateway asks directory about on every request."""
+    claims = _decode(config, token, "sid")
+    return {"account_id": claims["sub"], "session_id": claims["sid"]}
+
+
 def verify_access_token(config, token):
-    """{account_id, session_id} of a valid access token, else Unauthenticated saying why."""
+    """The account id of a validly signed access token, else Unauthenticated saying why."""
+    return _decode(config, token)["sub"]
+
+
+def _decode(config, token, *required):
     try:
         claims = jwt.decode(token, settings(config)["secret"], algorithms=ALGORITHMS,
                             audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]})
+                            options={"require": ["exp", "iat", "sub", "iss", "aud",
+                                                 *required]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the access token has expired; refresh it", "Authorization") \
             from None
@@ -50,7 +65,7 @@ def verify_access_token(config, token):
             from None
     if claims.get("typ") != "access":
         raise Unauthenticated("this is not an access token", "Authorization")
-    return {"account_id": claims["sub"], "session_id": claims["sid"]}
+    return claims
 
 
 def new_refresh_token():

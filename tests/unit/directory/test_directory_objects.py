@@ -182,7 +182,7 @@ def test_moving_out_keeps_the_record_and_ends_the_portal_login(directory):
     with pytest.raises(Unauthenticated, match="the email or the password is wrong"):
         directory.login("ivy@oak.example", "ivy-long-password", "10.0.0.2")
     with pytest.raises(Unauthenticated, match="moved out"):   # the resident's old token
-        directory.identity(**tokens_module.verify_access_token(CONFIG, ivy_tokens[
+        directory.identity(**tokens_module.verify_session(CONFIG, ivy_tokens[
             "access_token"]))
 
 
@@ -227,7 +227,7 @@ def test_master_users_add_staff_who_can_sign_in_and_disabling_stops_them(directo
 
     directory.update_staff(master, staff["id"], {"disabled": True})
     with pytest.raises(Unauthenticated):
-        directory.identity(**tokens_module.verify_access_token(CONFIG, tokens["access_token"]))
+        directory.identity(**tokens_module.verify_session(CONFIG, tokens["access_token"]))
     with pytest.raises(Unauthenticated):
         directory.refresh(tokens["refresh_token"], "10.0.0.3")
     actions = _audit_actions(directory)

@@ -57,7 +57,7 @@ def login(directory, email, password, address="10.9.9.9"):
 
 def session_of(tokens_):
     """What the gateway reads from an access token: {account_id, session_id}."""
-    return tokens.verify_access_token(CONFIG, tokens_["access_token"])
+    return tokens.verify_session(CONFIG, tokens_["access_token"])
 
 
 def test_a_manager_holds_permissions_for_the_communities_of_their_office(directory):
@@ -75,6 +75,13 @@ def test_the_access_token_is_signed_short_lived_and_names_the_account(directory)
     with pytest.raises(Unauthenticated):
         tokens.verify_access_token({"auth": {"jwt_secret": "another-key-" + "x" * 32}},
                                    tokens_["access_token"])
+
+
+def test_the_gateway_refuses_an_access_token_that_names_no_session():
+    token, _ttl = tokens.issue_access_token(CONFIG, "acct_x", "org_x")
+    assert tokens.verify_access_token(CONFIG, token) == "acct_x"   # validly signed, but
+    with pytest.raises(Unauthenticated, match="sid"):
+        tokens.verify_session(CONFIG, token)
 
 
 def test_wrong_password_and_unknown_account_get_the_same_answer(directory):
