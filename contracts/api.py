@@ -125,6 +125,9 @@ class LoginRequest(Schema):
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
                              load_only=True)
+    organization_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "which organization, when the email signs in to several (a 409 "
+                       "lists them once the password is proven)"})
 
 
 class RefreshRequest(Schema):

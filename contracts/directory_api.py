@@ -181,10 +181,23 @@ class TeamPage(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class ApiKeyGrant(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                         metadata={"description": "a permission"})
+    scope_type = fields.String(required=True, validate=validate.OneOf(["office", "community"]))
+    scope_id = fields.String(required=True, validate=ID)
+
+
 class ApiKeyRequest(Strict):
     name = fields.String(required=True, validate=NAME)
-    permissions = fields.List(fields.String(), required=True,
-                              metadata={"description": "permissions, organization-wide"})
+    permissions = fields.List(fields.String(), load_default=list,
+                              validate=validate.Length(max=20),
+                              metadata={"description": "permissions, organization-wide; the "
+                                                       "creator must hold each there"})
+    grants = fields.List(fields.Nested(ApiKeyGrant), load_default=list,
+                         validate=validate.Length(max=100),
+                         metadata={"description": "permissions for an office or a community; "
+                                                  "the creator must hold each there"})
 
 
 class ApiKeyView(Schema):
@@ -193,6 +206,9 @@ class ApiKeyView(Schema):
     prefix = fields.String(metadata={"description": "the key's first characters, to tell "
                                                     "keys apart"})
     permissions = fields.List(fields.String())
+    grants = fields.List(fields.Nested(ApiKeyGrant))
+    created_by = fields.String(allow_none=True, metadata={
+        "description": "the staff user whose permissions bound the key's, while it is used"})
     created_at = fields.String()
     revoked_at = fields.String(allow_none=True)
 

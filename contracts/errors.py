@@ -54,6 +54,25 @@ class Conflict(DomainError):
 
 
 @deserialize_to_instance
+class OrganizationChoice(DomainError):
+    """The email and password sign in to several organizations: the caller names one. Only
+    said once the password is proven, so it tells nothing to someone guessing."""
+
+    status = 409
+    title = "Choose an organization"
+
+    def __init__(self, detail, field=None, organizations=()):
+        super().__init__(detail, field)
+        self.organizations = [dict(o) for o in organizations]
+        self.args = (detail, field, self.organizations)   # crosses RPC whole
+
+    @property
+    def members(self):
+        """Extra members of its problem+json body."""
+        return {"organizations": self.organizations}
+
+
+@deserialize_to_instance
 class IdempotencyKeyReused(DomainError):
     status = 422
     title = "Idempotency key reused with a different request"

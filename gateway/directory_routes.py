@@ -17,7 +17,8 @@ class DirectoryRoutes:
     @api("POST", "/v1/auth/login")
     def login(self, request):
         body = schemas.LoginRequest().load(json_body(request))
-        tokens = self.directory.login(body["email"], body["password"], self._address(request))
+        tokens = self.directory.login(body["email"], body["password"], self._address(request),
+                                      body.get("organization_id"))
         return schemas.Tokens().dump(tokens)
 
     @api("POST", "/v1/auth/refresh")

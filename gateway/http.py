@@ -172,7 +172,8 @@ def problem(status, title, detail, **extra):
 
 def problem_for(exc):
     if isinstance(exc, DomainError):
-        return problem(exc.status, exc.title, exc.detail, field=exc.field)
+        return problem(exc.status, exc.title, exc.detail, field=exc.field,
+                       **getattr(exc, "members", {}))
     if isinstance(exc, ValidationError):
         fields = ", ".join(sorted(_flatten(exc.messages)))
         return problem(422, "Invalid request", f"the request has invalid fields: {fields}",

@@ -143,7 +143,8 @@ class PeopleRoutes:
         """No Idempotency-Key here: replaying would mean keeping the secret to show again."""
         identity = self._authenticate(request)
         body = objects.ApiKeyRequest().load(json_body(request))
-        made = self.directory.create_api_key(identity, body["name"], body["permissions"])
+        made = self.directory.create_api_key(identity, body["name"], body["permissions"],
+                                             body["grants"])
         return 201, objects.ApiKeyCreated().dump(made)
 
     @api("DELETE", "/v1/api-keys/<string:api_key_id>")

@@ -160,7 +160,8 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
 
     def _authenticate(self, request):
         """An API key (`th_…`) or a signed access token from /v1/auth/login; either way the
-        identity comes from directory as it is now, so a revoked grant stops at once."""
+        identity comes from directory as it is now, so a revoked grant, an ended session
+        (logout, refresh-token reuse) or a disabled account stops at once on every instance."""
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         credential = credential.strip()
@@ -169,8 +170,8 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
                                   "Authorization")
         if credential.startswith("th_"):
             return self.directory.authenticate(credential)
-        account_id = tokens.verify_access_token(self.config, credential)
-        return self.directory.identity(account_id)
+        claims = tokens.verify_session(self.config, credential)
+        return self.directory.identity(claims["account_id"], claims["session_id"])
 
 
 def _broker_status(amqp_uri):

@@ -1,5 +1,7 @@
 """Access tokens (signed JWT, short-lived) and refresh tokens (opaque, stored hashed,
-revocable). directory issues them; the gateway verifies access tokens itself."""
+revocable). directory issues them; the gateway verifies an access token's signature itself
+and asks directory whether its session (`sid`) is still live, so a signed-out or revoked
+session stops at the next request on every gateway instance."""
 
 import hashlib
 import secrets
@@ -24,21 +26,36 @@ def settings(config):
             "refresh_ttl": int(auth.get("refresh_ttl_days", 30)) * 86400}
 
 
-def issue_access_token(config, account_id, organization_id, now=None):
+def issue_access_token(config, account_id, organization_id, session_id=None, now=None):
+    """A signed access token; directory always names the session (`sid`) it belongs to."""
     s = settings(config)
     now = int(now or time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "org": organization_id,
               "iat": now, "exp": now + s["access_ttl"], "jti": uuid.uuid4().hex,
               "typ": "access"}
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, s["secret"], algorithm=ALGORITHMS[0]), s["access_ttl"]
 
 
+def verify_session(config, token):
+    """{account_id, session_id} of a valid access token naming its session, else
+    Unauthenticated saying why: what the gateway asks directory about on every request."""
+    claims = _decode(config, token, "sid")
+    return {"account_id": claims["sub"], "session_id": claims["sid"]}
+
+
 def verify_access_token(config, token):
-    """The account id of a valid access token, else Unauthenticated saying why."""
+    """The account id of a validly signed access token, else Unauthenticated saying why."""
+    return _decode(config, token)["sub"]
+
+
+def _decode(config, token, *required):
     try:
         claims = jwt.decode(token, settings(config)["secret"], algorithms=ALGORITHMS,
                             audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "iss", "aud"]})
+                            options={"require": ["exp", "iat", "sub", "iss", "aud",
+                                                 *required]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the access token has expired; refresh it", "Authorization") \
             from None
@@ -47,7 +64,7 @@ def verify_access_token(config, token):
             from None
     if claims.get("typ") != "access":
         raise Unauthenticated("this is not an access token", "Authorization")
-    return claims["sub"]
+    return claims
 
 
 def new_refresh_token():

@@ -126,7 +126,11 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    permissions: Mapped[list] = mapped_column(JSON)
+    permissions: Mapped[list] = mapped_column(JSON)          # organization-wide
+    # [permission, scope_type, scope_id] for an office or a community
+    grants: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # the staff user who made it; the key holds only what they still hold (None: the seed)
+    created_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
@@ -135,9 +139,11 @@ class LoginAccount(Base):
     """Password login of a staff user or of a resident (portal account)."""
 
     __tablename__ = "login_accounts"
+    # one login per email in each organization: a tenant neither sees nor blocks another's
+    __table_args__ = (UniqueConstraint("organization_id", "email"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     principal_type: Mapped[str] = mapped_column(String(10))  # staff, resident
     principal_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -145,10 +151,26 @@ class LoginAccount(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class LoginSession(Base):
+    """One sign-in and the refresh tokens rotated from it. Every access token names its
+    session (`sid`), and directory refuses it once the session has ended: by logout, by the
+    reuse of a spent refresh token (every session of the account), or by disabling."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("login_accounts.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_because: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
 class RefreshToken(Base):
     __tablename__ = "refresh_tokens"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("login_accounts.id"), index=True)
+    # null only for tokens issued before sessions existed; those are refused
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("login_sessions.id"),
+                                                   nullable=True, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

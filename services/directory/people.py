@@ -25,7 +25,6 @@ from services.directory.models import (
     Grant,
     LoginAccount,
     Office,
-    RefreshToken,
     Resident,
     StaffOffice,
     StaffUser,
@@ -137,8 +136,9 @@ class People:
                 email = normalize_email(email).lower()
             except ContactError as exc:
                 raise InvalidRequest(exc.message, "email") from None
-            if session.scalars(select(LoginAccount.id)
-                               .where(LoginAccount.email == email)).first():
+            if session.scalars(select(LoginAccount.id).where(  # in this organization only
+                    LoginAccount.organization_id == row.organization_id,
+                    LoginAccount.email == email)).first():
                 raise Conflict(f"{email} is already in use", "email")
             account = LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
                                    email=email, password_hash=passwords.hash_password(password),
@@ -228,7 +228,9 @@ class People:
             if session.scalars(select(StaffUser.id).where(
                     StaffUser.organization_id == caller.organization_id,
                     StaffUser.email == email)).first() or (password and session.scalars(
-                    select(LoginAccount.id).where(LoginAccount.email == email)).first()):
+                    select(LoginAccount.id).where(
+                        LoginAccount.organization_id == caller.organization_id,
+                        LoginAccount.email == email)).first()):
                 raise Conflict(f"{email} is already in use", "email")
             row = StaffUser(id=new_id("usr"), organization_id=caller.organization_id,
                             name=fields["name"].strip(), email=email)
@@ -263,8 +265,7 @@ class People:
                 if fields["disabled"] and row.id == caller.actor_id:
                     raise InvalidRequest("a master user cannot disable themselves", "disabled")
                 row.disabled_at = utcnow() if fields["disabled"] else None
-                if fields["disabled"]:
-                    _revoke_refresh_tokens(session, row.id)
+                _disable_logins(session, row, fields["disabled"])
                 logins.audit(session, "staff_disabled" if fields["disabled"] else
                              "staff_enabled", "succeeded", actor=caller.actor_id,
                              organization_id=row.organization_id, target=row.id)
@@ -576,12 +577,14 @@ def _teams_of(session, staff_user_ids):
     return teams, members
 
 
-def _revoke_refresh_tokens(session, staff_user_id):
-    account_ids = select(LoginAccount.id).where(LoginAccount.principal_type == "staff",
-                                                LoginAccount.principal_id == staff_user_id)
-    for token in session.scalars(select(RefreshToken).where(
-            RefreshToken.account_id.in_(account_ids), RefreshToken.revoked_at.is_(None))):
-        token.revoked_at = utcnow()
+def _disable_logins(session, user, disabled):
+    """The user's login follows them: disabled with every session ended, or enabled again
+    (sessions ended stay ended)."""
+    for account in session.scalars(select(LoginAccount).where(
+            LoginAccount.principal_type == "staff", LoginAccount.principal_id == user.id)):
+        account.disabled_at = user.disabled_at
+        if disabled:
+            logins.end_sessions(session, account.id, "disabled")
 
 
 def _team(session, caller, team_id):

@@ -10,7 +10,7 @@ from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from servicekit.providers import Database
 from servicekit.service import TownhallService
-from services.directory import identity, keys, logins, policy, views
+from services.directory import delegation, identity, keys, logins, policy, views
 from services.directory.demo import create_demo
 from services.directory.imports import ResidentImports
 from services.directory.models import (
@@ -46,23 +46,23 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
         with self.db.read() as session:
             row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first() \
                 if prefix else None
-        if row is None or row.revoked_at is not None or not keys.matches(api_key, row.key_hash):
-            raise Unauthenticated("the API key is unknown or revoked", "Authorization")
-        return identity.for_api_key(row)
+            if row is None or row.revoked_at is not None or not keys.matches(api_key,
+                                                                             row.key_hash):
+                raise Unauthenticated("the API key is unknown or revoked", "Authorization")
+            return identity.for_api_key(session, row)
 
     @rpc
-    def identity(self, account_id):
-        """The current identity of a login account (grants as they are now)."""
+    def identity(self, account_id, session_id):
+        """The current identity behind an access token (grants as they are now), while its
+        session is live and its account enabled; otherwise Unauthenticated."""
         with self.db.read() as session:
-            account = session.get(LoginAccount, account_id)
-            if account is None:
-                raise Unauthenticated("the account no longer exists", "Authorization")
-            return identity.of_account(session, account)
+            return identity.of_session(session, account_id, session_id)
 
     @rpc
-    def login(self, email, password, address):
+    def login(self, email, password, address, organization_id=None):
         with self.db.unit_of_work() as uow:
-            outcome = logins.login(uow.session, self.config, email, password, address)
+            outcome = logins.login(uow.session, self.config, email, password, address,
+                                   organization_id)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -267,20 +267,31 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
         return dict(summary, api_key=key)
 
     @rpc
-    def create_api_key(self, identity, name, permissions):
-        """A new key for an integration: shown once in this answer, kept only as a hash."""
+    def create_api_key(self, identity, name, permissions, grants=None):
+        """A new key for an integration: shown once in this answer, kept only as a hash.
+        `permissions` are organization-wide, `grants` [{name, scope_type, scope_id}] for an
+        office or a community; the key holds only what its creator holds (delegation)."""
         caller = policy.master(identity)
-        unknown = sorted(set(permissions) - set(PERMISSIONS))
-        if unknown:
-            raise InvalidRequest(f"unknown permissions: {', '.join(unknown)}; known are "
-                                 f"{', '.join(PERMISSIONS)}", "permissions")
+        if caller.actor_type == "api_key":
+            raise Forbidden("API keys are created by master users, not by other keys",
+                            "actor_type")
+        wanted = _key_grants(caller, permissions, grants or [])
+        missing = [] if caller.is_system else delegation.lacking(
+            identity.get("scopes") or {}, identity.get("office_scopes") or {}, wanted)
+        if missing:
+            raise Forbidden(f"a key holds only what its creator holds; this caller lacks "
+                            f"{delegation.describe(missing)}", "permissions")
         with self.db.unit_of_work() as uow:
-            key = _issue_key(uow.session, caller.organization_id, name, permissions)
+            for _p, scope_type, scope_id in wanted:
+                _check_scope(uow.session, caller, scope_type, scope_id)
+            scoped = [list(g) for g in wanted if g[1] != "organization"]
+            key = _issue_key(uow.session, caller.organization_id, name, permissions,
+                             scoped, None if caller.is_system else caller.actor_id)
             row = uow.session.scalars(select(ApiKey).where(
                 ApiKey.prefix == keys.prefix_of(key))).one()
             logins.audit(uow.session, "api_key_created", "succeeded", actor=caller.actor_id,
                          organization_id=caller.organization_id, target=row.prefix,
-                         permissions=list(permissions))
+                         permissions=list(permissions), grants=scoped)
             return dict(views.api_key(row), api_key=key)
 
     @rpc
@@ -353,10 +364,27 @@ def _holds(session, changed, event_type, permission):
     return any(permission in ROLES.get(name, (name,)) for name in session.scalars(query))
 
 
-def _issue_key(session, organization_id, name, permissions):
+def _key_grants(caller, permissions, grants):
+    """(permission, scope_type, scope_id) of a key asked for, each checked for shape."""
+    wanted = [(p, "organization", caller.organization_id) for p in permissions]
+    for i, grant in enumerate(grants):
+        scope_type = grant.get("scope_type")
+        if scope_type not in ("office", "community"):
+            raise InvalidRequest("must be office or community (organization-wide ones go in "
+                                 "permissions)", f"grants.{i}.scope_type")
+        wanted.append((grant.get("name"), scope_type, grant.get("scope_id")))
+    unknown = sorted({p for p, _t, _i in wanted if p not in PERMISSIONS}, key=str)
+    if unknown:
+        raise InvalidRequest(f"unknown permissions: {', '.join(map(str, unknown))}; known are "
+                             f"{', '.join(PERMISSIONS)}", "permissions")
+    return list(dict.fromkeys(wanted))
+
+
+def _issue_key(session, organization_id, name, permissions, grants=(), created_by=None):
     key, prefix, key_hash = keys.generate()
     session.add(ApiKey(id=new_id("key"), organization_id=organization_id, name=name,
-                       prefix=prefix, key_hash=key_hash, permissions=list(permissions)))
+                       prefix=prefix, key_hash=key_hash, permissions=list(permissions),
+                       grants=list(grants) or None, created_by=created_by))
     return key
 
 

@@ -62,7 +62,9 @@ def team(row, member_ids):
 
 def api_key(row):
     return {"id": row.id, "name": row.name, "prefix": row.prefix,
-            "permissions": list(row.permissions), "created_at": row.created_at.isoformat(),
+            "permissions": list(row.permissions),
+            "grants": [{"name": p, "scope_type": t, "scope_id": i} for p, t, i in row.grants or ()],
+            "created_by": row.created_by, "created_at": row.created_at.isoformat(),
             "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}
 
 

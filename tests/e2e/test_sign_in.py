@@ -96,18 +96,23 @@ def test_a_replayed_refresh_token_revokes_the_whole_family(system, master, new_s
     assert replayed.status_code == 401 and "already used" in replayed.json()["detail"]
     stolen = post(system, "/v1/auth/refresh", {"refresh_token": second.json()["refresh_token"]})
     assert stolen.status_code == 401
+    for tokens in (first, second.json()):   # README: reuse revokes every token
+        assert get(system, "/v1/me", tokens["access_token"]).status_code == 401
     reused = [e for e in audit_events(system, master)
               if (e["action"], e["result"]) == ("refresh", "reused")
               and e["actor"] == new_staff["email"]]
     assert reused
 
 
-def test_logout_ends_the_refresh_token(system, new_staff):
+def test_logout_ends_the_refresh_token_and_the_access_token(system, new_staff):
     tokens = login(system, new_staff["email"], new_staff["password"], "198.51.100.3").json()
+    assert get(system, "/v1/me", tokens["access_token"]).status_code == 200
     assert post(system, "/v1/auth/logout",
                 {"refresh_token": tokens["refresh_token"]}).status_code == 204
     again = post(system, "/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     assert again.status_code == 401
+    ended = get(system, "/v1/me", tokens["access_token"])
+    assert ended.status_code == 401 and "session has ended" in ended.json()["detail"]
 
 
 def test_forged_access_tokens_are_refused(system, new_staff):
@@ -132,6 +137,13 @@ def test_disabling_a_staff_user_stops_their_token_at_once(system, master, new_st
                              headers={"Authorization": f"Bearer {master}"})
     assert changed.status_code == 200 and changed.json()["disabled"] is True
     assert get(system, "/v1/me", token).status_code == 401
+    right = login(system, new_staff["email"], new_staff["password"], "198.51.100.6")
+    wrong = login(system, new_staff["email"], "not-the-password", "198.51.100.6")
+    assert right.status_code == wrong.status_code == 401
+    assert right.json()["detail"] == wrong.json()["detail"]
+    refused = [e for e in audit_events(system, master) if e["actor"] == new_staff["email"]
+               and (e["action"], e["result"]) == ("login", "refused")]
+    assert refused and refused[-1]["address"] == "198.51.100.6"
 
 
 def test_an_api_key_is_shown_once_and_stops_working_when_revoked(system, master):
@@ -149,6 +161,77 @@ def test_an_api_key_is_shown_once_and_stops_working_when_revoked(system, master)
     prefix = made.json()["prefix"]
     assert {e["action"] for e in audit_events(system, master) if e["target"] == prefix} == {
         "api_key_created", "api_key_revoked"}
+
+
+def test_a_key_holds_only_what_its_creator_holds(system, master):
+    """Issue 10: a manager made a key with all eight permissions; now only their own."""
+    me = get(system, "/v1/me", master).json()
+    email = f"org-manager-{uuid.uuid4().hex[:8]}@maplegrove.example"
+    made = post(system, "/v1/staff", {"name": "Org Manager", "email": email,
+                                      "password": "a-long-enough-password"}, token=master)
+    granted = post(system, f"/v1/staff/{made.json()['id']}/grants",
+                   {"name": "manager", "scope_type": "organization",
+                    "scope_id": me["organization_id"]}, token=master)
+    assert granted.status_code == 201, granted.text
+    manager = login(system, email, "a-long-enough-password",
+                    "198.51.100.8").json()["access_token"]
+    everything = ["send_communications", "send_sms", "manage_office_sms_credits",
+                  "manage_credits", "manage_consent_categories", "manage_tickets",
+                  "view_reports", "manage_directory"]
+    escalation = post(system, "/v1/api-keys", {"name": "all", "permissions": everything},
+                      token=manager)
+    assert escalation.status_code == 403
+    problem = escalation.json()
+    assert problem["field"] == "permissions" and "manage_credits" in problem["detail"]
+    community = system.demo["communities"][0]["id"]
+    within = post(system, "/v1/api-keys", {
+        "name": "reports of one community", "permissions": ["send_communications"],
+        "grants": [{"name": "view_reports", "scope_type": "community",
+                    "scope_id": community}]}, token=manager)
+    assert within.status_code == 201, within.text
+    key = within.json()["api_key"]
+    assert get(system, "/v1/me", key).json()["scopes"] == {
+        "send_communications": "*", "view_reports": [community]}
+    assert get(system, f"/v1/communities/{community}", key).status_code == 200
+
+
+def test_one_email_signs_into_each_of_two_organizations_and_neither_learns_of_the_other(
+        system, master):
+    lakeside = login(system, "master@lakeside.example", "lakeside-master-password",
+                     "198.51.100.9").json()["access_token"]
+    email = f"both-{uuid.uuid4().hex[:8]}@example.com"
+    for token, password in ((master, "maple-grove-password"), (lakeside, "lakeside-password")):
+        made = post(system, "/v1/staff", {"name": "Both", "email": email,
+                                          "password": password}, token=token)
+        assert made.status_code == 201, made.text   # no 409 across organizations
+    again = post(system, "/v1/staff", {"name": "Both", "email": email,
+                                       "password": "maple-grove-password"}, token=master)
+    assert again.status_code == 409   # within one organization it is taken
+
+    def organization(password, **extra):
+        answer = post(system, "/v1/auth/login", {"email": email, "password": password,
+                                                 **extra}, address="198.51.100.10")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["identity"]["organization_id"]
+
+    maple = get(system, "/v1/me", master).json()["organization_id"]
+    lake = get(system, "/v1/me", lakeside).json()["organization_id"]
+    assert organization("maple-grove-password") == maple
+    assert organization("lakeside-password") == lake
+
+    shared = f"shared-{uuid.uuid4().hex[:8]}@example.com"
+    for token in (master, lakeside):
+        assert post(system, "/v1/staff", {"name": "Shared", "email": shared,
+                                          "password": "one-password-for-both"},
+                    token=token).status_code == 201
+    wrong = login(system, shared, "not-the-password", "198.51.100.11")
+    assert wrong.status_code == 401 and "organizations" not in wrong.json()
+    choose = login(system, shared, "one-password-for-both", "198.51.100.11")
+    assert choose.status_code == 409 and choose.json()["field"] == "organization_id"
+    assert sorted(o["id"] for o in choose.json()["organizations"]) == sorted([maple, lake])
+    chosen = post(system, "/v1/auth/login", {"email": shared, "password": "one-password-for-both",
+                                             "organization_id": lake})
+    assert chosen.status_code == 200 and chosen.json()["identity"]["organization_id"] == lake
 
 
 def audit_events(system, master):

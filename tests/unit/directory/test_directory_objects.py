@@ -10,10 +10,14 @@ from contracts.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     NotFound,
+    OrganizationChoice,
     Unauthenticated,
 )
+from servicekit import tokens as tokens_module
+from servicekit.access import PERMISSIONS
 from servicekit.testing import memory_database, outbox_events
-from services.directory.models import AuditEvent, Base
+from services.directory import passwords
+from services.directory.models import ApiKey, AuditEvent, Base, LoginAccount
 from services.directory.service import DirectoryService
 
 SPEC = {
@@ -56,6 +60,7 @@ def directory():
         "elm": next(c["id"] for c in seed["communities"] if c["name"] == "Elm"),
         "fir": next(c["id"] for c in seed["communities"] if c["name"] == "Fir"),
         "east": next(o["id"] for o in seed["offices"] if o["name"] == "East"),
+        "west": next(o["id"] for o in seed["offices"] if o["name"] == "West"),
         "ivy": next(r for r in seed["residents"] if r["name"] == "Ivy"),
         "jon": next(r for r in seed["residents"] if r["name"] == "Jon"),
         "pine_court": other["communities"][0]["id"],
@@ -159,6 +164,7 @@ def test_the_same_idempotency_key_answers_the_first_resident_again(directory):
 
 def test_moving_out_keeps_the_record_and_ends_the_portal_login(directory):
     manager, ivy = directory.callers["manager"], directory.ids["ivy"]
+    ivy_tokens = directory.login("ivy@oak.example", "ivy-long-password", "10.0.0.2")
     moved = directory.move_out(manager, ivy["id"], "2026-11-30")
 
     assert moved["move_out"] == "2026-11-30"
@@ -173,8 +179,11 @@ def test_moving_out_keeps_the_record_and_ends_the_portal_login(directory):
     assert directory.get_resident(manager, ivy["id"])["email"] == "ivy@oak.example"
     with pytest.raises(Conflict, match="moved out on 2026-11-30"):
         directory.move_out(manager, ivy["id"])
-    with pytest.raises(Unauthenticated, match="moved out"):
+    with pytest.raises(Unauthenticated, match="the email or the password is wrong"):
         directory.login("ivy@oak.example", "ivy-long-password", "10.0.0.2")
+    with pytest.raises(Unauthenticated, match="moved out"):   # the resident's old token
+        directory.identity(**tokens_module.verify_session(CONFIG, ivy_tokens[
+            "access_token"]))
 
 
 def test_a_move_out_before_the_move_in_is_refused(directory):
@@ -217,12 +226,99 @@ def test_master_users_add_staff_who_can_sign_in_and_disabling_stops_them(directo
         directory.list_staff(directory.callers["manager"])
 
     directory.update_staff(master, staff["id"], {"disabled": True})
-    with pytest.raises(Unauthenticated, match="disabled"):
-        directory.identity(_account_id(directory, "ola@oak.example"))
+    with pytest.raises(Unauthenticated):
+        directory.identity(**tokens_module.verify_session(CONFIG, tokens["access_token"]))
     with pytest.raises(Unauthenticated):
         directory.refresh(tokens["refresh_token"], "10.0.0.3")
     actions = _audit_actions(directory)
     assert {"staff_created", "staff_disabled"} <= actions
+
+
+def test_a_disabled_login_answers_a_right_password_as_a_wrong_one_and_audits_it(directory):
+    master = directory.callers["master"]
+    staff = directory.create_staff(master, {"name": "Ula", "email": "ula@oak.example",
+                                            "password": "ula-long-password"})
+    directory.update_staff(master, staff["id"], {"disabled": True})
+    with directory.db.read() as session:
+        login_row = session.query(LoginAccount).filter_by(email="ula@oak.example").one()
+        assert login_row.disabled_at is not None   # the login is disabled, not only the user
+
+    with pytest.raises(Unauthenticated) as right:
+        directory.login("ula@oak.example", "ula-long-password", "10.0.7.1")
+    with pytest.raises(Unauthenticated) as wrong:
+        directory.login("ula@oak.example", "not-the-password", "10.0.7.1")
+    assert (right.value.detail, right.value.field) == (wrong.value.detail, wrong.value.field)
+    with directory.db.read() as session:
+        refused = [(e.result, e.details.get("reason")) for e in session.query(AuditEvent)
+                   .filter_by(action="login", actor="ula@oak.example")]
+    assert refused == [("refused", "disabled"), ("failed", None)]
+
+    directory.update_staff(master, staff["id"], {"disabled": False})
+    assert directory.login("ula@oak.example", "ula-long-password", "10.0.7.2")["identity"][
+        "name"] == "Ula"
+
+
+def test_one_email_has_a_login_in_each_of_two_organizations_and_signs_into_the_right_one(
+        directory):
+    oak, pine = directory.callers["master"], directory.callers["other"]
+    directory.create_staff(oak, {"name": "Sam", "email": "sam@shared.example",
+                                 "password": "sam-oak-password"})
+    # neither a 409 nor any hint: Pine cannot learn that Oak has a sam@, nor be blocked by it
+    directory.create_staff(pine, {"name": "Sam", "email": "Sam@shared.example",
+                                  "password": "sam-pine-password"})
+    zed = directory.list_residents(pine)["items"][0]["id"]
+    portal = directory.create_portal_account(pine, zed, {"email": "ivy@oak.example",
+                                                          "password": "zed-long-password"})
+    assert portal["email"] == "ivy@oak.example"
+    with pytest.raises(Conflict, match="already in use") as taken:   # within Oak it is
+        directory.create_staff(oak, {"name": "Sam 2", "email": "sam@shared.example",
+                                     "password": "another-password"})
+    assert taken.value.field == "email"
+
+    def signs_into(email, password):
+        return directory.login(email, password, "10.0.9.1")["identity"]["organization_id"]
+
+    assert signs_into("sam@shared.example", "sam-oak-password") == oak["organization_id"]
+    assert signs_into("sam@shared.example", "sam-pine-password") == pine["organization_id"]
+    assert signs_into("ivy@oak.example", "zed-long-password") == pine["organization_id"]
+    assert signs_into("ivy@oak.example", "ivy-long-password") == oak["organization_id"]
+
+
+def test_a_password_good_in_two_organizations_asks_which_one_only_once_it_is_proven(
+        directory, monkeypatch):
+    oak, pine = directory.callers["master"], directory.callers["other"]
+    for master in (oak, pine):
+        directory.create_staff(master, {"name": "Tia", "email": "tia@shared.example",
+                                        "password": "tia-same-password"})
+    with pytest.raises(Unauthenticated) as wrong:
+        directory.login("tia@shared.example", "not-the-password", "10.0.9.2")
+    with pytest.raises(Unauthenticated) as unknown:
+        directory.login("nobody@shared.example", "not-the-password", "10.0.9.2")
+    assert wrong.value.detail == unknown.value.detail
+    with pytest.raises(OrganizationChoice) as choice:
+        directory.login("tia@shared.example", "tia-same-password", "10.0.9.2")
+    assert choice.value.field == "organization_id"
+    assert sorted(o["id"] for o in choice.value.organizations) == sorted(
+        [oak["organization_id"], pine["organization_id"]])
+    assert {o["name"] for o in choice.value.organizations} == {"Oak Property", "Pine"}
+    chosen = directory.login("tia@shared.example", "tia-same-password", "10.0.9.2",
+                             organization_id=pine["organization_id"])
+    assert chosen["identity"]["organization_id"] == pine["organization_id"]
+    with pytest.raises(Unauthenticated) as elsewhere:   # no login there: the same answer
+        directory.login("tia@shared.example", "tia-same-password", "10.0.9.2",
+                        organization_id="org_unknown")
+    assert elsewhere.value.detail == unknown.value.detail
+
+    # the same work for one, two or no accounts: as many passwords checked either way
+    checked = []
+    real = passwords.verify_password
+    monkeypatch.setattr(passwords, "verify_password",
+                        lambda stored, given: checked.append(stored) or real(stored, given))
+    for email in ("tia@shared.example", "ivy@oak.example", "nobody@shared.example"):
+        checked.clear()
+        with pytest.raises(Unauthenticated):
+            directory.login(email, "not-the-password", "10.0.9.3")
+        assert len(checked) == 2, email
 
 
 def test_teams_are_seen_by_master_users_and_their_members(directory):
@@ -258,11 +354,67 @@ def test_an_api_key_is_shown_once_works_until_revoked_and_both_are_audited(direc
     assert {"api_key_created", "api_key_revoked"} <= _audit_actions(directory)
 
 
-def _account_id(directory, email):
-    from services.directory.models import LoginAccount
+def _organization_manager(directory):
+    """A staff user with the manager role for the whole organization (so a master user by
+    manage_directory) and manage_consent_categories for office East only."""
+    master = directory.callers["master"]
+    made = directory.create_staff(master, {"name": "Rae", "email": "rae@oak.example",
+                                           "password": "rae-long-password"})
+    directory.grant(master, made["id"], "manager", "organization", master["organization_id"])
+    office = directory.grant(master, made["id"], "manage_consent_categories", "office",
+                             directory.ids["east"])
+    return made["id"], office["id"], directory.login("rae@oak.example", "rae-long-password",
+                                                     "10.0.8.1")["identity"]
 
+
+def test_a_key_may_hold_only_what_its_creator_holds(directory):
+    _id, _grant, rae = _organization_manager(directory)
+    with pytest.raises(Forbidden) as escalation:
+        directory.create_api_key(rae, "everything", list(PERMISSIONS))
+    assert escalation.value.field == "permissions"
+    assert escalation.value.detail == (
+        "a key holds only what its creator holds; this caller lacks manage_office_sms_credits "
+        "for the organization, manage_credits for the organization, manage_consent_categories "
+        "for the organization")
+    with pytest.raises(Forbidden, match="manage_consent_categories for office"):
+        directory.create_api_key(rae, "west", [], [
+            {"name": "manage_consent_categories", "scope_type": "office",
+             "scope_id": directory.ids["west"]}])
+    with pytest.raises(Forbidden, match="manage_consent_categories for community"):
+        directory.create_api_key(rae, "fir", [], [
+            {"name": "manage_consent_categories", "scope_type": "community",
+             "scope_id": directory.ids["fir"]}])
     with directory.db.read() as session:
-        return session.query(LoginAccount).filter_by(email=email).one().id
+        assert session.query(ApiKey).filter_by(created_by=rae["actor_id"]).count() == 0
+
+    made = directory.create_api_key(rae, "sync", ["send_communications"], [
+        {"name": "manage_consent_categories", "scope_type": "community",
+         "scope_id": directory.ids["elm"]}])
+    assert directory.authenticate(made["api_key"])["scopes"] == {
+        "send_communications": "*", "manage_consent_categories": [directory.ids["elm"]]}
+    assert made["grants"] == [{"name": "manage_consent_categories", "scope_type": "community",
+                               "scope_id": directory.ids["elm"]}]
+
+
+def test_a_key_loses_what_its_creator_loses_and_stops_when_they_are_disabled(directory):
+    rae_id, office_grant, rae = _organization_manager(directory)
+    made = directory.create_api_key(rae, "sync", ["view_reports"], [
+        {"name": "manage_consent_categories", "scope_type": "office",
+         "scope_id": directory.ids["east"]}])
+    assert directory.authenticate(made["api_key"])["office_scopes"][
+        "manage_consent_categories"] == [directory.ids["east"]]
+    directory.revoke(directory.callers["master"], office_grant)
+    assert directory.authenticate(made["api_key"])["scopes"] == {"view_reports": "*"}
+    directory.update_staff(directory.callers["master"], rae_id, {"disabled": True})
+    with pytest.raises(Unauthenticated, match="created this API key is disabled"):
+        directory.authenticate(made["api_key"])
+
+
+def test_keys_are_made_by_staff_not_by_other_keys(directory):
+    key = directory.create_api_key(directory.callers["master"], "admin", ["manage_directory"])
+    with pytest.raises(Forbidden, match="not by other keys"):
+        directory.create_api_key(directory.authenticate(key["api_key"]), "child",
+                                 ["manage_directory"])
 
 
 def _audit_actions(directory):

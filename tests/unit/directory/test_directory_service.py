@@ -55,6 +55,11 @@ def login(directory, email, password, address="10.9.9.9"):
     return directory.login(email, password, address)
 
 
+def session_of(tokens_):
+    """What the gateway reads from an access token: {account_id, session_id}."""
+    return tokens.verify_session(CONFIG, tokens_["access_token"])
+
+
 def test_a_manager_holds_permissions_for_the_communities_of_their_office(directory):
     who = login(directory, "north@x.test", "north-long-password")["identity"]
     assert sorted(who["scopes"]["send_communications"]) == sorted(
@@ -65,12 +70,18 @@ def test_a_manager_holds_permissions_for_the_communities_of_their_office(directo
 
 def test_the_access_token_is_signed_short_lived_and_names_the_account(directory):
     tokens_ = login(directory, "north@x.test", "north-long-password")
-    account_id = tokens.verify_access_token(CONFIG, tokens_["access_token"])
-    assert directory.identity(account_id)["name"] == "Max"
+    assert directory.identity(**session_of(tokens_))["name"] == "Max"
     assert tokens_["expires_in"] == 900
     with pytest.raises(Unauthenticated):
         tokens.verify_access_token({"auth": {"jwt_secret": "another-key-" + "x" * 32}},
                                    tokens_["access_token"])
+
+
+def test_the_gateway_refuses_an_access_token_that_names_no_session():
+    token, _ttl = tokens.issue_access_token(CONFIG, "acct_x", "org_x")
+    assert tokens.verify_access_token(CONFIG, token) == "acct_x"   # validly signed, but
+    with pytest.raises(Unauthenticated, match="sid"):
+        tokens.verify_session(CONFIG, token)
 
 
 def test_wrong_password_and_unknown_account_get_the_same_answer(directory):
@@ -111,6 +122,37 @@ def test_logout_revokes_the_refresh_token(directory):
     assert directory.logout(tokens_["refresh_token"], "10.4.0.1") == {"revoked": True}
     with pytest.raises(Unauthenticated):
         directory.refresh(tokens_["refresh_token"], "10.4.0.1")
+
+
+def test_logout_ends_the_access_token_of_that_session_only(directory):
+    mine = login(directory, "ann@x.test", "ann-long-password")
+    other_device = login(directory, "ann@x.test", "ann-long-password")
+    assert directory.identity(**session_of(mine))["name"] == "Ann"
+    directory.logout(mine["refresh_token"], "10.4.0.2")
+    with pytest.raises(Unauthenticated, match="session has ended") as ended:
+        directory.identity(**session_of(mine))
+    assert ended.value.field == "Authorization"
+    assert directory.identity(**session_of(other_device))["name"] == "Ann"
+
+
+def test_a_reused_refresh_token_ends_every_access_token_of_the_account(directory):
+    first = login(directory, "north@x.test", "north-long-password")
+    second = directory.refresh(first["refresh_token"], "10.4.1.1")
+    elsewhere = login(directory, "north@x.test", "north-long-password")
+    with pytest.raises(Unauthenticated, match="already used"):
+        directory.refresh(first["refresh_token"], "10.4.1.1")
+    for tokens_ in (first, second, elsewhere):
+        with pytest.raises(Unauthenticated, match="session has ended"):
+            directory.identity(**session_of(tokens_))
+    assert directory.identity(**session_of(
+        login(directory, "north@x.test", "north-long-password")))["name"] == "Max"
+
+
+def test_an_access_token_names_a_session_of_its_own_account(directory):
+    ann = session_of(login(directory, "ann@x.test", "ann-long-password"))
+    max_ = session_of(login(directory, "north@x.test", "north-long-password"))
+    with pytest.raises(Unauthenticated, match="session has ended"):
+        directory.identity(ann["account_id"], max_["session_id"])
 
 
 def test_every_login_outcome_is_audited_with_address_and_result(directory):
@@ -174,17 +216,11 @@ def test_grants_are_for_master_users_and_are_events(directory):
     granted = directory.grant(master, staff_id, "view_reports", "community",
                               community(directory, "Cedar"))
     assert community(directory, "Cedar") in directory.identity(
-        _account_of(directory, "north@x.test"))["scopes"]["view_reports"]
+        **session_of(login(directory, "north@x.test", "north-long-password")))[
+        "scopes"]["view_reports"]
     with pytest.raises(Forbidden):
         directory.grant(max_, staff_id, "manage_credits", "organization", "x")
     directory.revoke(master, granted["id"])
     assert community(directory, "Cedar") not in directory.identity(
-        _account_of(directory, "north@x.test"))["scopes"].get("view_reports", [])
-
-
-def _account_of(directory, email):
-    from sqlalchemy import select
-
-    from services.directory.models import LoginAccount
-    with directory.db.read() as session:
-        return session.scalars(select(LoginAccount.id).where(LoginAccount.email == email)).one()
+        **session_of(login(directory, "north@x.test", "north-long-password")))[
+        "scopes"].get("view_reports", [])
