@@ -33,6 +33,7 @@ class ApiEntrypoint(HttpRequestHandler):
         request.shallow = False
         cid = _incoming_correlation_id(request) or new_correlation_id()
         try:
+            refuse_nul(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
@@ -104,14 +105,54 @@ def _incoming_correlation_id(request):
     return value if 0 < len(value) <= 64 and value.replace("-", "").isalnum() else None
 
 
+NUL = "\x00"
+
+
+def refuse_nul(request):
+    """U+0000 is refused wherever a caller writes text: no database stores it in text (the
+    services' PostgreSQL refuses it) and HTTP does not allow it in a header."""
+    if NUL in request.path:
+        raise InvalidRequest(_nul_message("the path"), "path")
+    for name, value in request.args.items(multi=True):
+        if NUL in name or NUL in value:
+            raise InvalidRequest(_nul_message(f"the query parameter {name!r}"), name)
+    for name, value in request.headers.items():
+        if NUL in value:
+            raise InvalidRequest(_nul_message(f"the header {name}"), name)
+
+
+def _nul_message(where):
+    return f"{where} contains the NUL character (U+0000), which is not allowed in text"
+
+
 def json_body(request):
     if not request.mimetype == "application/json":
         raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
                              "Content-Type")
     try:
-        return json.loads(request.get_data(as_text=True) or "null") or {}
+        body = json.loads(request.get_data(as_text=True) or "null") or {}
     except (ValueError, BadRequest):
         raise InvalidRequest("the body is not valid JSON", "body") from None
+    _refuse_nul_in_json(body)
+    return body
+
+
+def _refuse_nul_in_json(body):
+    """The first string (key or value) holding U+0000 is named by its path in the body."""
+    pending = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if NUL in str(key):
+                    raise InvalidRequest(_nul_message(f"the field name {name!r}"), name)
+                pending.append((name, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{n}" if path else str(n), item)
+                           for n, item in enumerate(value))
+        elif isinstance(value, str) and NUL in value:
+            raise InvalidRequest(_nul_message(f"the field {path or 'body'}"), path or "body")
 
 
 def client_address(request, trusted_proxies=()):
