@@ -155,7 +155,7 @@ def schemathesis_command(url, token, folder, phases, max_time):
                "--max-time", str(max_time),
                "--seed", str(fuzz_seed()),
                "--generation-database", "none",
-               "--request-timeout", "10",
+               "--request-timeout", "20",   # generous: the machine may be busy
                "--header", f"Authorization: Bearer {token}",
                "--header", f"X-Forwarded-For: {FUZZ_ADDRESS}"]
     for pattern in EXCLUDED_PATHS:
