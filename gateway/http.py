@@ -106,6 +106,7 @@ def _incoming_correlation_id(request):
 
 
 NUL = "\x00"
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")   # NUL, and surrogates standing alone
 
 
 def refuse_nul(request):
@@ -125,6 +126,13 @@ def _nul_message(where):
     return f"{where} contains the NUL character (U+0000), which is not allowed in text"
 
 
+def _unstorable_message(where, text):
+    if NUL in text:
+        return _nul_message(where)
+    return (f"{where} contains a lone surrogate (U+D800 to U+DFFF, a JSON \\u escape that is "
+            "half of a pair), which is not a character")
+
+
 def json_body(request):
     if not request.mimetype == "application/json":
         raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
@@ -133,26 +141,29 @@ def json_body(request):
         body = json.loads(request.get_data(as_text=True) or "null") or {}
     except (ValueError, BadRequest):
         raise InvalidRequest("the body is not valid JSON", "body") from None
-    _refuse_nul_in_json(body)
+    _refuse_unstorable_json(body)
     return body
 
 
-def _refuse_nul_in_json(body):
-    """The first string (key or value) holding U+0000 is named by its path in the body."""
+def _refuse_unstorable_json(body):
+    """The first string (key or value) holding U+0000 or a lone surrogate (JSON allows
+    "\\udc80"; no database or password hash can encode it) is named by its path."""
     pending = [("", body)]
     while pending:
         path, value = pending.pop()
         if isinstance(value, dict):
             for key, item in value.items():
                 name = f"{path}.{key}" if path else str(key)
-                if NUL in str(key):
-                    raise InvalidRequest(_nul_message(f"the field name {name!r}"), name)
+                if UNSTORABLE.search(str(key)):
+                    raise InvalidRequest(_unstorable_message(f"the field name {name!r}",
+                                                             str(key)), name)
                 pending.append((name, item))
         elif isinstance(value, list):
             pending.extend((f"{path}.{n}" if path else str(n), item)
                            for n, item in enumerate(value))
-        elif isinstance(value, str) and NUL in value:
-            raise InvalidRequest(_nul_message(f"the field {path or 'body'}"), path or "body")
+        elif isinstance(value, str) and UNSTORABLE.search(value):
+            raise InvalidRequest(_unstorable_message(f"the field {path or 'body'}", value),
+                                 path or "body")
 
 
 def client_address(request, trusted_proxies=()):

@@ -237,3 +237,16 @@ def test_a_nul_character_in_a_body_or_a_header_is_refused_naming_where(system):
                          headers={"Idempotency-Key": "key\x00"}, timeout=30)
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "Idempotency-Key"
+
+
+def test_a_lone_surrogate_in_a_password_is_refused_naming_the_field(system):
+    """Found as the manager: a portal password holding JSON's "\\udc80" was a 500 (argon2
+    cannot encode it)."""
+    master = system.staff("master@maplegrove.example")
+    alan = system.resident("Alan")
+    answer = master.post(f"{system.url}/v1/residents/{alan['id']}/portal-account",
+                         data='{"password": "\\udc80 long enough password"}',
+                         headers={"Content-Type": "application/json"}, timeout=30)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "password"
+    assert "surrogate" in answer.json()["detail"]
