@@ -9,7 +9,9 @@ class DomainError(Exception):
     title = "Bad request"
 
     def __init__(self, detail, field=None):
-        super().__init__(detail, field)
+        # nameko sends every argument as text: a field that is not there is not sent at all,
+        # or it would arrive as the word "None"
+        super().__init__(detail, *([field] if field is not None else []))
         self.detail = detail
         self.field = field
 

@@ -83,6 +83,7 @@ class ApiEntrypoint(HttpRequestHandler):
         cid = _incoming_correlation_id(request) or new_correlation_id()
         try:
             self.read_body(request)
+            refuse_nul(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
@@ -205,6 +206,34 @@ def _incoming_correlation_id(request):
     return value if 0 < len(value) <= 64 and value.replace("-", "").isalnum() else None
 
 
+NUL = "\x00"
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")   # NUL, and surrogates standing alone
+
+
+def refuse_nul(request):
+    """U+0000 is refused wherever a caller writes text: no database stores it in text (the
+    services' PostgreSQL refuses it) and HTTP does not allow it in a header."""
+    if NUL in request.path:
+        raise InvalidRequest(_nul_message("the path"), "path")
+    for name, value in request.args.items(multi=True):
+        if NUL in name or NUL in value:
+            raise InvalidRequest(_nul_message(f"the query parameter {name!r}"), name)
+    for name, value in request.headers.items():
+        if NUL in value:
+            raise InvalidRequest(_nul_message(f"the header {name}"), name)
+
+
+def _nul_message(where):
+    return f"{where} contains the NUL character (U+0000), which is not allowed in text"
+
+
+def _unstorable_message(where, text):
+    if NUL in text:
+        return _nul_message(where)
+    return (f"{where} contains a lone surrogate (U+D800 to U+DFFF, a JSON \\u escape that is "
+            "half of a pair), which is not a character")
+
+
 def json_body(request):
     if not request.mimetype == "application/json":
         raise InvalidRequest("the body must be JSON (Content-Type: application/json)",
@@ -214,9 +243,32 @@ def json_body(request):
         raise InvalidRequest(f"the body is nested more than {MAX_JSON_DEPTH} levels deep",
                              "body")
     try:
-        return json.loads(text or "null") or {}
+        body = json.loads(text or "null") or {}
     except (ValueError, BadRequest, RecursionError):
         raise InvalidRequest("the body is not valid JSON", "body") from None
+    _refuse_unstorable_json(body)
+    return body
+
+
+def _refuse_unstorable_json(body):
+    """The first string (key or value) holding U+0000 or a lone surrogate (JSON allows
+    "\\udc80"; no database or password hash can encode it) is named by its path."""
+    pending = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if UNSTORABLE.search(str(key)):
+                    raise InvalidRequest(_unstorable_message(f"the field name {name!r}",
+                                                             str(key)), name)
+                pending.append((name, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{n}" if path else str(n), item)
+                           for n, item in enumerate(value))
+        elif isinstance(value, str) and UNSTORABLE.search(value):
+            raise InvalidRequest(_unstorable_message(f"the field {path or 'body'}", value),
+                                 path or "body")
 
 
 def client_address(request, trusted_proxies=()):

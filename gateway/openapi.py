@@ -1,5 +1,6 @@
 """/openapi.json, generated from the marshmallow schemas that validate the requests."""
 
+import re
 from functools import cache
 
 from apispec import APISpec
@@ -56,7 +57,8 @@ def document():
                         "description": "same key and body: the first answer again"}],
         "requestBody": {"required": True, "content": _json("CommunicationRequest")},
         "responses": {"202": {"description": "accepted",
-                              "content": _json("CommunicationAccepted")},
+                              "content": _json("CommunicationAccepted"),
+                              "links": links(("GET", "/v1/communications/{id}", "id"))},
                       **_errors(401, 403, 404, 422, 503)}}})
     spec.path("/v1/communications/{id}", operations={"get": {
         "summary": "Progress of a communication", "security": secured,
@@ -73,8 +75,7 @@ def document():
                               "content": _json("WalletView")}, **_errors(401, 404)}}})
     spec.path("/v1/reports/deliveries", operations={"get": {
         "summary": "Delivery counts by status", "security": secured,
-        "parameters": [{"in": "query", "name": "community_id", "required": True,
-                        "schema": {"type": "string"}}],
+        "parameters": _query(schemas.DeliveryReportQuery),
         "responses": {"200": {"description": "counts", "content": _json("DeliveryCounts")},
                       **_errors(401, 404, 422)}}})
     spec.path("/webhooks/twilio/status", operations={"post": {
@@ -98,12 +99,27 @@ def document():
     return spec.to_dict()
 
 
+def links(*targets):
+    """OpenAPI links from an answer into the routes that take the object it made: each target
+    is (method, path, parameter) fed with the answer's `id`, or (method, path, parameter,
+    pointer) fed with another JSON pointer into the answer. Clients (and the fuzzer's
+    stateful phase) follow them from a created object to reading, changing and deleting it."""
+    made = {}
+    for method, path, parameter, *pointer in targets:
+        escaped = path.replace("~", "~0").replace("/", "~1")
+        name = re.sub(r"[^A-Za-z0-9]+", "_", f"{method} {path}").strip("_")
+        made[name] = {"operationRef": f"#/paths/{escaped}/{method.lower()}",
+                      "parameters": {parameter: "$response.body#" + (pointer or ["/id"])[0]}}
+    return made
+
+
 def _path_id(name):
     return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
 
 
-def _query(*names):
-    return [{"in": "query", "name": n, "schema": {"type": "string"}} for n in names]
+def _query(schema=None):
+    """The query parameters of the schema the route loads them with (types, ranges, enums)."""
+    return [{"in": "query", "schema": schema}] if schema else []
 
 
 def _directory_paths(spec, secured):
@@ -128,7 +144,7 @@ def _directory_paths(spec, secured):
                       **_errors(401)}}})
     spec.path("/v1/communities", operations={"get": {
         "summary": "Communities the caller may see", "security": secured,
-        "parameters": _query("cursor", "limit", "q"),
+        "parameters": _query(schemas.ListQuery),
         "responses": {"200": {"description": "a page", "content": _json("CommunityPage")},
                       **_errors(401, 422)}}})
     spec.path("/v1/communities/{id}", operations={"get": {
@@ -138,7 +154,7 @@ def _directory_paths(spec, secured):
     spec.path("/v1/residents", operations={"get": {
         "summary": "Residents the caller may see; search by name, unit, phone or email",
         "security": secured,
-        "parameters": _query("community_id", "q", "cursor", "limit", "include_moved_out"),
+        "parameters": _query(schemas.ResidentListQuery),
         "responses": {"200": {"description": "a page", "content": _json("ResidentPage")},
                       **_errors(401, 422)}}})
     spec.path("/v1/residents/{id}", operations={"get": {
@@ -155,7 +171,8 @@ def _directory_paths(spec, secured):
                  "security": secured, "parameters": [_path_id("id")],
                  "requestBody": {"required": True, "content": _json("GrantRequest")},
                  "responses": {"201": {"description": "granted",
-                                       "content": _json("GrantView")},
+                                       "content": _json("GrantView"),
+                                       "links": links(("DELETE", "/v1/grants/{id}", "id"))},
                                **_errors(401, 403, 404, 422)}}})
     spec.path("/v1/grants/{id}", operations={"delete": {
         "summary": "Revoke a grant (master users)", "security": secured,
@@ -163,7 +180,7 @@ def _directory_paths(spec, secured):
         "responses": {"204": {"description": "revoked"}, **_errors(401, 403, 404)}}})
     spec.path("/v1/audit-log", operations={"get": {
         "summary": "Security events of the organization (master users)", "security": secured,
-        "parameters": _query("cursor", "limit"),
+        "parameters": _query(PAGE_QUERY),
         "responses": {"200": {"description": "a page", "content": _json("AuditPage")},
                       **_errors(401, 403)}}})
 
@@ -178,14 +195,39 @@ OBJECT_SCHEMAS = (objects.OrganizationUpdate, objects.OrganizationView,
                   objects.StaffPage, objects.TeamRequest, objects.TeamUpdate, objects.TeamView,
                   objects.TeamPage, objects.ApiKeyRequest, objects.ApiKeyView,
                   objects.ApiKeyCreated, objects.ApiKeyList)
+PAGE_QUERY = schemas.ListQuery(only=("cursor", "limit"))
+# where a created community, resident or category is followed (see `links`)
+COMMUNITY_ROUTES = (("GET", "/v1/communities/{id}", "id"),
+                    ("PATCH", "/v1/communities/{id}", "id"),
+                    ("GET", "/v1/communities/{id}/credits", "id"),
+                    ("GET", "/v1/communities/{community_id}/units", "community_id"),
+                    ("POST", "/v1/communities/{community_id}/units", "community_id"),
+                    ("POST", "/v1/communities/{community_id}/imports", "community_id"),
+                    ("GET", "/v1/communities/{community_id}/consents.csv", "community_id"))
+RESIDENT_ROUTES = (("GET", "/v1/residents/{id}", "id"),
+                   ("PATCH", "/v1/residents/{id}", "id"),
+                   ("POST", "/v1/residents/{resident_id}/move-out", "resident_id"),
+                   ("POST", "/v1/residents/{resident_id}/portal-account", "resident_id"),
+                   ("POST", "/v1/residents/{resident_id}/contact-points", "resident_id"),
+                   ("GET", "/v1/residents/{resident_id}/preferences", "resident_id"),
+                   ("PUT", "/v1/residents/{resident_id}/preferences", "resident_id"),
+                   ("GET", "/v1/residents/{resident_id}/consents", "resident_id"),
+                   ("GET", "/v1/residents/{resident_id}/consents.csv", "resident_id"))
+CATEGORY_ROUTES = tuple((method, "/v1/consent/categories/{category_id}" + tail, "category_id")
+                        for method, tail in (("GET", ""), ("PATCH", ""), ("DELETE", ""),
+                                             ("POST", "/archive"), ("GET", "/changes"),
+                                             ("GET", "/requests"), ("POST", "/requests"),
+                                             ("POST", "/consent-imports")))
 IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
                "description": "same key and body: the first answer again"}
 
 
-def _operation(summary, ids=(), query=(), body=None, answer=None, status=200, errors=()):
-    """One secured operation: path ids, query parameters, a JSON body, an answer schema."""
+def _operation(summary, ids=(), query=None, body=None, answer=None, status=200, errors=(),
+               follow=()):
+    """One secured operation: path ids, query parameters, a JSON body, an answer schema, and
+    the routes its answer's object can be followed into (see `links`)."""
     operation = {"summary": summary, "security": [{"apiKey": []}],
-                 "parameters": [_path_id(i) for i in ids] + _query(*query)}
+                 "parameters": [_path_id(i) for i in ids] + _query(query)}
     if body:
         operation["requestBody"] = {"required": True, "content": _json(body)}
         if status == 201:
@@ -193,6 +235,8 @@ def _operation(summary, ids=(), query=(), body=None, answer=None, status=200, er
     ok = {"description": summary}
     if answer:
         ok["content"] = _json(answer)
+    if follow:
+        ok["links"] = links(*follow)
     operation["responses"] = {str(status): ok, **_errors(401, *errors)}
     return operation
 
@@ -200,7 +244,7 @@ def _operation(summary, ids=(), query=(), body=None, answer=None, status=200, er
 def _object_paths(spec):
     """Creating and changing offices, communities, units, residents, contact points, staff,
     teams and API keys (PATCH bodies are partial)."""
-    listing = ("cursor", "limit", "q")
+    listing = schemas.ListQuery
     change = (403, 404, 409, 422)
     spec.path("/v1/organization", operations={
         "get": _operation("The caller's organization (staff)", answer="OrganizationView",
@@ -212,7 +256,9 @@ def _object_paths(spec):
         "get": _operation("Offices the caller holds a permission in", query=listing,
                           answer="OfficePage", errors=(403, 422)),
         "post": _operation("Add an office (master users)", body="OfficeRequest",
-                           answer="OfficeView", status=201, errors=(403, 422))})
+                           answer="OfficeView", status=201, errors=(403, 422), follow=(
+                               ("GET", "/v1/offices/{office_id}", "office_id"),
+                               ("PATCH", "/v1/offices/{office_id}", "office_id")))})
     spec.path("/v1/offices/{office_id}", operations={
         "get": _operation("An office", ids=("office_id",), answer="OfficeView",
                           errors=(403, 404)),
@@ -221,7 +267,7 @@ def _object_paths(spec):
     spec.path("/v1/communities", operations={
         "post": _operation("Add a community to an office (master users)",
                            body="CommunityRequest", answer="CommunityView", status=201,
-                           errors=change)})
+                           errors=change, follow=COMMUNITY_ROUTES)})
     spec.path("/v1/communities/{id}", operations={
         "patch": _operation("Change a community (manage_directory there; moving it to "
                             "another office: master users)", ids=("id",),
@@ -231,7 +277,9 @@ def _object_paths(spec):
                           ids=("community_id",), query=listing, answer="UnitPage",
                           errors=(403, 404, 422)),
         "post": _operation("Add a unit (manage_directory there)", ids=("community_id",),
-                           body="UnitRequest", answer="UnitView", status=201, errors=change)})
+                           body="UnitRequest", answer="UnitView", status=201, errors=change,
+                           follow=(("GET", "/v1/units/{unit_id}", "unit_id"),
+                                   ("PATCH", "/v1/units/{unit_id}", "unit_id")))})
     spec.path("/v1/units/{unit_id}", operations={
         "get": _operation("A unit", ids=("unit_id",), answer="UnitView", errors=(403, 404)),
         "patch": _operation("Relabel a unit", ids=("unit_id",), body="UnitRequest",
@@ -239,7 +287,7 @@ def _object_paths(spec):
     spec.path("/v1/residents", operations={
         "post": _operation("Move a resident into a unit, with contact points",
                            body="ResidentRequest", answer="ResidentView", status=201,
-                           errors=change)})
+                           errors=change, follow=RESIDENT_ROUTES)})
     spec.path("/v1/residents/{id}", operations={
         "patch": _operation("Change a resident's name, kind, language or external id",
                             ids=("id",), body="ResidentUpdate",
@@ -256,7 +304,11 @@ def _object_paths(spec):
     spec.path("/v1/residents/{resident_id}/contact-points", operations={
         "post": _operation("Add a phone (E.164 after normalizing) or an email",
                            ids=("resident_id",), body="ContactPointRequest",
-                           answer="ResidentView", status=201, errors=change)})
+                           answer="ResidentView", status=201, errors=change, follow=(
+                               ("PATCH", "/v1/contact-points/{contact_point_id}",
+                                "contact_point_id", "/contact_points/0/id"),
+                               ("DELETE", "/v1/contact-points/{contact_point_id}",
+                                "contact_point_id", "/contact_points/0/id")))})
     spec.path("/v1/contact-points/{contact_point_id}", operations={
         "patch": _operation("Make a contact point the primary of its kind",
                             ids=("contact_point_id",), body="ContactPointUpdate",
@@ -269,7 +321,11 @@ def _object_paths(spec):
                           errors=(403, 422)),
         "post": _operation("Add a staff user, with a login when a password is given "
                            "(master users)", body="StaffRequest", answer="StaffView",
-                           status=201, errors=change)})
+                           status=201, errors=change, follow=(
+                               ("GET", "/v1/staff/{staff_user_id}", "staff_user_id"),
+                               ("PATCH", "/v1/staff/{staff_user_id}", "staff_user_id"),
+                               ("GET", "/v1/staff/{id}/grants", "id"),
+                               ("POST", "/v1/staff/{id}/grants", "id")))})
     spec.path("/v1/staff/{staff_user_id}", operations={
         "get": _operation("A staff user (master users, or the user)",
                           ids=("staff_user_id",), answer="StaffView", errors=(403, 404)),
@@ -280,7 +336,9 @@ def _object_paths(spec):
         "get": _operation("Teams (master users: all; others: their own)", query=listing,
                           answer="TeamPage", errors=(403, 422)),
         "post": _operation("Add a team (master users)", body="TeamRequest",
-                           answer="TeamView", status=201, errors=change)})
+                           answer="TeamView", status=201, errors=change, follow=(
+                               ("GET", "/v1/teams/{team_id}", "team_id"),
+                               ("PATCH", "/v1/teams/{team_id}", "team_id")))})
     spec.path("/v1/teams/{team_id}", operations={
         "get": _operation("A team (master users and its members)", ids=("team_id",),
                           answer="TeamView", errors=(403, 404)),
@@ -297,7 +355,8 @@ def _object_paths(spec):
                           answer="ApiKeyList", errors=(403,)),
         "post": _operation("Create an API key; the key is in this answer only (master users)",
                            body="ApiKeyRequest", answer="ApiKeyCreated", status=201,
-                           errors=(403, 422))})
+                           errors=(403, 422), follow=(
+                               ("DELETE", "/v1/api-keys/{api_key_id}", "api_key_id"),))})
     spec.path("/v1/api-keys/{api_key_id}", operations={
         "delete": _operation("Revoke an API key at once (master users)",
                              ids=("api_key_id",), status=204, errors=(403, 404))})
@@ -322,7 +381,8 @@ def _import_paths(spec, secured):
                                                "properties": {"file": csv_file}}}}},
         "responses": {"202": {"description": "the job, pending; follow it at Location",
                               "headers": {"Location": {"schema": {"type": "string"}}},
-                              "content": _json("ImportView")},
+                              "content": _json("ImportView"),
+                              "links": links(("GET", "/v1/imports/{import_id}", "import_id"))},
                       **_errors(401, 403, 404, 422)}}})
     spec.path("/v1/imports/{import_id}", operations={"get": {
         "summary": "An import: status, progress, counts and every error with its line",
@@ -368,7 +428,7 @@ def _credits_paths(spec):
         body="CreditThreshold", answer="CreditThresholdView", errors=change)})
     log = _operation("Every change of the last days (30 by default): JSON, a CSV download "
                      "(format=csv) or a printable page (format=html)", ids=wallet,
-                     query=("days", "format"), answer="CreditLogView", errors=(403, 404, 422))
+                     query=credit_schemas.LogQuery, answer="CreditLogView", errors=(403, 404, 422))
     log["responses"]["200"]["content"].update({"text/csv": {"schema": {"type": "string"}},
                                                "text/html": {"schema": {"type": "string"}}})
     spec.path("/v1/credits/wallets/{wallet}/log", operations={"get": log})
@@ -397,7 +457,10 @@ def _order_paths(spec):
     create = _operation("Order credits for a wallet the caller may buy for (seed 002) and "
                         "pay: by card (payment_method) at once, or by invoice",
                         body="CreditOrderRequest", answer="CreditOrderView",
-                        status=201, errors=(403, 404, 422, 503))
+                        status=201, errors=(403, 404, 422, 503), follow=(
+                            ("GET", "/v1/credits/orders/{order_id}", "order_id"),
+                            ("GET", "/v1/credits/orders/{order_id}/invoice.pdf", "order_id"),
+                            ("POST", "/v1/credits/orders/{order_id}/payments", "order_id")))
     create["responses"]["402"] = {
         "description": "the payment failed (a declined card): nothing was charged or applied; "
                        "the failed order is in the body and at Location",
@@ -405,7 +468,7 @@ def _order_paths(spec):
     spec.path("/v1/credits/orders", operations={
         "get": _operation("Orders the caller may see: their own, every order for master "
                           "users, a community's for holders of manage_credits there",
-                          query=("cursor", "limit"), answer="CreditOrderPage",
+                          query=PAGE_QUERY, answer="CreditOrderPage",
                           errors=(422,)),
         "post": create})
     order = ("order_id",)
@@ -432,12 +495,12 @@ def _consent_paths(spec):
     one = ("category_id",)
     change = (403, 404, 409, 422)
     spec.path("/v1/consent/categories", operations={
-        "get": _operation("Categories of the organization", query=(
-            "cursor", "limit", "q", "include_archived"), answer="CategoryPage",
+        "get": _operation("Categories of the organization", query=consent_schemas.CategoryListQuery,
+            answer="CategoryPage",
             errors=(422,)),
         "post": _operation("Add a category (manage_consent_categories)",
                            body="CategoryRequest", answer="CategoryView", status=201,
-                           errors=change)})
+                           errors=change, follow=CATEGORY_ROUTES)})
     spec.path("/v1/consent/categories/{category_id}", operations={
         "get": _operation("A category", ids=one, answer="CategoryView", errors=(404,)),
         "patch": _operation("Change a category; every change is logged", ids=one,
@@ -503,13 +566,14 @@ def _consent_request_paths(spec):
                         "signed link to confirm the request-mode category "
                         "(manage_consent_categories)", ids=("category_id",),
                         body="ConsentRequestCreate", answer="ConsentRequestView",
-                        status=202, errors=(403, 404, 422))
+                        status=202, errors=(403, 404, 422), follow=(
+                            ("GET", "/v1/consent/requests/{request_id}", "request_id"),))
     create["parameters"].append(IDEMPOTENCY)
     create["responses"]["202"]["headers"] = {"Location": {"schema": {"type": "string"}}}
     spec.path("/v1/consent/categories/{category_id}/requests", operations={
         "post": create,
         "get": _operation("Consent requests of a category (manage_consent_categories)",
-                          ids=("category_id",), query=("cursor", "limit"),
+                          ids=("category_id",), query=consent_schemas.ConsentRequestListQuery,
                           answer="ConsentRequestPage", errors=(403, 404, 422))})
     spec.path("/v1/consent/requests/{request_id}", operations={"get": _operation(
         "A consent request's progress: counts by recipient status, skipped ones included",

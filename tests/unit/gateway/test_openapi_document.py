@@ -1,0 +1,66 @@
+"""/openapi.json is a valid OpenAPI 3.0 document (checked by schemathesis's loader against the
+OpenAPI meta-schema), its links lead to operations and parameters that exist, a created
+object's id is followed into the routes that take it, and query parameters carry the types and
+bounds of the schemas the routes load them with."""
+
+import copy
+
+import schemathesis
+
+from gateway.openapi import document
+
+
+def test_the_document_is_valid_openapi_and_every_operation_loads():
+    # a copy: schemathesis writes the links it infers into the dict it is given
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(document()))
+    schema.validate()
+    operations = list(schema.get_all_operations())
+    assert operations and all(type(o).__name__ == "Ok" for o in operations)
+    schema.as_state_machine()   # refuses links to unknown operations
+
+
+def _links():
+    for path, operations in document()["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                for link in answer.get("links", {}).values():
+                    yield f"{method.upper()} {path} {status}", link
+
+
+def _target(link):
+    path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+    path = path.replace("~1", "/").replace("~0", "~")
+    return method.upper(), path, document()["paths"][path][method]
+
+
+def test_every_link_feeds_a_parameter_its_target_takes():
+    for source, link in _links():
+        method, path, target = _target(link)
+        names = {p["name"] for p in target["parameters"]}
+        assert set(link["parameters"]) <= names, (source, path, link)
+        assert all(v.startswith("$response.body#/") for v in link["parameters"].values())
+
+
+def test_created_objects_are_followed_into_their_routes():
+    followed = {(source, f"{_target(link)[0]} {_target(link)[1]}") for source, link in _links()}
+    for source, target in [
+            ("POST /v1/communities 201", "GET /v1/communities/{id}"),
+            ("POST /v1/communities 201", "PATCH /v1/communities/{id}"),
+            ("POST /v1/communities 201", "GET /v1/communities/{community_id}/units"),
+            ("POST /v1/communities/{community_id}/units 201", "GET /v1/units/{unit_id}"),
+            ("POST /v1/residents 201", "GET /v1/residents/{id}"),
+            ("POST /v1/residents 201", "POST /v1/residents/{resident_id}/move-out"),
+            ("POST /v1/communications 202", "GET /v1/communications/{id}"),
+            ("POST /v1/consent/categories 201", "GET /v1/consent/categories/{category_id}"),
+            ("POST /v1/credits/orders 201", "GET /v1/credits/orders/{order_id}"),
+            ("POST /v1/staff/{id}/grants 201", "DELETE /v1/grants/{id}")]:
+        assert (source, target) in followed, (source, target)
+
+
+def test_query_parameters_are_typed_from_the_schemas_that_load_them():
+    parameters = {p["name"]: p["schema"]
+                  for p in document()["paths"]["/v1/communities"]["get"]["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    assert parameters["q"]["maxLength"] == 100
+    report = document()["paths"]["/v1/reports/deliveries"]["get"]["parameters"]
+    assert [(p["name"], p["required"]) for p in report] == [("community_id", True)]
