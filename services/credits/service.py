@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from contracts import footer, pricing
 from contracts.errors import (
     Forbidden,
-    IdempotencyKeyReused,
     InsufficientCredits,
     InvalidRequest,
     NotFound,
@@ -25,7 +24,7 @@ from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
-from services.credits import ledger, rules, store
+from services.credits import holds, ledger, rules, store
 from services.credits.ledger import owner_parts
 from services.credits.models import (
     Account,
@@ -145,7 +144,7 @@ class CreditsService(Purchasing, TownhallService):
             session = uow.session
             existing = store.transaction_by_key(session, org, idempotency_key)
             if existing is not None:
-                return _replayed_reservation(session, existing, community_id,
+                return holds.replayed_reservation(session, existing, community_id,
                                              communication_id)
             config = store.settings(session, org)
             try:
@@ -154,7 +153,7 @@ class CreditsService(Purchasing, TownhallService):
                 raise InsufficientCredits(refusal.message, refusal.field) from None
             total = sum(i["amount"] for i in items)
             ids = store.accounts(session, org, [payer])
-            _lock_wallet(session, ids[(payer, "wallet")])
+            store.lock_wallet(session, ids[(payer, "wallet")])
             before = store.balances(session, org, [payer])
             holder = _holder(session, payer)
             try:
@@ -167,20 +166,20 @@ class CreditsService(Purchasing, TownhallService):
                              ledger_key=idempotency_key,
                              communication_id=communication_id)
             expires = utcnow() + timedelta(seconds=self._hold_ttl())
-            holds = [Hold(id=new_id("hld"), organization_id=org, community_id=community_id,
+            made = [Hold(id=new_id("hld"), organization_id=org, community_id=community_id,
                           payer=payer, transaction_id=txn.id, communication_id=communication_id,
                           delivery_id=i["delivery_id"], amount=i["amount"], expires_at=expires)
                      for i in items]
-            session.add_all(holds)
+            session.add_all(made)
             session.flush()
             after = store.balances(session, org, [payer])
+            answer = holds.reserved(made)
             uow.emit("credits_reserved", {
                 "community_id": community_id, "communication_id": communication_id,
                 "total": total, "balance": after[payer]["balance"], "wallet": payer,
-                "holds": [{"hold_id": h.id, "delivery_id": h.delivery_id, "amount": h.amount}
-                          for h in holds]}, organization_id=org)
+                "holds": answer["holds"]}, organization_id=org)
             store.announce_crossings(uow, org, before, after)
-        return _reserved(holds)
+        return answer
 
     @rpc
     def get_holds(self, identity, communication_id):
@@ -214,7 +213,7 @@ class CreditsService(Purchasing, TownhallService):
             outcomes = {hold_id: ("settled" if i["status"] == "delivered" else "released",
                                   i["status"], i.get("credits"))
                         for hold_id, i in ended.items()}
-            _resolve(uow, list(ended), outcomes, actor="messaging")
+            holds.resolve(uow, list(ended), outcomes, actor="messaging")
 
     @timer(interval=EXPIRY_SWEEP_SECONDS)
     def expire_holds(self):
@@ -231,7 +230,7 @@ class CreditsService(Purchasing, TownhallService):
                 return
             try:
                 with self.db.unit_of_work() as uow:
-                    _resolve(uow, due, {h: ("expired", "expired", None) for h in due},
+                    holds.resolve(uow, due, {h: ("expired", "expired", None) for h in due},
                              actor="credits")
             except IntegrityError:
                 continue   # another sweeper or a late settlement got some first: look again
@@ -309,7 +308,7 @@ class CreditsService(Purchasing, TownhallService):
         def work(uow):
             session = uow.session
             ids = store.accounts(session, org, [source, target])
-            _lock_wallet(session, ids[(source, "wallet")])
+            store.lock_wallet(session, ids[(source, "wallet")])
             before = store.balances(session, org, [source, target])
             if before[source]["available"] < amount:
                 raise InsufficientCredits(
@@ -589,43 +588,6 @@ class CreditsService(Purchasing, TownhallService):
                             "wallet")
 
 
-def _resolve(uow, hold_ids, outcomes, actor):
-    """Settle or release holds once each, one transaction per (payer, outcome)."""
-    session = uow.session
-    holds = session.scalars(
-        select(Hold).outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
-        .where(Hold.id.in_(hold_ids), HoldResolution.hold_id.is_(None))).all()
-    groups = {}
-    for hold in holds:
-        outcome, status, charged = outcomes[hold.id]
-        groups.setdefault((hold.organization_id, hold.payer, outcome), []).append(
-            (hold, status, hold.amount if charged is None else charged))
-    for (org, payer, outcome), group in groups.items():
-        ids = store.accounts(session, org, [payer])
-        before = store.balances(session, org, [payer])
-        postings = []
-        for hold, _status, charged in group:
-            postings += (ledger.settle(payer, hold.amount, charged) if outcome == "settled"
-                         else ledger.release(payer, hold.amount))
-        kind = {"settled": "settle", "released": "release", "expired": "expire"}[outcome]
-        txn = store.post(session, org, ids, kind, postings, actor=actor,
-                         reason=f"deliveries {outcome}",
-                         communication_id=group[0][0].communication_id)
-        for hold, _status, charged in group:
-            session.add(HoldResolution(hold_id=hold.id, transaction_id=txn.id, outcome=outcome,
-                                       charged=charged if outcome == "settled" else 0))
-        session.flush()
-        after = store.balances(session, org, [payer])
-        event = "credits_settled" if outcome == "settled" else "credits_released"
-        uow.emit(event, {
-            "community_id": group[0][0].community_id, "balance": after[payer]["balance"],
-            "wallet": payer, "reason": group[0][1],
-            "items": [{"hold_id": h.id, "delivery_id": h.delivery_id,
-                       "amount": charged if outcome == "settled" else 0}
-                      for h, _s, charged in group]}, organization_id=org)
-        store.announce_crossings(uow, org, before, after)
-
-
 def _actor(caller, identity=None):
     office_scopes = (identity or {}).get("office_scopes") or {}
     managed = office_scopes.get("manage_office_sms_credits") or ()
@@ -662,12 +624,6 @@ def _holders(session, owners):
         return {}
     return {users[row.staff_user_id]: row for row in session.scalars(
         select(CreditHolder).where(CreditHolder.staff_user_id.in_(list(users))))}
-
-def _lock_wallet(session, account_id):
-    """Serialize holds and transfers of one wallet so a balance check cannot race
-    (PostgreSQL row lock; SQLite has one writer anyway)."""
-    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
-
 
 def _note_holder(session, event):
     """Apply the newest word on a user's send_sms; an older event arriving late changes
@@ -707,21 +663,3 @@ def _wallet_view(owner, found, holder=None):
     return {"wallet": owner, "owner_type": kind, "owner_id": owner_id, **found,
             "frozen": bool(holder is not None and not holder.holds_send_sms)}
 
-
-def _replayed_reservation(session, existing, community_id, communication_id):
-    """The first holds again, when the key comes back for the communication it reserved.
-    A redelivered batch may have changed since (a resident stopped texts, the rate card
-    moved): the holds made stand, and those of deliveries not sent expire."""
-    holds = session.scalars(select(Hold).where(Hold.transaction_id == existing.id)).all()
-    if (existing.kind != "reserve" or existing.communication_id != communication_id
-            or {h.community_id for h in holds} != {community_id}):
-        raise IdempotencyKeyReused(
-            f"this key already reserved credits for another send than communication "
-            f"{communication_id}", "idempotency_key")
-    return _reserved(holds)
-
-
-def _reserved(holds):
-    return {"total": sum(h.amount for h in holds),
-            "holds": [{"hold_id": h.id, "delivery_id": h.delivery_id, "amount": h.amount}
-                      for h in holds]}

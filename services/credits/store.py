@@ -166,3 +166,9 @@ def history(session, organization_id, owner, since):
             "communication_id": txn.communication_id, "order_id": txn.order_id})
         item["available" if account_ids[account_id] == "wallet" else "held"] += amount
     return list(changes.values()), int(opening)
+
+
+def lock_wallet(session, account_id):
+    """Serialize holds and transfers of one wallet so a balance check cannot race
+    (PostgreSQL row lock; SQLite has one writer anyway)."""
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
