@@ -15,7 +15,24 @@ A key in use is cut down to what its creator holds now (`narrowed`): a grant the
 loses leaves the key too, and comes back if it is granted again.
 """
 
-from servicekit.access import EVERYWHERE
+from contracts.errors import InvalidRequest
+from servicekit.access import EVERYWHERE, PERMISSIONS
+
+
+def asked(organization_id, permissions, grants):
+    """(permission, scope_type, scope_id) of a key asked for, each checked for shape."""
+    wanted = [(p, "organization", organization_id) for p in permissions]
+    for i, grant in enumerate(grants):
+        scope_type = grant.get("scope_type")
+        if scope_type not in ("office", "community"):
+            raise InvalidRequest("must be office or community (organization-wide ones go in "
+                                 "permissions)", f"grants.{i}.scope_type")
+        wanted.append((grant.get("name"), scope_type, grant.get("scope_id")))
+    unknown = sorted({p for p, _t, _i in wanted if p not in PERMISSIONS}, key=str)
+    if unknown:
+        raise InvalidRequest(f"unknown permissions: {', '.join(map(str, unknown))}; known are "
+                             f"{', '.join(PERMISSIONS)}", "permissions")
+    return list(dict.fromkeys(wanted))
 
 
 def lacking(scopes, office_scopes, wanted):

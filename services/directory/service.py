@@ -275,7 +275,7 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
         if caller.actor_type == "api_key":
             raise Forbidden("API keys are created by master users, not by other keys",
                             "actor_type")
-        wanted = _key_grants(caller, permissions, grants or [])
+        wanted = delegation.asked(caller.organization_id, permissions, grants or [])
         missing = [] if caller.is_system else delegation.lacking(
             identity.get("scopes") or {}, identity.get("office_scopes") or {}, wanted)
         if missing:
@@ -363,21 +363,6 @@ def _holds(session, changed, event_type, permission):
         query = query.where(Grant.id != changed.id)
     return any(permission in ROLES.get(name, (name,)) for name in session.scalars(query))
 
-
-def _key_grants(caller, permissions, grants):
-    """(permission, scope_type, scope_id) of a key asked for, each checked for shape."""
-    wanted = [(p, "organization", caller.organization_id) for p in permissions]
-    for i, grant in enumerate(grants):
-        scope_type = grant.get("scope_type")
-        if scope_type not in ("office", "community"):
-            raise InvalidRequest("must be office or community (organization-wide ones go in "
-                                 "permissions)", f"grants.{i}.scope_type")
-        wanted.append((grant.get("name"), scope_type, grant.get("scope_id")))
-    unknown = sorted({p for p, _t, _i in wanted if p not in PERMISSIONS}, key=str)
-    if unknown:
-        raise InvalidRequest(f"unknown permissions: {', '.join(map(str, unknown))}; known are "
-                             f"{', '.join(PERMISSIONS)}", "permissions")
-    return list(dict.fromkeys(wanted))
 
 
 def _issue_key(session, organization_id, name, permissions, grants=(), created_by=None):

@@ -4,6 +4,8 @@ down to what its creator holds now."""
 
 import pytest
 
+from contracts.errors import InvalidRequest
+from services.directory import delegation
 from services.directory.delegation import describe, lacking, narrowed
 
 # the creator's holdings as an identity has them: office North = communities c1, c2
@@ -69,3 +71,16 @@ NARROWED = [
 @pytest.mark.parametrize(("key", "creator", "in_use"), NARROWED)
 def test_a_key_in_use_holds_only_what_its_creator_still_holds(key, creator, in_use):
     assert narrowed(key, creator) == in_use
+
+
+def test_what_a_key_asks_for_is_checked_for_shape_and_listed_once():
+    asked = delegation.asked("org_1", ["send_sms", "send_sms"], [
+        {"name": "view_reports", "scope_type": "community", "scope_id": "com_1"}])
+    assert asked == [("send_sms", "organization", "org_1"),
+                     ("view_reports", "community", "com_1")]
+    with pytest.raises(InvalidRequest) as refused:
+        delegation.asked("org_1", [], [{"name": "send_sms", "scope_type": "organization"}])
+    assert refused.value.field == "grants.0.scope_type"
+    with pytest.raises(InvalidRequest) as refused:
+        delegation.asked("org_1", ["launch_rockets"], [])
+    assert refused.value.field == "permissions" and "launch_rockets" in refused.value.detail
