@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from servicekit import idempotency
@@ -140,10 +141,10 @@ class People:
                     LoginAccount.organization_id == row.organization_id,
                     LoginAccount.email == email)).first():
                 raise Conflict(f"{email} is already in use", "email")
-            account = LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
-                                   email=email, password_hash=passwords.hash_password(password),
-                                   principal_type="resident", principal_id=row.id)
-            session.add(account)
+            add_login(session, LoginAccount(
+                id=new_id("acct"), organization_id=row.organization_id, email=email,
+                password_hash=passwords.hash_password(password), principal_type="resident",
+                principal_id=row.id))
             logins.audit(session, "portal_account_created", "succeeded",
                          actor=caller.actor_id, organization_id=row.organization_id,
                          target=row.id, email=email)
@@ -238,10 +239,10 @@ class People:
             session.flush()
             _set_offices(session, row.id, office_ids)
             if password:
-                session.add(LoginAccount(id=new_id("acct"), organization_id=row.organization_id,
-                                         email=email,
-                                         password_hash=passwords.hash_password(password),
-                                         principal_type="staff", principal_id=row.id))
+                add_login(session, LoginAccount(
+                    id=new_id("acct"), organization_id=row.organization_id, email=email,
+                    password_hash=passwords.hash_password(password), principal_type="staff",
+                    principal_id=row.id))
             logins.audit(session, "staff_created", "succeeded", actor=caller.actor_id,
                          organization_id=row.organization_id, target=row.id,
                          login=bool(password), office_ids=office_ids)
@@ -612,3 +613,14 @@ def _office_id(session, caller, office_id):
     if office_id is None:
         return None
     return policy.owned(session, caller, Office, office_id, "office", "office_id").id
+
+
+def add_login(session, account):
+    """A new login, written at once: one made for the same email of the organization at the
+    same moment (the check before it saw neither) is a 409, as a sequential one is — the
+    password is hashed meanwhile, so two such requests easily overlap."""
+    session.add(account)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{account.email} is already in use", "email") from None
