@@ -9,19 +9,19 @@ from werkzeug.wrappers import Response
 
 from contracts import api as schemas
 from contracts.errors import (
-    Forbidden,
     InvalidRequest,
     ServiceUnavailable,
     Unauthenticated,
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.communication_routes import CommunicationRoutes
 from gateway.consent_import_routes import ConsentImportRoutes
 from gateway.consent_request_routes import ConsentRequestRoutes
 from gateway.consent_routes import ConsentRoutes
-from gateway.credits_routes import ORDER_LINK, CreditsRoutes
+from gateway.credits_routes import CreditsRoutes
 from gateway.directory_routes import DirectoryRoutes
-from gateway.http import api, json_body, json_response
+from gateway.http import api
 from gateway.import_routes import ImportRoutes
 from gateway.order_routes import OrderRoutes
 from gateway.people_routes import PeopleRoutes
@@ -39,9 +39,9 @@ HEALTH_TIMEOUT = 2.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
-                     OrderRoutes, ConsentRoutes, PreferenceRoutes, ConsentRequestRoutes,
-                     ConsentImportRoutes, UnsubscribePages):
+class GatewayService(CommunicationRoutes, DirectoryRoutes, PlacesRoutes, PeopleRoutes,
+                     ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes, PreferenceRoutes,
+                     ConsentRequestRoutes, ConsentImportRoutes, UnsubscribePages):
     name = "gateway"
     config = Config()
     tracing = Tracing()
@@ -78,38 +78,6 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
     @api("GET", "/openapi.json")
     def openapi_document(self, request):
         return openapi.document()
-
-    @api("POST", "/v1/communications")
-    def create_communication(self, request):
-        identity = self._authenticate(request)
-        payload = schemas.CommunicationRequest().load(json_body(request))
-        key = request.headers.get("Idempotency-Key")
-        accepted = self.messaging.create(identity, payload, idempotency_key=key)
-        accepted = self._with_balance(identity, accepted, accepted.get("community_id"))
-        body = schemas.CommunicationAccepted().dump(accepted)
-        return json_response(body, 202, headers={"Location": accepted["links"]["self"]})
-
-    @api("GET", "/v1/communications/<string:communication_id>")
-    def get_communication(self, request, communication_id):
-        identity = self._authenticate(request)
-        view = self.messaging.get(identity, communication_id)
-        view["credits"] = self.credits.get_holds(identity, communication_id)
-        view = self._with_balance(identity, view, view.get("community_id"))
-        return schemas.CommunicationView().dump(view)
-
-    def _with_balance(self, identity, answer, community_id):
-        """Where users send, the balance that pays and where to order more (seed 000)."""
-        answer = dict(answer, links=dict(answer.get("links") or {},
-                                         order_credits=ORDER_LINK))
-        if community_id:
-            try:
-                answer["balance"] = self.credits_balance.payer_wallet(identity,
-                                                                      community_id)
-            except (Forbidden, ServiceUnavailable):
-                # a reader who may not send sees no paying wallet; and a send that was
-                # accepted is answered as accepted even while credits cannot be asked
-                answer["balance"] = None
-        return answer
 
     @api("GET", "/v1/communities/<string:community_id>/credits")
     def get_community_credits(self, request, community_id):

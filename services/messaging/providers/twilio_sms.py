@@ -28,7 +28,9 @@ class TwilioSms(Provider):
                                                   status_callback=status_callback)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
-                raise TransientProviderError(f"twilio answered {exc.status}") from exc
+                raise TransientProviderError(f"twilio answered {exc.status}", exc.status,
+                                             str(exc.code or ""),
+                                             maybe_sent=exc.status != 429) from exc
             return SendResult("failed", error_code=str(exc.code or exc.status),
                               error_message=exc.msg)
         except (TwilioException, OSError) as exc:
@@ -44,3 +46,15 @@ class TwilioSms(Provider):
         except (TwilioException, OSError) as exc:
             raise TransientProviderError(f"could not look the message up: {exc}") from exc
         return next((m.sid for m in messages if m.body == body), None)
+
+    def fetch_status(self, provider_id):
+        try:
+            message = self.client.messages(provider_id).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None, None
+            raise TransientProviderError(f"could not fetch {provider_id}: {exc.status}",
+                                         exc.status) from exc
+        except (TwilioException, OSError) as exc:
+            raise TransientProviderError(f"could not fetch {provider_id}: {exc}") from exc
+        return message.status, (str(message.error_code) if message.error_code else None)
