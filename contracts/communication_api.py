@@ -7,11 +7,10 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from contracts import credits_api
 from contracts.text import SingleLine
-from contracts.vocabulary import DELIVERY_STATUSES
+from contracts.vocabulary import COMMUNICATION_STATUSES, DELIVERY_STATUSES
 
 ACCEPTED_KINDS = ("message", "announcement")
 ACCEPTED_CHANNELS = ("sms", "email")
-COMMUNICATION_STATUSES = ("accepted", "preparing", "sending", "completed", "cancelled")
 MAX_IDS = 1000
 
 

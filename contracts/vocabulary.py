@@ -24,3 +24,7 @@ STATUS_RANK.update({status: len(STATUS_RANK) for status in TERMINAL_STATUSES})
 
 # A communication's status, from its deliveries' (lifecycle.overall)
 COMMUNICATION_STATUSES = ("accepted", "preparing", "sending", "completed", "cancelled")
+
+# what a terminal delivery is charged for: delivered, and unconfirmed (the provider took it
+# and never said more; carriers bill what they send); every other end releases its hold
+CHARGED_STATUSES = frozenset({"delivered", "unconfirmed"})

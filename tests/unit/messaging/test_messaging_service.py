@@ -388,7 +388,7 @@ def test_a_transient_error_is_scheduled_again_then_looked_up_before_any_second_s
     assert (d.status, d.attempts, d.look_up) == ("queued", 1, True)
     assert d.next_attempt_at > utcnow()
     service.providers.sms.kept[d.address] = "SM_KEPT"   # the provider had it after all
-    _release_and_dispatch(service, d.next_attempt_at)
+    release_and_dispatch(service, d.next_attempt_at)
     (d,) = deliveries(service)
     assert (d.status, d.provider_id) == ("sent", "SM_KEPT")
     assert len(service.providers.sms.sent) == 1       # never sent twice
@@ -402,14 +402,14 @@ def test_retries_are_bounded_then_the_delivery_fails_and_its_hold_is_released():
         (d,) = deliveries(service)
         if d.status != "queued":
             break
-        _release_and_dispatch(service, d.next_attempt_at)
+        release_and_dispatch(service, d.next_attempt_at)
     (d,) = deliveries(service)
     assert (d.status, d.error_code, d.attempts) == ("failed", "provider_unavailable", 3)
     last = events(service, "deliveries_updated")[-1]["data"]["items"][-1]
     assert (last["status"], last["hold_id"]) == ("failed", f"hld_{d.id}")
 
 
-def _release_and_dispatch(service, at):
+def release_and_dispatch(service, at):
     from services.messaging import dispatching
     before = {e["event_id"] for e in events(service, "deliveries_queued")}
     dispatching.release_due(service.db, now=at + timedelta(seconds=1))
@@ -518,7 +518,7 @@ def test_a_delivery_left_sending_by_a_crash_is_looked_up_before_it_is_sent_again
         "requeued"] == 1
     (d,) = deliveries(service)
     service.providers.sms.kept[d.address] = "SM_FIRST"
-    _release_and_dispatch(service, later)
+    release_and_dispatch(service, later)
     (d,) = deliveries(service)
     assert (d.status, d.provider_id) == ("sent", "SM_FIRST")
     assert service.providers.sms.sent == []
