@@ -67,6 +67,7 @@ def document():
         "responses": {"200": {"description": "its status, deliveries and credits",
                               "content": _json("CommunicationView")},
                       **_errors(401, 404)}}})
+    _communication_paths(spec)
     spec.path("/v1/communities/{id}/credits", operations={"get": {
         "summary": "A community wallet", "security": secured,
         "parameters": [{"in": "path", "name": "id", "required": True,
@@ -97,6 +98,31 @@ def document():
     _unsubscribe_paths(spec)
     _consent_import_paths(spec)
     return spec.to_dict()
+
+
+def _communication_paths(spec):
+    """Preview, list, deliveries and cancel (send and follow are above)."""
+    from contracts import communication_api as sends
+
+    for schema in (sends.CommunicationPreview, sends.CommunicationPage, sends.DeliveryPage):
+        spec.components.schema(schema.__name__, schema=schema)
+    spec.path("/v1/communications/preview", operations={"post": _operation(
+        "What a send of this body would do now: audience, decisions per channel, credits "
+        "per wallet and the balance after; sends and holds nothing",
+        body="CommunicationRequest", answer="CommunicationPreview", errors=(403, 404, 422))})
+    spec.path("/v1/communications", operations={"get": _operation(
+        "Past sends, newest first", query=sends.CommunicationListQuery,
+        answer="CommunicationPage", errors=(403, 422))})
+    deliveries = _operation("A page of a communication's deliveries (format=csv: all of "
+                            "them, as a download)", ids=("communication_id",),
+                            query=sends.DeliveryListQuery, answer="DeliveryPage",
+                            errors=(403, 404, 422))
+    deliveries["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    spec.path("/v1/communications/{communication_id}/deliveries",
+              operations={"get": deliveries})
+    spec.path("/v1/communications/{communication_id}/cancel", operations={"post": _operation(
+        "Stop what is not yet handed to the provider (idempotent)", ids=("communication_id",),
+        answer="CommunicationView", errors=(403, 404))})
 
 
 def links(*targets):
