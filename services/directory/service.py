@@ -12,6 +12,7 @@ from servicekit.providers import Database
 from servicekit.service import TownhallService
 from services.directory import delegation, identity, keys, logins, policy, views
 from services.directory.demo import create_demo
+from services.directory.groups import Groups
 from services.directory.imports import ResidentImports
 from services.directory.models import (
     ApiKey,
@@ -33,7 +34,7 @@ from services.directory.places import Places
 SCOPE_TYPES = ("organization", "office", "community")
 
 
-class DirectoryService(TownhallService, Places, People, ResidentImports):
+class DirectoryService(TownhallService, Places, People, Groups, ResidentImports):
     name = "directory"
     db = Database(Base)
 
