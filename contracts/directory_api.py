@@ -221,9 +221,11 @@ class ApiKeyList(Schema):
     items = fields.List(fields.Nested(ApiKeyView))
 
 
-# --- groups --------------------------------------------------------------
+# --- groups and audiences --------------------------------------------------------------
 
 MAX_GROUP_MEMBERS = 5000      # per list: a group is one community's residents and units
+MAX_AUDIENCE_IDS = 1000       # per list of an audience
+OCCUPANCIES = ("owner", "tenant")
 
 
 class GroupMembers(Strict):
@@ -280,3 +282,26 @@ class GroupView(GroupSummary):
 class GroupPage(Schema):
     items = fields.List(fields.Nested(GroupSummary))
     next_cursor = fields.String(allow_none=True)
+
+
+class AudienceRequest(Strict):
+    """Whom a communication is for: any mix of communities (everyone living there), units,
+    residents and saved groups, of the sender's organization, optionally only owners or only
+    tenants. Residents who have moved out are never included, and a resident named twice is
+    one recipient (directory's `audience_scope` and `resolve_audience` apply the rules)."""
+
+    communities = fields.List(fields.String(validate=ID),
+                              validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                              metadata={"description": "community ids: everyone living there"})
+    units = fields.List(fields.String(validate=ID),
+                        validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                        metadata={"description": "unit ids: everyone living there"})
+    residents = fields.List(fields.String(validate=ID),
+                            validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                            metadata={"description": "resident ids"})
+    groups = fields.List(fields.String(validate=ID),
+                         validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                         metadata={"description": "group ids: their residents and units"})
+    occupancy = fields.String(allow_none=True, validate=validate.OneOf(OCCUPANCIES),
+                              metadata={"description": "only owners or only tenants; "
+                                                       "null or left out: both"})
