@@ -65,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("stuck-rate", float, defaults.stuck_rate, "share of messages that stay sent for ever")
     option("callback-concurrency", int, defaults.callback_concurrency,
            "status callbacks in flight at once")
+    option("hold-callbacks", _flag, defaults.hold_callbacks,
+           "keep status callbacks waiting until set false through /_sandbox/config")
     option("seed", optional_int, None, "seed for the random outcomes")
     return parser.parse_args(argv)
 

@@ -51,6 +51,14 @@ class TwilioSandbox(Steerable):
         super().start_behaviour(behaviour)
         self._attempts_by_to: dict[str, int] = {}
         self._callback_slots = asyncio.Semaphore(behaviour.callback_concurrency)
+        self._callbacks_released = asyncio.Event()
+        self._hold_callbacks(behaviour.hold_callbacks)
+
+    def _hold_callbacks(self, hold: bool) -> None:
+        if hold:
+            self._callbacks_released.clear()
+        else:
+            self._callbacks_released.set()
 
     def configure(self, changes: dict[str, Any]) -> Behaviour:
         behaviour = super().configure(changes)
@@ -59,6 +67,8 @@ class TwilioSandbox(Steerable):
         if "callback_concurrency" in changes:
             # posts in flight finish on the old bound; the next ones take the new one
             self._callback_slots = asyncio.Semaphore(behaviour.callback_concurrency)
+        if "hold_callbacks" in changes:
+            self._hold_callbacks(behaviour.hold_callbacks)
         return behaviour
 
     def accept(
@@ -148,6 +158,7 @@ class TwilioSandbox(Steerable):
     async def _notify(self, message: SandboxMessage) -> None:
         if not message.status_callback or self.session is None:
             return
+        await self._callbacks_released.wait()
         await deliver_status_callback(
             self.session,
             message.status_callback,

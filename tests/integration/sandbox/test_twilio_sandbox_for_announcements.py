@@ -249,6 +249,25 @@ def test_status_callbacks_in_flight_are_bounded_by_callback_concurrency(
     assert sorted(statuses(webhook_receiver)) == ["delivered"] * 6 + ["sent"] * 6
 
 
+def test_held_callbacks_wait_until_released_then_all_arrive_in_order(
+    client, twilio_sandbox, webhook_receiver
+):
+    twilio_sandbox.configure(hold_callbacks=True)
+    url = webhook_receiver.url("/status")
+    sids = [client.messages.create(to=f"+1555123{n:04d}", from_=FROM, body="hi",
+                                   status_callback=url).sid for n in range(3)]
+    wait_until(lambda: all(client.messages(sid).fetch().status == "sent" for sid in sids))
+    time.sleep(0.2)  # held at the first callback: nothing posted, nothing further
+    assert webhook_receiver.received == []
+    assert {client.messages(sid).fetch().status for sid in sids} == {"sent"}
+
+    twilio_sandbox.configure(hold_callbacks=False)
+    wait_until(lambda: len(webhook_receiver.received) == 6)
+    for sid in sids:
+        assert [p["params"]["MessageStatus"] for p in webhook_receiver.received
+                if p["params"]["MessageSid"] == sid] == ["sent", "delivered"]
+
+
 @pytest.mark.parametrize(("setting", "value"), [
     ("server_error_rate", 1.5),
     ("server_error_after_create_rate", -0.1),
@@ -261,6 +280,7 @@ def test_status_callbacks_in_flight_are_bounded_by_callback_concurrency(
     ("drop_callbacks_to", TO),
     ("stuck_rate", None),
     ("callback_concurrency", 0),
+    ("hold_callbacks", 1),
 ])
 def test_a_bad_setting_is_refused_naming_it_and_changes_nothing(twilio_sandbox, setting, value):
     answer = requests.post(f"{twilio_sandbox.control_url}/config", timeout=5,
@@ -272,9 +292,10 @@ def test_a_bad_setting_is_refused_naming_it_and_changes_nothing(twilio_sandbox, 
 def test_start_flags_set_the_same_settings():
     with start_twilio_sandbox(unavailable=True, first_attempts_fail=3, stuck_rate=0.25,
                               drop_callbacks_to=[TO, NEIGHBOUR], callback_concurrency=7,
-                              server_error_after_create_rate=0.5) as sandbox:
+                              server_error_after_create_rate=0.5,
+                              hold_callbacks=True) as sandbox:
         settings = sandbox.configure()
     assert settings["unavailable"] is True and settings["first_attempts_fail"] == 3
     assert settings["stuck_rate"] == 0.25 and settings["drop_callbacks_to"] == [TO, NEIGHBOUR]
     assert settings["callback_concurrency"] == 7
-    assert settings["server_error_after_create_rate"] == 0.5
+    assert settings["server_error_after_create_rate"] == 0.5 and settings["hold_callbacks"]
