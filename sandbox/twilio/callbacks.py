@@ -4,13 +4,11 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from twilio.request_validator import RequestValidator
 
 RETRY_DELAYS_SECONDS = (0.1, 0.3, 0.9)  # bounded: a receiver that is down must not pile up work
-FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1"}
 
 
 @dataclass(frozen=True)
@@ -23,10 +21,8 @@ async def post_signed(
     session: aiohttp.ClientSession, url: str, params: dict[str, str], auth_token: str
 ) -> WebhookAnswer:
     signature = RequestValidator(auth_token).compute_signature(url, params)
-    # encoded here, once: aiohttp's FormData costs more than the rest of a callback together
-    body = urlencode(params).encode()
-    headers = {**FORM, "X-Twilio-Signature": signature}
-    async with session.post(url, data=body, headers=headers) as response:
+    headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"}
+    async with session.post(url, data=params, headers=headers) as response:
         return WebhookAnswer(response.status, await response.text())
 
 
