@@ -25,7 +25,8 @@ def apply_statuses(uow, statuses, providers):
     # recorded first, so one that comes before its send is recorded is applied then
     insert_missing(session, ProviderCallback.__table__, _unique(rows))
     deliveries = session.scalars(select(Delivery).where(
-        Delivery.provider_id.in_({r["provider_id"] for r in rows}))).all()
+        Delivery.provider_id.in_({r["provider_id"] for r in rows})).order_by(Delivery.id)
+        .with_for_update()).all()
     if not deliveries:
         return {}
     previous = {d.id: d.status for d in deliveries}

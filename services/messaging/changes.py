@@ -54,6 +54,10 @@ def finish_if_done(uow, communication):
     session = uow.session
     if not communication.audience_complete or communication.finished_at is not None:
         return
+    # one finisher at a time: two batches ending the last deliveries at once would each see
+    # the other's still in flight; under the row's lock the second sees the first's commit
+    session.execute(select(Communication.id).where(Communication.id == communication.id)
+                    .with_for_update())
     in_flight = session.scalar(select(exists().where(
         Delivery.communication_id == communication.id,
         Delivery.status.not_in(TERMINAL_STATUSES))))
@@ -91,7 +95,7 @@ def take(session, ids, status):
     """Take the deliveries still in `status`; a concurrent worker gets none of them."""
     if not ids:
         return []
-    taken = session.execute(update(Delivery).where(Delivery.id.in_(ids),
+    taken = session.execute(update(Delivery).where(Delivery.id.in_(sorted(ids)),
                                                    Delivery.status == status)
                             .values(updated_at=utcnow()).returning(Delivery.id)).scalars().all()
     if not taken:

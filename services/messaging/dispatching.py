@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import eventlet
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from contracts import footer
 from servicekit.db import utcnow
@@ -29,6 +30,7 @@ from services.messaging.providers.base import TransientProviderError, unexpected
 log = logging.getLogger("townhall.messaging")
 SEND_CONCURRENCY = 16
 RELEASE_BATCH = 1000
+RECORD_ATTEMPTS = 6
 
 
 class Attempt:
@@ -99,10 +101,26 @@ def _attempt(providers, communication, delivery):
 
 
 def record(db, providers, communication, attempts, policy, rng=random):
+    """The provider's answers must not be lost once the provider has the messages: a
+    deadlock or a locked database is tried again here, never by sending the batch again."""
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            return _record(db, providers, communication, attempts, policy, rng)
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS - 1:
+                raise
+            log.warning("recording %d provider answers failed (attempt %d); again",
+                        len(attempts), attempt + 1, exc_info=True)
+            eventlet.sleep(0.05 * 2 ** attempt)
+
+
+def _record(db, providers, communication, attempts, policy, rng):
     with db.unit_of_work() as uow:
         session = uow.session
+        # rows locked in id order, as every other step takes them, so none deadlocks
         rows = {d.id: d for d in session.scalars(select(Delivery).where(
-            Delivery.id.in_([a.delivery_id for a in attempts])))}
+            Delivery.id.in_([a.delivery_id for a in attempts])).order_by(Delivery.id)
+            .with_for_update())}
         made = []
         now = utcnow()
         for a in attempts:

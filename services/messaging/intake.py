@@ -160,8 +160,8 @@ def _wallets(credits, identity, per_community):
     wallets = {}
     for community_id, amount in sorted(per_community.items()):
         wallet = credits.payer_wallet(identity, community_id)
-        owner = wallet["owner"] if wallet else f"none:{community_id}"
-        entry = wallets.setdefault(owner, {"wallet": wallet and wallet["owner"],
+        owner = wallet["wallet"] if wallet else f"none:{community_id}"
+        entry = wallets.setdefault(owner, {"wallet": wallet and wallet["wallet"],
                                            "communities": [], "credits": 0,
                                            "balance": wallet and wallet["balance"],
                                            "available": wallet and wallet["available"]})

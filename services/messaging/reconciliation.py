@@ -3,14 +3,18 @@
    `sending` with no provider id (a crash between taking them and recording the answer);
 2. asks the provider about the deliveries it took whose final callback has not come after
    `reconcile_after`, and takes its answer (reconcile's rules);
-3. ends `unconfirmed` those still unknown after `give_up_after`.
+3. ends `unconfirmed` those still unknown after `give_up_after`;
+4. hands on again work whose event was parked after its retries (a service down for longer
+   than the consumer's back-off): an audience not resolved further, a batch still `pending`,
+   queued deliveries nobody took, after `stall_after` seconds without a change. Every step
+   is idempotent, so a step that was only slow is harmless to repeat.
 """
 
 import logging
 from datetime import timedelta
 
 import eventlet
-from sqlalchemy import or_, select, update
+from sqlalchemy import distinct, or_, select, update
 
 from servicekit.db import utcnow
 from services.messaging import changes, reconcile
@@ -20,12 +24,14 @@ from services.messaging.providers.base import TransientProviderError
 
 log = logging.getLogger("townhall.messaging")
 SWEEP_BATCH = 500
+STALL_AFTER_SECONDS = 120
 LOOK_UP_CONCURRENCY = 8
 
 
-def sweep(db, providers, policy, now=None):
+def sweep(db, providers, policy, now=None, stall_after=STALL_AFTER_SECONDS):
     """One pass; answers {requeued, looked_up, gave_up}."""
     now = now or utcnow()
+    redrive(db, now - timedelta(seconds=stall_after), now)
     requeued = _requeue_stale(db, policy, now)
     with db.read() as session:
         unknown = session.scalars(select(Delivery).where(
@@ -93,3 +99,38 @@ def _facts(d):
     handed = (d.sending_since or d.updated_at).timestamp()
     return reconcile.Unknown(status=d.status, provider_id=d.provider_id, handed_at=handed,
                              last_change_at=d.updated_at.timestamp())
+
+
+def redrive(db, before, now):
+    """Work that stopped moving before `before` is handed on again."""
+    with db.unit_of_work() as uow:
+        session = uow.session
+        for c in session.scalars(select(Communication).where(
+                Communication.audience_complete.is_(False),
+                Communication.cancelled_at.is_(None), Communication.created_at <= before)):
+            uow.emit("audience_page_requested", {"communication_id": c.id,
+                                                 "page": c.pages + 1, "after": c.audience_after},
+                     organization_id=c.organization_id)
+        stalled = session.execute(select(distinct(Delivery.communication_id), Delivery.batch)
+                                  .where(Delivery.status == "pending",
+                                         Delivery.updated_at <= before)).all()
+        for communication_id, batch in stalled:
+            ids = session.execute(update(Delivery).where(
+                Delivery.communication_id == communication_id, Delivery.batch == batch,
+                Delivery.status == "pending").values(updated_at=now)
+                .returning(Delivery.id)).scalars().all()
+            organization_id = session.scalar(select(Communication.organization_id).where(
+                Communication.id == communication_id))
+            uow.emit("deliveries_created", {"communication_id": communication_id,
+                                            "batch": batch, "delivery_ids": sorted(ids)},
+                     organization_id=organization_id)
+        for c in session.scalars(select(Communication).where(
+                Communication.audience_complete.is_(True), Communication.finished_at.is_(None),
+                Communication.created_at <= before)):
+            changes.finish_if_done(uow, c)
+        forgotten = session.execute(update(Delivery).where(
+            Delivery.status == "queued", Delivery.next_attempt_at.is_(None),
+            Delivery.updated_at <= before).values(next_attempt_at=now)).rowcount
+    if stalled or forgotten:
+        log.warning("handed on again: %d pending batches, %d queued deliveries", len(stalled),
+                    forgotten)

@@ -42,9 +42,10 @@ class MessagingService(TownhallService, Inbound, Notices):
     name = "messaging"
     db = Database(Base)
     providers = Providers()
-    directory = Rpc("directory")
-    consent = Rpc("consent")
-    credits = Rpc("credits")
+    # pages and batches of up to 1,000: a longer bound than a single question's
+    directory = Rpc("directory", setting="batch_rpc_timeout_seconds")
+    consent = Rpc("consent", setting="batch_rpc_timeout_seconds")
+    credits = Rpc("credits", setting="batch_rpc_timeout_seconds")
 
     @rpc
     def create(self, identity, request, idempotency_key=None):

@@ -45,7 +45,7 @@ def communication(session, caller, communication_id):
         "body": c.body, "subject": c.subject, "recipients": c.recipients,
         "cancelled_by": c.cancelled_by,
         "cancelled_at": c.cancelled_at and c.cancelled_at.isoformat()}
-    if total <= INLINE_DELIVERIES:
+    if c.audience_complete and total <= INLINE_DELIVERIES:
         view["deliveries"] = [delivery(d) for d in session.scalars(select(Delivery).where(
             Delivery.communication_id == c.id).order_by(Delivery.id))]
     return view

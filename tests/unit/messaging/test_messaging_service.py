@@ -90,7 +90,7 @@ class FakeCredits:
                            "amount": i["amount"]} for i in items]}
 
     def payer_wallet(self, identity, community_id):
-        return {"owner": f"community:{community_id}", "balance": 100, "held": 0,
+        return {"wallet": f"community:{community_id}", "balance": 100, "held": 0,
                 "available": 100}
 
 
@@ -522,3 +522,21 @@ def test_a_delivery_left_sending_by_a_crash_is_looked_up_before_it_is_sent_again
     (d,) = deliveries(service)
     assert (d.status, d.provider_id) == ("sent", "SM_FIRST")
     assert service.providers.sms.sent == []
+
+
+def test_work_whose_event_was_parked_is_handed_on_again_by_the_sweeper(service):
+    from services.messaging import reconciliation
+    service.create(IDENTITY, request())
+    done = set()
+    run(service, "communication_accepted", service.resolve_first_page, done)
+    # the batch's event was parked (consent down past every retry): nothing moves
+    done.update(e["event_id"] for e in events(service, "deliveries_created"))
+    (d,) = deliveries(service)
+    assert d.status == "pending"
+    later = utcnow() + timedelta(seconds=reconciliation.STALL_AFTER_SECONDS + 1)
+    reconciliation.sweep(service.db, service.providers, service.providers.reconcile_policy,
+                         now=later)
+    run(service, "deliveries_created", service.prepare, done)
+    run(service, "deliveries_queued", service.dispatch, done)
+    (d,) = deliveries(service)
+    assert d.status == "sent" and len(service.providers.sms.sent) == 1
