@@ -229,6 +229,12 @@ class ProviderStatusReceived(Schema):
     error_code = fields.String(allow_none=True)
 
 
+class ProviderStatusesReceived(Schema):
+    """Provider status callbacks that reached the gateway together, in one event."""
+
+    items = fields.List(fields.Nested(ProviderStatusReceived), required=True)
+
+
 class TextReceived(Schema):
     """A text a handset sent to one of our numbers (signature checked at the gateway)."""
 
@@ -383,6 +389,9 @@ CATALOGUE = {
                   "What became of a batch of consent-request emails.", internal=True),
         EventType("provider_status_received", "gateway", 1, ProviderStatusReceived,
                   "A provider's signed status callback was received.", internal=True),
+        EventType("provider_statuses_received", "gateway", 1, ProviderStatusesReceived,
+                  "Signed status callbacks received together (one event per batch).",
+                  internal=True),
     ]
 }
 

@@ -28,6 +28,7 @@ from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
+from gateway.status_batches import StatusBatches
 from gateway.unsubscribe_pages import UnsubscribePages
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -46,6 +47,7 @@ class GatewayService(CommunicationRoutes, DirectoryRoutes, PlacesRoutes, PeopleR
     config = Config()
     tracing = Tracing()
     events = EventPublisher()
+    status_batches = StatusBatches()
     directory = Rpc("directory")
     consent = Rpc("consent")   # health checks are bounded by HEALTH_TIMEOUT anyway
     credits = Rpc("credits")
@@ -102,10 +104,10 @@ class GatewayService(CommunicationRoutes, DirectoryRoutes, PlacesRoutes, PeopleR
         sid, status = params.get("MessageSid"), params.get("MessageStatus")
         if not sid or not status:
             raise InvalidRequest("MessageSid and MessageStatus are required", "MessageSid")
-        self.events.publish(envelope("provider_status_received", {
+        self.status_batches.add(self.events, {
             "provider": "twilio", "provider_id": sid, "status": status,
             "error_code": params.get("ErrorCode") or None},
-            correlation_id=current_correlation_id()))
+            correlation_id=current_correlation_id())
         return Response(status=204)
 
     @api("POST", "/webhooks/twilio/inbound", body="form")

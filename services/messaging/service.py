@@ -126,6 +126,13 @@ class MessagingService(TownhallService, Inbound, Notices):
         for communication_id in moved:
             _join_correlation(uow.session.get(Communication, communication_id))
 
+    @on_event("gateway", "provider_statuses_received")
+    def apply_provider_statuses(self, event, uow):
+        """Callbacks that came together: one transaction, one event per community."""
+        moved = callbacks.apply_statuses(uow, event.data["items"], self.providers)
+        for communication_id in moved:
+            _join_correlation(uow.session.get(Communication, communication_id))
+
     @timer(interval=RELEASE_INTERVAL_SECONDS)
     def release_due(self):
         dispatching.release_due(self.db)

@@ -540,3 +540,16 @@ def test_work_whose_event_was_parked_is_handed_on_again_by_the_sweeper(service):
     run(service, "deliveries_queued", service.dispatch, done)
     (d,) = deliveries(service)
     assert d.status == "sent" and len(service.providers.sms.sent) == 1
+
+
+def test_callbacks_that_came_together_are_one_transaction_and_one_event():
+    service = make([resident(n) for n in range(1, 6)])
+    service.create(IDENTITY, request())
+    pipeline(service)
+    before = len(events(service, "deliveries_updated"))
+    service.apply_provider_statuses(envelope("provider_statuses_received", {"items": [
+        {"provider": "twilio", "provider_id": d.provider_id, "status": "delivered",
+         "error_code": None} for d in deliveries(service)]}))
+    (updated,) = events(service, "deliveries_updated")[before:]
+    assert [i["status"] for i in updated["data"]["items"]] == ["delivered"] * 5
+    assert len(events(service, "communication_finished")) == 1
