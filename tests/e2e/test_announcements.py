@@ -84,8 +84,14 @@ class Town:
         return answer.json()["id"]
 
     def view(self, communication_id):
-        answer = self.master.get(f"{self.system.url}/v1/communications/{communication_id}",
-                                 timeout=TIMEOUT)
+        """The communication; a 503 while a killed service comes back is asked again."""
+        deadline = time.monotonic() + 60
+        while True:
+            answer = self.master.get(f"{self.system.url}/v1/communications/{communication_id}",
+                                     timeout=TIMEOUT)
+            if answer.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert answer.status_code == 200, answer.text
         return answer.json()
 

@@ -1,11 +1,14 @@
 """Texts through Twilio's REST API with the official client. With no real credentials
 configured, base_url points the same client at the local sandbox."""
 
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from servicekit.config import TWILIO_API
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
+
+CONNECTIONS = 64
 
 
 class TwilioSms(Provider):
@@ -14,8 +17,11 @@ class TwilioSms(Provider):
     def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10):
         from twilio.http.http_client import TwilioHttpClient
 
-        self.client = Client(account_sid, auth_token,
-                             http_client=TwilioHttpClient(timeout=timeout))
+        http = TwilioHttpClient(timeout=timeout)
+        # every dispatch batch of this process sends 16 at a time: keep their connections
+        http.session.mount("https://", HTTPAdapter(pool_maxsize=CONNECTIONS))
+        http.session.mount("http://", HTTPAdapter(pool_maxsize=CONNECTIONS))
+        self.client = Client(account_sid, auth_token, http_client=http)
         if base_url and base_url.rstrip("/") != TWILIO_API:
             self.client.api.base_url = base_url.rstrip("/")
         self.from_number = from_number
