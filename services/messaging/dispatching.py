@@ -57,9 +57,22 @@ def dispatch(db, providers, sender, communication_id, delivery_ids, policy):
             d.next_attempt_at = None
     if not work:
         return
+    attempts = []
     pool = eventlet.GreenPool(SEND_CONCURRENCY)
-    attempts = list(pool.imap(lambda d: _attempt(providers, communication, d), work))
+    for start in range(0, len(work), SEND_CONCURRENCY):
+        wave = work[start:start + SEND_CONCURRENCY]
+        if start and _cancelled(db, communication_id):
+            # a cancel stops what is not handed to the provider yet, in this batch too
+            attempts += [Attempt(d.id, status="cancelled") for d in work[start:]]
+            break
+        attempts += list(pool.imap(lambda d: _attempt(providers, communication, d), wave))
     record(db, providers, communication, attempts, policy)
+
+
+def _cancelled(db, communication_id):
+    with db.read() as session:
+        return session.scalar(select(Communication.cancelled_at).where(
+            Communication.id == communication_id)) is not None
 
 
 def _within_budget(session, sender, deliveries):
@@ -128,7 +141,9 @@ def _record(db, providers, communication, attempts, policy, rng):
             previous = d.status
             if d.status != "sending":
                 continue   # cancelled or reconciled meanwhile
-            if a.transient is not None:
+            if a.status == "cancelled":
+                changes.move(d, "cancelled", reason="cancelled")
+            elif a.transient is not None:
                 _retry_or_give_up(d, a.transient, policy, now, rng)
             else:
                 if a.provider_id:

@@ -7,11 +7,13 @@ A delivery moves only along MOVES, one table:
 - queued → sending (a dispatch worker claimed it) | failed | cancelled;
 - sending → sent | delivered | undelivered | failed (the provider's answer) | unconfirmed
   (no final answer however long we asked) | queued — the one move back: the provider did not
-  take it (a transient error) and a retry is scheduled;
+  take it (a transient error) and a retry is scheduled | cancelled (claimed by a worker, a
+  cancel came before its provider call);
 - sent → delivered | undelivered | failed | unconfirmed;
 - a terminal status (TERMINAL) moves nowhere.
 
-Nothing handed to the provider is cancelled: cancel stops pending and queued deliveries only.
+Nothing handed to the provider is cancelled: cancel stops pending and queued deliveries, and
+those a worker claimed but has not yet called the provider for.
 
 Provider callbacks use `advances` instead, a forward-only test over STATUS_RANK: a callback
 may skip steps (`delivered` straight after `queued`), never goes back, and never replaces a
@@ -38,7 +40,7 @@ MOVES = {
     "pending": frozenset({"queued", "suppressed", "failed", "cancelled"}),
     "queued": frozenset({"sending", "failed", "cancelled"}),
     "sending": frozenset({"sent", "delivered", "undelivered", "failed", "unconfirmed",
-                          "queued"}),
+                          "queued", "cancelled"}),
     "sent": frozenset({"delivered", "undelivered", "failed", "unconfirmed"}),
     **{status: frozenset() for status in TERMINAL},
 }

@@ -18,8 +18,8 @@ from sqlalchemy import distinct, or_, select, update
 
 from servicekit.db import utcnow
 from services.messaging import changes, reconcile
-from services.messaging.callbacks import apply_statuses
-from services.messaging.models import Communication, Delivery
+from services.messaging.callbacks import apply_statuses, apply_waiting
+from services.messaging.models import Communication, Delivery, ProviderCallback
 from services.messaging.providers.base import TransientProviderError
 
 log = logging.getLogger("townhall.messaging")
@@ -31,6 +31,7 @@ LOOK_UP_CONCURRENCY = 8
 def sweep(db, providers, policy, now=None, stall_after=STALL_AFTER_SECONDS):
     """One pass; answers {requeued, looked_up, gave_up}."""
     now = now or utcnow()
+    join_late_callbacks(db, providers)
     redrive(db, now - timedelta(seconds=stall_after), now)
     requeued = _requeue_stale(db, policy, now)
     with db.read() as session:
@@ -134,3 +135,25 @@ def redrive(db, before, now):
     if stalled or forgotten:
         log.warning("handed on again: %d pending batches, %d queued deliveries", len(stalled),
                     forgotten)
+
+
+def join_late_callbacks(db, providers):
+    """A callback applied while its send was being recorded can miss it both ways (each
+    transaction saw the other's row uncommitted); it is kept, so it is applied here."""
+    with db.unit_of_work() as uow:
+        session = uow.session
+        waiting = session.scalars(select(Delivery).where(
+            Delivery.status.in_(("sending", "sent")), Delivery.provider_id.is_not(None),
+            Delivery.provider_id.in_(select(ProviderCallback.provider_id).where(
+                ProviderCallback.status.not_in(("sending", "sent")))))
+            .order_by(Delivery.id).limit(SWEEP_BATCH).with_for_update()).all()
+        previous = {d.id: d.status for d in waiting}
+        apply_waiting(session, waiting)
+        made = {}
+        for d in waiting:
+            if d.status != previous[d.id]:
+                made.setdefault(d.communication_id, []).append(changes.change(d,
+                                                                          previous[d.id]))
+        for communication_id, items in made.items():
+            changes.emit(uow, session.get(Communication, communication_id), items)
+    return sum(len(i) for i in made.values())

@@ -25,6 +25,7 @@ ALLOWED = {
     ("sending", "sent"), ("sending", "delivered"), ("sending", "undelivered"),
     ("sending", "failed"), ("sending", "unconfirmed"),
     ("sending", "queued"),     # the one move back: the provider did not take it, retry later
+    ("sending", "cancelled"),  # claimed by a worker, cancelled before its provider call
     ("sent", "delivered"), ("sent", "undelivered"), ("sent", "failed"),
     ("sent", "unconfirmed"),
 }
