@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
 from gateway.body_limits import MAX_JSON_DEPTH, limit_for, nesting_exceeds, too_large
+from gateway.declaration import Declaration
 from servicekit.tracing import (
     CORRELATION_HEADER,
     current_correlation_id,
@@ -121,14 +122,19 @@ class NoContentFraming:
 
 
 class ApiEntrypoint(HttpRequestHandler):
-    """`body` is the kind of body the route takes: json (the default), form or upload."""
+    """A route. Beside nameko's arguments it takes the route's declaration
+    (gateway/declaration.py): what it takes and answers, for its OpenAPI entry, and the kind
+    of body it reads (`body`: json, the default; form; upload), for the body's limit."""
 
     server = ApiServer()
 
-    def __init__(self, method, url, body="json", **kwargs):
-        limit_for(body)   # an unknown kind fails when the route is declared
-        self.body = body
-        super().__init__(method, url, **kwargs)
+    def __init__(self, method, url, expected_exceptions=(), sensitive_arguments=(),
+                 **declared):
+        self.declaration = Declaration(**declared)
+        self.body = self.declaration.body
+        limit_for(self.body)   # an unknown kind fails when the route is declared
+        super().__init__(method, url, expected_exceptions=expected_exceptions,
+                         sensitive_arguments=sensitive_arguments)
 
     def handle_request(self, request):
         # the correlation id is fixed before the worker starts, so the response carries
