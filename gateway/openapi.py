@@ -96,6 +96,7 @@ def document():
     _consent_request_paths(spec)
     _unsubscribe_paths(spec)
     _consent_import_paths(spec)
+    _group_paths(spec)
     return spec.to_dict()
 
 
@@ -652,3 +653,31 @@ def _consent_import_paths(spec):
                                            "properties": {"file": csv_file}}}}}
     spec.path("/v1/consent/categories/{category_id}/consent-imports",
               operations={"post": operation})
+
+
+def _group_paths(spec):
+    """Groups: saved audiences of one community (residents and units), read by staff who may
+    read its residents and changed with manage_directory there."""
+    for schema in (objects.GroupMembers, objects.GroupMemberCounts, objects.GroupRequest,
+                   objects.GroupUpdate, objects.GroupSummary, objects.GroupView,
+                   objects.GroupPage):
+        spec.components.schema(schema.__name__, schema=schema)
+    one = ("group_id",)
+    change = (403, 404, 409, 422)
+    spec.path("/v1/groups", operations={
+        "get": _operation("Groups of the communities the caller may read (staff), of one "
+                          "with community_id", query=objects.GroupListQuery,
+                          answer="GroupPage", errors=(403, 404, 422)),
+        "post": _operation("Save a group of residents and units of one community "
+                           "(manage_directory there); its name is unique in the community",
+                           body="GroupRequest", answer="GroupView", status=201,
+                           errors=change, follow=tuple(
+                               (method, "/v1/groups/{group_id}", "group_id")
+                               for method in ("GET", "PATCH", "DELETE")))})
+    spec.path("/v1/groups/{group_id}", operations={
+        "get": _operation("A group with its members", ids=one, answer="GroupView",
+                          errors=(403, 404)),
+        "patch": _operation("Rename a group, describe it, or replace its members whole",
+                            ids=one, body="GroupUpdate", answer="GroupView", errors=change),
+        "delete": _operation("Delete a group (its residents and units stay)", ids=one,
+                             status=204, errors=(403, 404))})

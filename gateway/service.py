@@ -21,6 +21,7 @@ from gateway.consent_request_routes import ConsentRequestRoutes
 from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import ORDER_LINK, CreditsRoutes
 from gateway.directory_routes import DirectoryRoutes
+from gateway.group_routes import GroupRoutes
 from gateway.http import api, json_body, json_response
 from gateway.import_routes import ImportRoutes
 from gateway.order_routes import OrderRoutes
@@ -41,7 +42,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
                      OrderRoutes, ConsentRoutes, PreferenceRoutes, ConsentRequestRoutes,
-                     ConsentImportRoutes, UnsubscribePages):
+                     ConsentImportRoutes, UnsubscribePages, GroupRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()
