@@ -22,6 +22,7 @@ from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import CreditsRoutes
 from gateway.declaration import XML, Answer
 from gateway.directory_routes import DirectoryRoutes
+from gateway.group_routes import GroupRoutes
 from gateway.http import api
 from gateway.import_routes import ImportRoutes
 from gateway.order_routes import OrderRoutes
@@ -49,9 +50,10 @@ INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body
                                for name in ("MessageSid", "From", "To", "Body")}}
 
 
-class GatewayService(CommunicationRoutes, DirectoryRoutes, PlacesRoutes, PeopleRoutes,
-                     ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes, PreferenceRoutes,
-                     ConsentRequestRoutes, ConsentImportRoutes, UnsubscribePages):
+class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
+                     PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
+                     PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
+                     UnsubscribePages):
     name = "gateway"
     config = Config()
     tracing = Tracing()
