@@ -26,6 +26,7 @@ from contracts.vocabulary import TERMINAL_STATUSES
 POLL_SECONDS = 0.25  # polling costs Townhall CPU too: often enough, not more
 SAMPLE_EVERY_SECONDS = 0.1
 FINAL_COMMUNICATION = "completed"
+NEVER_HANDED_OVER = frozenset({"suppressed", "cancelled"})
 BODY = "Water shut-off on Tuesday 9:00-12:00 for boiler work. Thank you for your patience."
 
 
@@ -84,7 +85,7 @@ def deliveries_problems(rows, view):
 def provider_problems(messages, phones, tag, counts):
     """How what the Twilio sandbox received disagrees with the send (empty: it agrees):
     each phone of the audience given at most one message of this send, and one create for
-    every delivered delivery, none for those never handed over (suppressed)."""
+    every delivered delivery, none for those never handed over (suppressed, cancelled)."""
     phones = set(phones)
     created = {}
     for message in messages:
@@ -94,7 +95,7 @@ def provider_problems(messages, phones, tag, counts):
     twice = sum(1 for n in created.values() if n > 1)
     if twice:
         problems.append(f"{twice:,} phones were sent this announcement more than once")
-    handed = sum(n for s, n in counts.items() if s != "suppressed")
+    handed = sum(n for s, n in counts.items() if s not in NEVER_HANDED_OVER)
     if not counts.get("delivered", 0) <= len(created) <= handed:
         problems.append(f"the provider received {len(created):,} creates for "
                         f"{counts.get('delivered', 0):,} delivered of {handed:,} handed over")

@@ -92,3 +92,10 @@ def test_fewer_creates_than_delivered_deliveries_is_a_problem():
     assert provider_problems(sent, ["+12022000000", "+12022000001"], "[t1]",
                              {"delivered": 2}) == [
         "the provider received 1 creates for 2 delivered of 2 handed over"]
+
+
+def test_cancelled_deliveries_were_never_handed_over():
+    sent = [{"to": "+12022000000", "body": "x [t1]"}, {"to": "+12022000001", "body": "x [t1]"}]
+    phones = ["+12022000000", "+12022000001", "+12022000002"]
+    assert provider_problems(sent, phones, "[t1]", {"delivered": 1, "cancelled": 2}) == [
+        "the provider received 2 creates for 1 delivered of 1 handed over"]
