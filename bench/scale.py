@@ -6,7 +6,7 @@ until every delivery is final, the credits settled and the report exact; recipie
 second, its ratio to the same run's delivery floor (results.floors["delivery"], from the
 `floor` phase), Townhall's CPU milliseconds per delivery, and the accept latency of small
 sends posted every 100 ms meanwhile. The audience is imported through the API first
-(bench/audience.py), timed apart from B3's clock.
+(bench/onboarding.py), timed apart from B3's clock.
 
 B4: the same with the Twilio sandbox answering each create after 200 ms, with 1, 2 and 4
 messaging instances (one audience of 2,000 for all three — 10,000 at 200 ms a create would
@@ -49,7 +49,7 @@ B4_TARGET = 1.8          # two instances over one, at least
 
 
 def run_b3(args, results):
-    from bench import announcement, audience, system
+    from bench import announcement, onboarding, system
 
     count = args.sizes["b3_residents"]
     floor = results.floors.get("delivery")
@@ -58,7 +58,7 @@ def run_b3(args, results):
         try:
             with system.running(database, "b3", env=SENDER_ENV,
                                 credits_per_community=SAMPLER_CREDITS) as town:
-                seeded = audience.seed_community(town, f"Bench B3 {count}", count,
+                seeded = onboarding.seed_community(town, f"Bench B3 {count}", count,
                                                  credits=2 * count, timeout=SEED_TIMEOUT_SECONDS)
                 found = announcement.announce(
                     town, seeded["community_id"], count, _phones(count),
@@ -106,12 +106,12 @@ def _b3_rows(results, database, count, seeded, found, floor):
 
 
 def run_b4(args, results):
-    from bench import announcement, audience, system
+    from bench import announcement, onboarding, system
 
     count = args.sizes["b4_residents"]
     rates = {}
     with system.running(B4_DATABASE, "b4", env=SENDER_ENV) as town:
-        seeded = audience.seed_community(town, f"Bench B4 {count}", count,
+        seeded = onboarding.seed_community(town, f"Bench B4 {count}", count,
                                          credits=(len(B4_INSTANCES) + 1) * count,
                                          timeout=SEED_TIMEOUT_SECONDS)
         town.sandbox_config(create_delay_ms=B4_CREATE_DELAY_MS)
@@ -161,7 +161,7 @@ def messaging_instances(town, wanted, deadline):
 
 
 def _phones(count):
-    from bench.audience import phone
+    from bench.onboarding import phone
 
     return [phone(n) for n in range(count)]
 

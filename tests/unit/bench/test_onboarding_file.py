@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import phonenumbers
 import pytest
 
-from bench.audience import midday_timezone, phone, residents_csv
+from bench.onboarding import midday_timezone, phone, residents_csv
 
 
 def test_twenty_thousand_residents_have_distinct_valid_phones_two_to_a_unit():
