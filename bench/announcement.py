@@ -25,6 +25,8 @@ from contracts.vocabulary import TERMINAL_STATUSES
 
 POLL_SECONDS = 0.25  # polling costs Townhall CPU too: often enough, not more
 SAMPLE_EVERY_SECONDS = 0.1
+SAMPLER_ALONE_SECONDS = 5    # the sampler's own CPU cost is measured first, alone
+SAMPLER_SETTLE_SECONDS = 2   # for its last sends to be delivered, settled and counted
 FINAL_COMMUNICATION = "completed"
 NEVER_HANDED_OVER = frozenset({"suppressed", "cancelled"})
 BODY = "Water shut-off on Tuesday 9:00-12:00 for boiler work. Thank you for your patience."
@@ -169,6 +171,19 @@ class Sampler:
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
 
 
+def sampler_cost(town, community_id):
+    """Townhall CPU seconds per small send of the sampler, measured with the sampler alone
+    (the processes' idle work in that span included), so that its share of an
+    announcement's CPU can be taken out."""
+    window = cpu.Window(cpu.townhall_processes(town.stack)).start()
+    with Sampler(town, sampler_residents(town, community_id)) as alone:
+        time.sleep(SAMPLER_ALONE_SECONDS)
+    time.sleep(SAMPLER_SETTLE_SECONDS)
+    window.stop()
+    sent = len(alone.latencies)
+    return window.total / sent if sent else None
+
+
 def sampler_residents(town, community_id):
     """Residents of the demo outside the announced community who take texts."""
     return [r["id"] for r in town.demo["residents"]
@@ -188,6 +203,7 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
             "recipients": {"communities": [community_id]},
             "category_id": town.demo["category_id"], "body": f"{BODY} [{tag}]"}
     url = town.gateway_url
+    per_sample = sampler_cost(town, community_id) if sample else None
     with town.key_session() as session:
         baseline = _report(session, url, community_id)
         window = cpu.Window(cpu.townhall_processes(town.stack))
@@ -210,6 +226,10 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
         problems = _verify(town, session, communication, view, phones, tag)
     deliveries = expected + (sampled["sent"] if sampled else 0)
     seconds = done - accepted
+    net = None
+    if per_sample is not None:
+        net = cpu.per_delivery_ms(max(0.0, window.total - per_sample * sampled["sent"]),
+                                  expected)
     return {
         "communication_id": communication, "recipients": expected, "seconds": seconds,
         "recipients_per_s": rate(expected, seconds), "accept_ms": (accepted - posted) * 1000,
@@ -217,6 +237,8 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
         "cpu_seconds": window.total, "cpu_by_process": window.used,
         "cpu_deliveries": deliveries, "cpu_ms_per_delivery": cpu.per_delivery_ms(
             window.total, deliveries),
+        "cpu_ms_per_sample": None if per_sample is None else per_sample * 1000,
+        "cpu_ms_per_delivery_net": net,
         "sampler": sampled, "problems": problems,
         "pipeline": {k: view.get(k) for k in ("accepted_at", "started_at", "finished_at")},
     }
