@@ -15,7 +15,7 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from bench import isolation
+from bench import isolation, scale
 from bench.measure import BenchTimeout
 from servicekit.config import ROOT
 
@@ -240,6 +240,13 @@ def run_consent(args, results):
 
 RUNNERS = {"b0": run_b0, "http": run_http, "floor": run_floor, "b1": run_b1, "b2": run_b2,
            "consent": run_consent, "texts": run_texts}
+
+# B3 and B4, announcements at scale (bench/scale.py), bring their sizes and deadlines along;
+# they come after the floors they are compared with
+PHASES += scale.PHASES
+SIZES.update(scale.SIZES)
+PHASE_TIMEOUT_SECONDS.update(scale.TIMEOUTS)
+RUNNERS.update(b3=scale.run_b3, b4=scale.run_b4)
 
 
 def table(results):

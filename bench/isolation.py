@@ -32,6 +32,19 @@ def _rabbitmqctl(*args):
                             timeout=RABBITMQCTL_TIMEOUT_SECONDS)
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def queue_consumers(name):
+    """{queue: consumers} of every queue of the vhost `name`."""
+    listing = _rabbitmqctl("list_queues", "-q", "--no-table-headers", "-p", name, "name",
+                           "consumers")
+    found = {}
+    for line in listing.splitlines():
+        queue, _, consumers = line.rpartition("\t")
+        if queue:
+            found[queue] = int(consumers)
+    return found
 
 
 @contextlib.contextmanager
