@@ -179,13 +179,8 @@ def cancel(db, caller, communication_id, load):
     with db.unit_of_work() as uow:
         session = uow.session
         communication = load(session, caller, communication_id, for_change=True)
-        if communication.cancelled_at is None and communication.finished_at is None:
-            now = utcnow()
-            session.execute(update(Communication).where(Communication.id == communication_id)
-                            .values(cancelled_at=now, cancelled_by=caller.actor_id,
-                                    audience_complete=True))
-            communication.cancelled_at, communication.audience_complete = now, True
-            communication.cancelled_by = caller.actor_id
+        # deliveries first, the communication's row last, in the order every step locks
+        # them (a finishing step holds its deliveries, then the communication)
         stopped = changes.take(session, _open_ids(session, communication_id), "pending") + \
             changes.take(session, _open_ids(session, communication_id, "queued"), "queued")
         made = []
@@ -193,6 +188,13 @@ def cancel(db, caller, communication_id, load):
             previous = d.status
             changes.move(d, "cancelled", reason="cancelled")
             made.append(changes.change(d, previous))
+        if communication.cancelled_at is None and communication.finished_at is None:
+            now = utcnow()
+            session.execute(update(Communication).where(Communication.id == communication_id)
+                            .values(cancelled_at=now, cancelled_by=caller.actor_id,
+                                    audience_complete=True))
+            communication.cancelled_at, communication.audience_complete = now, True
+            communication.cancelled_by = caller.actor_id
         changes.emit(uow, communication, made)
         changes.finish_if_done(uow, communication)
         return communication.id, len(made)
