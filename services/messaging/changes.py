@@ -54,10 +54,10 @@ def finish_if_done(uow, communication):
     session = uow.session
     if not communication.audience_complete or communication.finished_at is not None:
         return
-    # one finisher at a time: two batches ending the last deliveries at once would each see
-    # the other's still in flight; under the row's lock the second sees the first's commit
-    session.execute(select(Communication.id).where(Communication.id == communication.id)
-                    .with_for_update())
+    # two batches ending the last deliveries at once may each see the other's still in
+    # flight and both leave it; the release timer (finish_ready) finishes it then, from
+    # committed state only. No lock is taken here: a step locks its deliveries, never the
+    # communication and then deliveries, so none waits on another in a circle.
     in_flight = session.scalar(select(exists().where(
         Delivery.communication_id == communication.id,
         Delivery.status.not_in(TERMINAL_STATUSES))))
@@ -108,3 +108,19 @@ def overall(communication, counts):
     return lifecycle.overall(counts, audience_complete=communication.audience_complete,
                              cancelled=communication.cancelled_at is not None)
 
+
+
+def finish_ready(db, limit=50):
+    """Finish the communications whose deliveries have all ended (in a transaction of its
+    own that holds no delivery: it never deadlocks with a step). Answers how many."""
+    with db.read() as session:
+        ready = session.scalars(select(Communication).where(
+            Communication.status.in_(("accepted", "preparing", "sending")),
+            Communication.audience_complete.is_(True), Communication.finished_at.is_(None),
+            ~exists().where(Delivery.communication_id == Communication.id,
+                            Delivery.status.not_in(TERMINAL_STATUSES)))
+            .limit(limit)).all()
+    for communication in ready:
+        with db.unit_of_work() as uow:
+            finish_if_done(uow, communication)
+    return len(ready)

@@ -61,11 +61,12 @@ def dispatch(db, providers, sender, communication_id, delivery_ids, policy):
     pool = eventlet.GreenPool(SEND_CONCURRENCY)
     for start in range(0, len(work), SEND_CONCURRENCY):
         wave = work[start:start + SEND_CONCURRENCY]
-        if start and _cancelled(db, communication_id):
-            # a cancel stops what is not handed to the provider yet, in this batch too
-            attempts += [Attempt(d.id, status="cancelled") for d in work[start:]]
-            break
-        attempts += list(pool.imap(lambda d: _attempt(providers, communication, d), wave))
+        # a cancel stops what is not handed to the provider yet, in this batch too; what
+        # may have been handed already (look_up) is only looked up
+        cancelled = _cancelled(db, communication_id)
+        attempts += list(pool.imap(
+            lambda d, cancelled=cancelled: _attempt(providers, communication, d, cancelled),
+            wave))
     record(db, providers, communication, attempts, policy)
 
 
@@ -90,14 +91,18 @@ def _within_budget(session, sender, deliveries):
     return [d for d in deliveries if d.id not in waiting_ids]
 
 
-def _attempt(providers, communication, delivery):
+def _attempt(providers, communication, delivery, cancelled=False):
     provider = providers.providers[delivery.channel]
     text = footer.text_to_send(delivery.channel, communication.body, delivery.unsubscribe_url)
+    if cancelled and not delivery.look_up:
+        return Attempt(delivery.id, status="cancelled")
     try:
         if delivery.look_up:
             found = provider.find_sent(delivery.address, text, delivery.first_attempt_at)
             if found:
                 return Attempt(delivery.id, found, "sending")
+            if cancelled:
+                return Attempt(delivery.id, status="cancelled")
         result = provider.send(delivery.id, delivery.address, text,
                                subject=communication.subject,
                                status_callback=providers.status_callback,

@@ -201,5 +201,8 @@ def cancel(db, caller, communication_id, load):
 
 
 def _open_ids(session, communication_id, status="pending"):
+    """What a cancel may stop: never a delivery to be looked up first (a retry whose answer
+    was lost: the provider may have it, and dispatching asks before it cancels)."""
     return session.scalars(select(Delivery.id).where(
-        Delivery.communication_id == communication_id, Delivery.status == status)).all()
+        Delivery.communication_id == communication_id, Delivery.status == status,
+        Delivery.look_up.is_(False))).all()

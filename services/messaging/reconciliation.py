@@ -128,12 +128,7 @@ def redrive(db, before, now):
         forgotten = session.execute(update(Delivery).where(
             Delivery.status == "queued", Delivery.next_attempt_at.is_(None),
             Delivery.updated_at <= before).values(next_attempt_at=now)).rowcount
-    with db.unit_of_work() as uow:
-        # its own transaction: it locks communications, and nothing is locked after them
-        for c in uow.session.scalars(select(Communication).where(
-                Communication.audience_complete.is_(True), Communication.finished_at.is_(None))
-                .order_by(Communication.id).limit(SWEEP_BATCH)):
-            changes.finish_if_done(uow, c)
+    changes.finish_ready(db)
     if stalled or forgotten:
         log.warning("handed on again: %d pending batches, %d queued deliveries", len(stalled),
                     forgotten)

@@ -21,6 +21,7 @@ from servicekit.service import TownhallService
 from servicekit.tracing import current_correlation_id, set_correlation_id
 from services.messaging import (
     callbacks,
+    changes,
     dispatching,
     intake,
     leases,
@@ -136,6 +137,7 @@ class MessagingService(TownhallService, Inbound, Notices):
     @timer(interval=RELEASE_INTERVAL_SECONDS)
     def release_due(self):
         dispatching.release_due(self.db)
+        changes.finish_ready(self.db)
 
     @timer(interval=SWEEP_INTERVAL_SECONDS)
     def sweep(self):
