@@ -278,10 +278,12 @@ def test_two_messaging_instances_stay_under_the_senders_segments_per_second(syst
     timeline = requests.get(f"{system.twilio_url}/_sandbox/timeline",
                             params={"from_": sender}, timeout=30).json()
     mine = [(at, segments) for at, segments in timeline[-300:]]
-    assert sum(s for _, s in mine) == 900
+    segments = sum(int(r["segments"]) for r in town.deliveries_csv(communication_id))
+    assert sum(s for _, s in mine) == segments >= 900   # 3 or more a text, with its footer
     rate, burst = 100.0, 100.0           # short_code, as configured for the demo sender
     first, last = mine[0][0], mine[-1][0]
-    assert 900 <= rate * (last - first) + burst + 3, (first, last)
+    # over the whole run: no more than the rate, after the first second's burst
+    assert segments <= rate * (last - first) + burst + 4, (segments, last - first)
     for i, (start, _) in enumerate(mine):   # every window of a second
         window = sum(s for at, s in mine[i:] if at < start + 1.0)
         assert window <= rate + burst + 3, (start, window)
