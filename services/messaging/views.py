@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from contracts.errors import InvalidRequest, NotFound
+from contracts.errors import Forbidden, InvalidRequest, NotFound
 from servicekit import pagination
 from servicekit.access import EVERYWHERE
 from services.messaging import changes, lifecycle
@@ -92,6 +92,9 @@ def communications(session, caller, community_id=None, kind=None, status=None,
     limit = pagination.page_size(limit)
     query = select(Communication).where(Communication.organization_id == caller.organization_id)
     where = caller.communities(READERS)
+    if not where:
+        raise Forbidden("listing communications needs send_communications or view_reports "
+                        "in some community", "permissions")
     if where != EVERYWHERE:
         # only sends whose every community the caller may read
         hidden = select(CommunicationCommunity.communication_id).where(

@@ -34,6 +34,20 @@ MATRIX = {
     ("post", "/v1/communications"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=R,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=R, master=R),
+    ("get", "/v1/communications/{communication_id}/deliveries"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    ("post", "/v1/communications/{communication_id}/cancel"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    ("post", "/v1/communications/preview"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    # every caller who may send or read reports somewhere lists the sends of its own
+    # organization it may read (another organization's staff: their own, none of these)
+    ("get", "/v1/communications"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=A, key_without=F, key_with=A, master=A),
     ("get", "/v1/reports/deliveries"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
@@ -459,6 +473,9 @@ BODIES = {
     # voice is on already (never set): the call is tried and changes nothing
     ("put", "/v1/residents/{resident_id}/preferences"): lambda w, c: {
         "channels": {"voice": True}, "wording": "Calls about my building: on"},
+    ("post", "/v1/communications/preview"): lambda w, c: {
+        "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
+        "category_id": w["category_id"], "body": "Matrix check"},
     ("post", "/v1/communications"): lambda w, c: {
         "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
         "category_id": w["category_id"], "body": "Matrix check"},
