@@ -35,10 +35,10 @@ class Town:
         self.system = system
         self.master = system.staff(MASTER)
         url = system.url
-        run = uuid.uuid4().hex[:6]
+        run = uuid.uuid4().hex[:8]   # "-<8 hex>": what other tests know as test-made
         office = next(o["id"] for o in system.demo["offices"] if o["name"] == "Toronto office")
         made = self.master.post(f"{url}/v1/communities", timeout=TIMEOUT, json={
-            "name": f"Announcement Towers {run}", "office_id": office,
+            "name": f"Announcement Towers-{run}", "office_id": office,
             "timezone": "America/Toronto"})
         assert made.status_code == 201, made.text
         self.community_id = made.json()["id"]
