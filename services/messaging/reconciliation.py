@@ -62,6 +62,10 @@ def sweep(db, providers, policy, now=None, stall_after=STALL_AFTER_SECONDS):
                         reconcile.after_look_up(_facts(row), answers.get(d.id, (None,))[0],
                                                 now.timestamp(), policy))
             previous = row.status
+            if decision.status == "unconfirmed" and not decision.settle:
+                # never reported sent: it reached no carrier, so it is released, and a
+                # failure names why (credits charges unconfirmed, releases failed)
+                decision = reconcile.Decision("failed", decision.reason, False)
             if decision.status and decision.status != previous:
                 changes.move(row, decision.status, reason=decision.reason)
                 gave_up += decision.status == "unconfirmed"

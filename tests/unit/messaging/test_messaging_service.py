@@ -491,15 +491,24 @@ def test_the_sweeper_takes_the_providers_answer_for_an_outcome_it_never_reported
     assert d.status == "delivered"
 
 
-def test_the_sweeper_gives_up_after_its_time_and_names_the_status(service):
+@pytest.mark.parametrize("provider_says, status, charged", [
+    (("sent", None), "unconfirmed", True),    # a carrier that never confirms: charged
+    ((None, None), "failed", False),          # the provider has no record of it: released
+])
+def test_the_sweeper_gives_up_after_its_time_and_names_the_status(provider_says, status,
+                                                                   charged):
+    from contracts.vocabulary import CHARGED_STATUSES
+    from services.messaging import reconciliation
+    service = make()
     service.create(IDENTITY, request())
     pipeline(service)
-    from services.messaging import reconciliation
+    (d,) = deliveries(service)
+    service.providers.sms.statuses[d.provider_id] = provider_says
     policy = service.providers.reconcile_policy
     late = utcnow() + timedelta(seconds=policy.give_up_after + 1)
     reconciliation.sweep(service.db, service.providers, policy, now=late)
     (d,) = deliveries(service)
-    assert d.status == "unconfirmed"
+    assert d.status == status and (d.status in CHARGED_STATUSES) is charged
 
 
 def test_a_delivery_left_sending_by_a_crash_is_looked_up_before_it_is_sent_again(service):
