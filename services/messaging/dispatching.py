@@ -184,8 +184,11 @@ def release_due(db, now=None):
     now = now or utcnow()
     with db.unit_of_work() as uow:
         session = uow.session
-        due = select(Delivery.id).where(Delivery.status == "queued",
-                                        Delivery.next_attempt_at <= now).limit(RELEASE_BATCH)
+        # rows another instance (or a dispatcher) holds are skipped, not waited for: the
+        # next tick takes them
+        due = (select(Delivery.id).where(Delivery.status == "queued",
+                                         Delivery.next_attempt_at <= now)
+               .order_by(Delivery.id).limit(RELEASE_BATCH).with_for_update(skip_locked=True))
         released = session.execute(update(Delivery).where(
             Delivery.id.in_(due.scalar_subquery()), Delivery.next_attempt_at <= now)
             .values(next_attempt_at=None)
