@@ -60,6 +60,16 @@ def unsettled(view, report_counts, expected):
     return waiting
 
 
+def milestones_reached(view, expected):
+    """Which of the steps before a send is done its view shows reached: `final` (every
+    delivery made and terminal) and `settled` (final, and no credit held)."""
+    counts = view.get("counts") or {}
+    final = (sum(counts.values()) == expected
+             and all(s in TERMINAL_STATUSES for s, n in counts.items() if n))
+    held = (view.get("credits") or {}).get("held")
+    return {"final": final, "settled": final and not held}
+
+
 def deliveries_problems(rows, view):
     """How the deliveries' CSV rows disagree with the send's view (empty: they agree):
     one row per delivery, the same counts by status, and the charge equal to the credits
@@ -218,8 +228,8 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
             if answer.status_code != 202:
                 raise RuntimeError(f"announcement: {answer.status_code} {answer.text[:500]}")
             communication = answer.json()["id"]
-            view, report = _follow(town, session, communication, community_id, baseline,
-                                   expected, deadline)
+            view, report, reached = _follow(town, session, communication, community_id,
+                                            baseline, expected, deadline)
             done = time.perf_counter()
             window.stop()
         sampled = sampler.figures() if sampler else None
@@ -240,6 +250,8 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
         "cpu_ms_per_sample": None if per_sample is None else per_sample * 1000,
         "cpu_ms_per_delivery_net": net,
         "sampler": sampled, "problems": problems,
+        # seconds after the 202 at which the follower first saw each step reached
+        "milestones": {step: at - accepted for step, at in reached.items()},
         "pipeline": {k: view.get(k) for k in ("accepted_at", "started_at", "finished_at")},
     }
 
@@ -253,6 +265,7 @@ class _Nothing:
 
 
 def _follow(town, session, communication, community_id, baseline, expected, deadline):
+    reached = {}
     while True:
         answer = session.get(f"{town.gateway_url}/v1/communications/{communication}",
                              timeout=HTTP_TIMEOUT_SECONDS)
@@ -260,6 +273,9 @@ def _follow(town, session, communication, community_id, baseline, expected, dead
             raise RuntimeError(f"GET communication {communication}: {answer.status_code} "
                                f"{answer.text[:500]}")
         view = answer.json()
+        for step, now in milestones_reached(view, expected).items():
+            if now:
+                reached.setdefault(step, time.perf_counter())
         # messaging's side first (its counts stand in for the report's); the report is
         # read once messaging is done, since polling costs Townhall CPU too
         waiting = unsettled(view, view.get("counts"), expected)
@@ -267,7 +283,8 @@ def _follow(town, session, communication, community_id, baseline, expected, dead
             report = _less(_report(session, town.gateway_url, community_id), baseline)
             waiting = unsettled(view, report, expected)
             if not waiting:
-                return view, report
+                reached["reported"] = time.perf_counter()
+                return view, report, reached
         town.check_running(f"announcement {communication} was sent")
         if deadline.expired():
             report = _less(_report(session, town.gateway_url, community_id), baseline)

@@ -84,6 +84,9 @@ def _b3_rows(results, database, count, seeded, found, floor):
     if net_ms is not None:
         results.add("  the same, the sampler's share out", net_ms, "ms")
     results.add("  202 → all final, settled, reported", found["seconds"], "s")
+    for step in ("final", "settled"):
+        if step in found["milestones"]:
+            results.add(f"    of which 202 → {step}", found["milestones"][step], "s")
     sampled = found["sampler"]
     if sampled["p50_ms"] is not None:
         results.add(f"  accept p50 meanwhile ({sampled['sent']} small sends)", sampled["p50_ms"],
