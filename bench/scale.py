@@ -90,8 +90,9 @@ def _b3_rows(results, database, count, seeded, found, floor):
             results.add(f"    of which 202 → {step}", found["milestones"][step], "s")
     sampled = found["sampler"]
     if sampled["p50_ms"] is not None:
-        results.add(f"  accept p50 meanwhile ({sampled['sent']} small sends)", sampled["p50_ms"],
-                    "ms", {"broker": "rtt_p50"})
+        results.add(f"  accept p50 meanwhile ({sampled['sent']} sent, "
+                    f"{sampled['skipped']} skipped)", sampled["p50_ms"], "ms",
+                    {"broker": "rtt_p50"})
         results.add("  accept p99 meanwhile", sampled["p99_ms"], "ms", {"broker": "rtt_p99"})
     results.add(f"  seeding: CSV import of {count:,} (not timed in B3)", seeded["rows_per_s"],
                 "row/s")
