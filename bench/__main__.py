@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only b0,http,b1,b2,consent,texts] [--texts N] [--postgres]`
+"""`python -m bench [--quick] [--only b0,http,floor,b1,b2,consent,texts] [--texts N] [--postgres]`
 
 Runs the chosen phases in one process, prints a table of figures with their ratios to the
 broker floor (B0) and the HTTP floor, and writes it to var/bench/latest.json.
@@ -19,7 +19,7 @@ from bench import isolation, scale
 from bench.measure import BenchTimeout
 from servicekit.config import ROOT
 
-PHASES = ("b0", "http", "b1", "b2", "consent", "texts")
+PHASES = ("b0", "http", "floor", "b1", "b2", "consent", "texts")
 OUTPUT = ROOT / "var" / "bench" / "latest.json"
 EXIT_GRACE_SECONDS = 60
 SIZES = {
@@ -27,6 +27,7 @@ SIZES = {
     "b0_messages": (20_000, 2_000),
     "b0_round_trips": (2_000, 200),
     "http_creates": (2_000, 200),
+    "floor_messages": (2_000, 200),
     "b1_sequential": (2_000, 200),
     "b1_concurrent": (2_000, 200),
     "b2_holds": (20_000, 2_000),  # per stage, scenario and database
@@ -34,8 +35,8 @@ SIZES = {
     "consent_calls": (5, 2),  # per category, batch size and database
     "texts": (200, 20),
 }
-PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "b1": 180, "b2": 900, "consent": 300,
-                         "texts": 600}
+PHASE_TIMEOUT_SECONDS = {"b0": 180, "http": 180, "floor": 180, "b1": 180, "b2": 900,
+                         "consent": 300, "texts": 600}
 HTTP_THREADS = 8
 B1_CALLERS = 20
 TEXT_SENDERS = 8
@@ -117,6 +118,20 @@ def run_http(args, results):
                 floor["creates_per_s"], "req/s", {"broker": "msgs", "http": "creates"})
     results.add("HTTP status callbacks received (2 per create)", floor["callbacks_per_s"], "req/s",
                 {"broker": "msgs", "http": "creates"})
+
+
+def run_floor(args, results):
+    from bench import delivery_floor
+
+    count = args.sizes["floor_messages"]
+    found = delivery_floor.measure(count, PHASE_TIMEOUT_SECONDS["floor"])
+    results.floors.update(delivery=found["floor_per_s"])
+    results.add(f"floor: twilio creates ({found['threads']} threads, N={count})",
+                found["creates_per_s"], "req/s")
+    results.add("floor: status callbacks to a 204 receiver", found["callbacks_per_s"], "req/s")
+    results.add("delivery floor 1/(1/creates + 2/callbacks)", found["floor_per_s"], "dlv/s")
+    results.notes.append("delivery floor: creates timed with the callbacks held, then the 2N "
+                         "callbacks timed alone at the receiver; B3's ratio divides by it.")
 
 
 def run_b1(args, results):
@@ -223,8 +238,8 @@ def run_consent(args, results):
         raise RuntimeError("consent decisions differ from the rules: " + " | ".join(inexact))
 
 
-RUNNERS = {"b0": run_b0, "http": run_http, "b1": run_b1, "b2": run_b2, "consent": run_consent,
-           "texts": run_texts}
+RUNNERS = {"b0": run_b0, "http": run_http, "floor": run_floor, "b1": run_b1, "b2": run_b2,
+           "consent": run_consent, "texts": run_texts}
 
 # B3 and B4, announcements at scale (bench/scale.py), bring their sizes and deadlines along;
 # they come after the floors they are compared with

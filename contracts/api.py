@@ -3,84 +3,16 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from contracts import credits_api
-from contracts.text import SingleLine
-from contracts.vocabulary import CHANNELS, DELIVERY_STATUSES
-
-KINDS = ("message", "announcement", "document")
-
-
-class Recipients(Schema):
-    class Meta:
-        unknown = RAISE
-
-    residents = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
-                            required=True, validate=validate.Length(min=1),
-                            metadata={"description": "resident ids"})
-
-
-class CommunicationRequest(Schema):
-    class Meta:
-        unknown = RAISE
-
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    channels = fields.List(fields.String(validate=validate.OneOf(CHANNELS)), required=True,
-                           validate=validate.Length(min=1))
-    recipients = fields.Nested(Recipients, required=True)
-    category_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=1600))
-    subject = fields.String(validate=[validate.Length(max=200), SingleLine()],
-                            metadata={"description": "email subject; defaults to the category"})
-
-
-class Link(Schema):
-    href = fields.String()
-
-
-class PayingWallet(credits_api.WalletView):
-    """The wallet that pays for a send, shown beside it (credits' wallet view)."""
-
-
-class CommunicationAccepted(Schema):
-    id = fields.String()
-    status = fields.String()
-    community_id = fields.String()
-    balance = fields.Nested(PayingWallet, allow_none=True,
-                            metadata={"description": "the wallet that pays for this send"})
-    links = fields.Dict(keys=fields.String(), values=fields.String(),
-                        metadata={"description": "self; order_credits: where to buy more"})
-
-
-class DeliveryView(Schema):
-    id = fields.String()
-    resident_id = fields.String()
-    channel = fields.String()
-    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
-    reason = fields.String(allow_none=True)
-    error_code = fields.String(allow_none=True)
-    credits = fields.Integer(metadata={"description": "credits priced for this delivery"})
-    updated_at = fields.String()
-
-
-class CreditsView(Schema):
-    held = fields.Integer()
-    charged = fields.Integer()
-    released = fields.Integer()
-
-
-class CommunicationView(Schema):
-    id = fields.String()
-    kind = fields.String()
-    status = fields.String()
-    community_id = fields.String()
-    category_id = fields.String()
-    channels = fields.List(fields.String())
-    created_at = fields.String()
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    deliveries = fields.List(fields.Nested(DeliveryView))
-    credits = fields.Nested(CreditsView)
-    balance = fields.Nested(PayingWallet, allow_none=True)
-    links = fields.Dict(keys=fields.String(), values=fields.String())
+# communications' schemas live in their own module; named here too for the gateway
+from contracts.communication_api import (  # noqa: E402,F401
+    CommunicationAccepted,
+    CommunicationRequest,
+    CommunicationView,
+    CreditsView,
+    DeliveryView,
+    PayingWallet,
+    Recipients,
+)
 
 
 class WalletView(Schema):

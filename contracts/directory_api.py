@@ -219,3 +219,89 @@ class ApiKeyCreated(ApiKeyView):
 
 class ApiKeyList(Schema):
     items = fields.List(fields.Nested(ApiKeyView))
+
+
+# --- groups and audiences --------------------------------------------------------------
+
+MAX_GROUP_MEMBERS = 5000      # per list: a group is one community's residents and units
+MAX_AUDIENCE_IDS = 1000       # per list of an audience
+OCCUPANCIES = ("owner", "tenant")
+
+
+class GroupMembers(Strict):
+    residents = fields.List(fields.String(validate=ID), load_default=list,
+                            validate=validate.Length(max=MAX_GROUP_MEMBERS),
+                            metadata={"description": "resident ids of the group's community"})
+    units = fields.List(fields.String(validate=ID), load_default=list,
+                        validate=validate.Length(max=MAX_GROUP_MEMBERS),
+                        metadata={"description": "unit ids of the group's community: everyone "
+                                                 "living there when a message is sent"})
+
+
+class GroupRequest(Strict):
+    community_id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME,
+                         metadata={"description": "unique in the community, whatever its case"})
+    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    members = fields.Nested(GroupMembers, load_default=lambda: {"residents": [], "units": []})
+
+
+class GroupUpdate(Strict):
+    name = fields.String(validate=NAME)
+    description = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    members = fields.Nested(GroupMembers, metadata={
+        "description": "replaces the members whole: a list left out is empty"})
+
+
+class GroupListQuery(Strict):
+    community_id = fields.String(validate=ID)
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+
+
+class GroupMemberCounts(Schema):
+    residents = fields.Integer()
+    units = fields.Integer()
+
+
+class GroupSummary(Schema):
+    id = fields.String()
+    organization_id = fields.String()
+    community_id = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    member_counts = fields.Nested(GroupMemberCounts)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class GroupView(GroupSummary):
+    members = fields.Nested(GroupMembers)
+
+
+class GroupPage(Schema):
+    items = fields.List(fields.Nested(GroupSummary))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AudienceRequest(Strict):
+    """Whom a communication is for: any mix of communities (everyone living there), units,
+    residents and saved groups, of the sender's organization, optionally only owners or only
+    tenants. Residents who have moved out are never included, and a resident named twice is
+    one recipient (directory's `audience_scope` and `resolve_audience` apply the rules)."""
+
+    communities = fields.List(fields.String(validate=ID),
+                              validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                              metadata={"description": "community ids: everyone living there"})
+    units = fields.List(fields.String(validate=ID),
+                        validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                        metadata={"description": "unit ids: everyone living there"})
+    residents = fields.List(fields.String(validate=ID),
+                            validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                            metadata={"description": "resident ids"})
+    groups = fields.List(fields.String(validate=ID),
+                         validate=validate.Length(max=MAX_AUDIENCE_IDS),
+                         metadata={"description": "group ids: their residents and units"})
+    occupancy = fields.String(allow_none=True, validate=validate.OneOf(OCCUPANCIES),
+                              metadata={"description": "only owners or only tenants; "
+                                                       "null or left out: both"})

@@ -172,7 +172,31 @@ class CommunicationAccepted(Schema):
     kind = fields.String(required=True)
     channels = fields.List(fields.String(), required=True)
     category_id = fields.String(required=True)
-    recipient_count = fields.Integer(required=True)
+    recipient_count = fields.Integer(required=True, metadata={
+        "description": "residents reached when accepted, times the channels"})
+    community_ids = fields.List(fields.String(), metadata={
+        "description": "every community the audience touches (community_id is the first)"})
+
+
+class AudiencePageRequested(Schema):
+    communication_id = fields.String(required=True)
+    page = fields.Integer(required=True, metadata={"description": "1-based page number"})
+    after = fields.String(allow_none=True, metadata={"description": "last resident id taken"})
+
+
+class DeliveriesCreated(Schema):
+    communication_id = fields.String(required=True)
+    batch = fields.Integer(required=True, metadata={"description": "the audience page"})
+    delivery_ids = fields.List(fields.String(), required=True)
+
+
+class CommunicationFinished(Schema):
+    communication_id = fields.String(required=True)
+    community_ids = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("completed", "cancelled")))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                         metadata={"description": "deliveries by final status"})
+    finished_at = fields.String(required=True)
 
 
 class DeliveriesQueued(Schema):
@@ -203,6 +227,12 @@ class ProviderStatusReceived(Schema):
     provider_id = fields.String(required=True)
     status = fields.String(required=True)
     error_code = fields.String(allow_none=True)
+
+
+class ProviderStatusesReceived(Schema):
+    """Provider status callbacks that reached the gateway together, in one event."""
+
+    items = fields.List(fields.Nested(ProviderStatusReceived), required=True)
 
 
 class TextReceived(Schema):
@@ -328,6 +358,15 @@ CATALOGUE = {
                   "A wallet that was below zero is at or above zero again."),
         EventType("communication_accepted", "messaging", 1, CommunicationAccepted,
                   "A communication was accepted for sending."),
+        EventType("audience_page_requested", "messaging", 1, AudiencePageRequested,
+                  "The next page of a communication's audience is to be resolved.",
+                  internal=True),
+        EventType("deliveries_created", "messaging", 1, DeliveriesCreated,
+                  "A page of the audience became deliveries, to be checked and paid for.",
+                  internal=True),
+        EventType("communication_finished", "messaging", 1, CommunicationFinished,
+                  "Every delivery of a communication has ended (completed), or it was "
+                  "cancelled and everything not handed to the provider ended."),
         EventType("deliveries_queued", "messaging", 1, DeliveriesQueued,
                   "Deliveries were priced, paid for and handed to the dispatch workers.",
                   internal=True),
@@ -350,6 +389,9 @@ CATALOGUE = {
                   "What became of a batch of consent-request emails.", internal=True),
         EventType("provider_status_received", "gateway", 1, ProviderStatusReceived,
                   "A provider's signed status callback was received.", internal=True),
+        EventType("provider_statuses_received", "gateway", 1, ProviderStatusesReceived,
+                  "Signed status callbacks received together (one event per batch).",
+                  internal=True),
     ]
 }
 

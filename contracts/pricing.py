@@ -10,12 +10,7 @@ import math
 from dataclasses import dataclass
 
 from contracts.footer import text_to_send
-
-GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = set("^{}\\[~]|€\f")
+from contracts.segments import is_gsm7
 
 
 @dataclass(frozen=True)
@@ -26,10 +21,6 @@ class RateCard:
 
 
 DEFAULT_RATES = RateCard()
-
-
-def is_gsm7(text):
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
 
 
 def text_credits(body, rates=DEFAULT_RATES):

@@ -2,17 +2,29 @@
 
 CHANNELS = ("sms", "email", "voice")
 
-# A delivery only moves forward along this order; terminal states win over late ones.
+# A delivery's statuses, in the order they rank (services/messaging/lifecycle.py lists the
+# moves between them); every terminal status ranks above every other, so a terminal state
+# wins over a late callback.
 DELIVERY_STATUSES = (
     "pending",      # accepted, not yet checked
     "queued",       # consent given, credits held, waiting for a dispatch worker
-    "sending",      # handed to the provider, answer not yet recorded
-    "sent",         # the provider accepted it
+    "sending",      # claimed by a dispatch worker or handed to the provider, no final answer
+    "sent",         # the provider accepted it and passed it on to the carrier
     "delivered",    # terminal: the handset or mailbox has it
     "undelivered",  # terminal: the carrier could not deliver it
-    "failed",       # terminal: the provider refused or it could not be sent
-    "suppressed",   # terminal: not sent (consent, preference, no contact point)
+    "failed",       # terminal: the provider refused it or it could not be sent
+    "suppressed",   # terminal: not sent (consent, preference, no contact point, duplicate)
+    "cancelled",    # terminal: the send was cancelled before it reached the provider
+    "unconfirmed",  # terminal: handed to the provider, no final status however long we asked
 )
-TERMINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "suppressed"})
+TERMINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "suppressed", "cancelled",
+                               "unconfirmed"})
 STATUS_RANK = {status: rank for rank, status in enumerate(DELIVERY_STATUSES[:4])}
 STATUS_RANK.update({status: len(STATUS_RANK) for status in TERMINAL_STATUSES})
+
+# A communication's status, from its deliveries' (lifecycle.overall)
+COMMUNICATION_STATUSES = ("accepted", "preparing", "sending", "completed", "cancelled")
+
+# what a terminal delivery is charged for: delivered, and unconfirmed (the provider took it
+# and never said more; carriers bill what they send); every other end releases its hold
+CHARGED_STATUSES = frozenset({"delivered", "unconfirmed"})

@@ -17,8 +17,20 @@ IMPORT_TIMEOUT = 120
 class ConsentImportRoutes:
     consent_imports = Rpc("consent", timeout=IMPORT_TIMEOUT)
 
-    @api("POST", "/v1/consent/categories/<string:category_id>/consent-imports")
+    @api("POST", "/v1/consent/categories/<string:category_id>/consent-imports",
+         body="upload", query=schemas.ConsentImportQuery, answer=schemas.ConsentImportView,
+         errors=(403, 404, 422), idempotency_key="accepted", description=(
+             "Columns: resident_id, channel (sms, email, voice), action (grant, withdraw), "
+             "obtained_at (YYYY-MM-DD or an ISO date and time, not in the future), wording "
+             "(the words the resident agreed to, up to 1000 characters) are required; "
+             "address (the phone or email it concerns) and source (e.g. paper form 2024) are "
+             "optional. Every row is checked first; a file with any error imports nothing "
+             "and the 422 names up to 50 errors by line, column and rule. A good file is "
+             "appended in one transaction, in file order, method import. At most 20,000 rows "
+             "and 5 MiB."))
     def import_consents(self, request, category_id):
+        """Import consent collected before Townhall from a CSV file
+        (manage_consent_categories)."""
         identity = self._authenticate(request)
         query = schemas.ConsentImportQuery().load(request.args.to_dict())
         data, filename = csv_upload(request, CONSENT_IMPORT_MAX_BYTES)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from contracts import credits_api as schemas
 from contracts.errors import InvalidRequest
 from contracts.footer import carries_unsubscribe_link
+from gateway.declaration import CSV, HTML
 from gateway.http import api, csv_download, idempotency_key, json_body
 from gateway.pages import HEADERS as PAGE_HEADERS
 from servicekit.spreadsheets import to_csv
@@ -16,33 +17,44 @@ from servicekit.spreadsheets import to_csv
 ORDER_LINK = "/v1/credits/orders"
 LOG_COLUMNS = ("at", "kind", "available", "held", "balance", "actor", "reason",
                "communication_id", "order_id", "transaction_id")
+CHANGE = (403, 404, 409, 422)
 
 
 class CreditsRoutes:
-    @api("GET", "/v1/credits/settings")
+    @api("GET", "/v1/credits/settings", answer=schemas.SettingsView, errors=(403,))
     def get_credit_settings(self, request):
+        """The organization's credit model, floor and rate card."""
         identity = self._authenticate(request)
         return schemas.SettingsView().dump(self.credits.get_settings(identity))
 
-    @api("PATCH", "/v1/credits/settings")
+    @api("PATCH", "/v1/credits/settings", request=schemas.SettingsChange,
+         answer=schemas.SettingsView, errors=(403, 422))
     def change_credit_settings(self, request):
+        """Switch the credit model (refused while it would strand credits), set the floor or
+        the rate card (master users)."""
         identity = self._authenticate(request)
         changes = schemas.SettingsChange().load(json_body(request))
         return schemas.SettingsView().dump(self.credits.change_settings(identity, changes))
 
-    @api("GET", "/v1/credits/wallets")
+    @api("GET", "/v1/credits/wallets", answer=schemas.WalletList)
     def list_wallets(self, request):
+        """Wallets the caller may see (seed 002) and where to order credits."""
         identity = self._authenticate(request)
         found = self.credits.list_wallets(identity)
         return schemas.WalletList().dump(dict(found, links={"order_credits": ORDER_LINK}))
 
-    @api("GET", "/v1/credits/wallets/<string:wallet>")
+    @api("GET", "/v1/credits/wallets/<string:wallet>", answer=schemas.WalletView,
+         errors=(403, 404, 422))
     def get_credit_wallet(self, request, wallet):
+        """A wallet: community:<id>, user:<id> or pool."""
         identity = self._authenticate(request)
         return schemas.WalletView().dump(self.credits.wallet(identity, wallet))
 
-    @api("POST", "/v1/credits/wallets/<string:wallet>/grants")
+    @api("POST", "/v1/credits/wallets/<string:wallet>/grants", request=schemas.AddCredits,
+         answer=schemas.WalletView, status=201, errors=CHANGE, idempotency_key="required")
     def add_credits(self, request, wallet):
+        """Add credits from outside the ledger: support grants and corrections (master
+        users; Idempotency-Key required)."""
         identity = self._authenticate(request)
         body = schemas.AddCredits().load(json_body(request))
         key = idempotency_key(request)
@@ -53,15 +65,20 @@ class CreditsRoutes:
         added = self.credits.add_credits(identity, wallet, body["amount"], body["reason"], key)
         return 201, schemas.WalletView().dump(added)
 
-    @api("PUT", "/v1/credits/wallets/<string:wallet>/threshold")
+    @api("PUT", "/v1/credits/wallets/<string:wallet>/threshold", request=schemas.Threshold,
+         answer=schemas.ThresholdView, errors=CHANGE)
     def set_low_threshold(self, request, wallet):
+        """Set the balance below which wallet_balance_low is announced."""
         identity = self._authenticate(request)
         body = schemas.Threshold().load(json_body(request))
         return schemas.ThresholdView().dump(
             self.credits.set_low_threshold(identity, wallet, body["low_threshold"]))
 
-    @api("GET", "/v1/credits/wallets/<string:wallet>/log")
+    @api("GET", "/v1/credits/wallets/<string:wallet>/log", query=schemas.LogQuery,
+         answer=(schemas.LogView, CSV, HTML), errors=(403, 404, 422))
     def credit_log(self, request, wallet):
+        """Every change of the last days (30 by default): JSON, a CSV download (format=csv)
+        or a printable page (format=html)."""
         identity = self._authenticate(request)
         query = schemas.LogQuery().load(request.args.to_dict())
         found = schemas.LogView().dump(self.credits.log(identity, wallet, query["days"]))
@@ -74,16 +91,21 @@ class CreditsRoutes:
             return Response(_log_page(found), mimetype="text/html", headers=PAGE_HEADERS)
         return found
 
-    @api("POST", "/v1/credits/transfers")
+    @api("POST", "/v1/credits/transfers", request=schemas.TransferRequest,
+         answer=schemas.TransferView, status=201, errors=(402, 403, 404, 422),
+         idempotency_key="accepted")
     def transfer_credits(self, request):
+        """Move credits between wallets under the organization's rules (seed 002)."""
         identity = self._authenticate(request)
         body = schemas.TransferRequest().load(json_body(request))
         moved = self.credits.transfer(identity, body["source"], body["target"], body["amount"],
                                       body["reason"], idempotency_key(request))
         return 201, schemas.TransferView().dump(moved)
 
-    @api("POST", "/v1/credits/quote")
+    @api("POST", "/v1/credits/quote", request=schemas.QuoteRequest, answer=schemas.QuoteView,
+         errors=(403, 404, 422))
     def quote(self, request):
+        """Price a body for a number of recipients per channel before sending."""
         identity = self._authenticate(request)
         body = schemas.QuoteRequest().load(json_body(request))
         community_id = body.pop("community_id", None)

@@ -14,7 +14,7 @@ from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
 from gateway.body_limits import MAX_JSON_DEPTH, limit_for, nesting_exceeds, too_large
+from gateway.declaration import Declaration
 from servicekit.tracing import (
     CORRELATION_HEADER,
     current_correlation_id,
@@ -38,6 +39,8 @@ PROBLEM = "application/problem+json"
 # every answer: the API's are the caller's own data, never for a shared cache, and never
 # to be read as anything but their declared type (pages may add their own, stricter ones)
 ANSWER_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+CHUNKED = b"Transfer-Encoding: chunked\r\n"
+END_OF_HEADERS = b"\r\n"
 
 
 class ApiWsgiApp(WsgiApp):
@@ -65,16 +68,73 @@ class ApiServer(WebServer):
     def get_wsgi_app(self):
         return ApiWsgiApp(self)
 
+    def get_wsgi_server(self, sock, wsgi_app, protocol=None, debug=False):
+        return super().get_wsgi_server(sock, wsgi_app, protocol=AnswerProtocol, debug=debug)
+
+
+class AnswerProtocol(HttpOnlyProtocol):
+    """nameko's HTTP protocol, writing through NoContentFraming."""
+
+    def setup(self):
+        super().setup()
+        self.wfile = NoContentFraming(self.wfile)
+
+    def handle_one_response(self):
+        self.wfile.expect_answer(to_head=self.command == "HEAD")
+        super().handle_one_response()
+
+
+class NoContentFraming:
+    """The connection's output as eventlet writes it, except that an answer which has no
+    content — 1xx, 204, 304, or any answer to HEAD — ends with its headers.
+
+    eventlet 0.33 (the series nameko runs on) frames every answer without a Content-Length
+    as chunked, these too, and ends it with the empty chunk `0\r\n\r\n` (eventlet issues
+    746 and 862, fixed in 0.38). HTTP forbids both there (RFC 9110 8.6, RFC 9112 6.1 and
+    6.3), and a client reads those five bytes as the start of the next answer on the
+    connection: the Twilio sandbox's client refused every status callback's 204 and sent it
+    again. eventlet writes an answer's status line and headers in one `writelines` call,
+    the header ending as an item of its own."""
+
+    def __init__(self, wfile):
+        self.wfile = wfile
+        self.to_head = self.awaiting_headers = self.dropping = False
+
+    def expect_answer(self, to_head):
+        self.to_head, self.awaiting_headers, self.dropping = to_head, True, False
+
+    def writelines(self, parts):
+        parts = list(parts)
+        if self.awaiting_headers and parts:
+            status = int(parts[0].split(b" ", 2)[1])
+            interim = 100 <= status < 200       # 100 Continue: the real answer follows
+            self.awaiting_headers = interim
+            self.dropping = interim or status in (204, 304) or self.to_head
+            if self.dropping:
+                end = parts.index(END_OF_HEADERS) + 1
+                parts = [part for part in parts[:end] if part != CHUNKED]
+        elif self.dropping:
+            return
+        self.wfile.writelines(parts)
+
+    def __getattr__(self, name):
+        return getattr(self.wfile, name)
+
 
 class ApiEntrypoint(HttpRequestHandler):
-    """`body` is the kind of body the route takes: json (the default), form or upload."""
+    """A route. Beside nameko's arguments it takes the route's declaration
+    (gateway/declaration.py): what it takes and answers, for its OpenAPI entry, and the kind
+    of body it reads (`body`: json, the default; form; upload), for the body's limit."""
 
     server = ApiServer()
 
-    def __init__(self, method, url, body="json", **kwargs):
-        limit_for(body)   # an unknown kind fails when the route is declared
-        self.body = body
-        super().__init__(method, url, **kwargs)
+    def __init__(self, method, url, expected_exceptions=(), sensitive_arguments=(),
+                 **declared):
+        self.declaration = Declaration(**declared)
+        self.body = self.declaration.body
+        limit_for(self.body)   # an unknown kind fails when the route is declared
+        super().__init__(method, url, expected_exceptions=expected_exceptions,
+                         sensitive_arguments=sensitive_arguments)
 
     def handle_request(self, request):
         # the correlation id is fixed before the worker starts, so the response carries

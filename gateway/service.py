@@ -9,25 +9,28 @@ from werkzeug.wrappers import Response
 
 from contracts import api as schemas
 from contracts.errors import (
-    Forbidden,
     InvalidRequest,
     ServiceUnavailable,
     Unauthenticated,
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.communication_routes import CommunicationRoutes
 from gateway.consent_import_routes import ConsentImportRoutes
 from gateway.consent_request_routes import ConsentRequestRoutes
 from gateway.consent_routes import ConsentRoutes
-from gateway.credits_routes import ORDER_LINK, CreditsRoutes
+from gateway.credits_routes import CreditsRoutes
+from gateway.declaration import XML, Answer
 from gateway.directory_routes import DirectoryRoutes
-from gateway.http import api, json_body, json_response
+from gateway.group_routes import GroupRoutes
+from gateway.http import api
 from gateway.import_routes import ImportRoutes
 from gateway.order_routes import OrderRoutes
 from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
+from gateway.status_batches import StatusBatches
 from gateway.unsubscribe_pages import UnsubscribePages
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -37,15 +40,25 @@ from servicekit.tracing import Tracing, current_correlation_id
 SERVICES = ("directory", "consent", "credits", "messaging", "tickets", "reports")
 HEALTH_TIMEOUT = 2.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SIGNED_BY_TWILIO = {"X-Twilio-Signature": "Twilio's signature of the public URL and the form "
+                                          "fields (HMAC-SHA1 with the auth token)"}
+STATUS_FORM = {"type": "object", "required": ["MessageSid", "MessageStatus"], "properties": {
+    "MessageSid": {"type": "string"}, "MessageStatus": {"type": "string"},
+    "ErrorCode": {"type": "string"}}}
+INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body"],
+                "properties": {name: {"type": "string"}
+                               for name in ("MessageSid", "From", "To", "Body")}}
 
 
-class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, CreditsRoutes,
-                     OrderRoutes, ConsentRoutes, PreferenceRoutes, ConsentRequestRoutes,
-                     ConsentImportRoutes, UnsubscribePages):
+class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
+                     PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
+                     PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
+                     UnsubscribePages):
     name = "gateway"
     config = Config()
     tracing = Tracing()
     events = EventPublisher()
+    status_batches = StatusBatches()
     directory = Rpc("directory")
     consent = Rpc("consent")   # health checks are bounded by HEALTH_TIMEOUT anyway
     credits = Rpc("credits")
@@ -55,7 +68,8 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
     tickets = Rpc("tickets", timeout=HEALTH_TIMEOUT)
     reports = Rpc("reports")
 
-    @api("GET", "/healthz")
+    @api("GET", "/healthz", public=True, answer=schemas.Health, answer_description="healthy",
+         answers={503: Answer("degraded: what does not answer is named", schemas.Health)})
     def healthz(self, request):
         """Broker and every service reachable: 200, else 503 naming what is not."""
         broker = _broker_status(self.config["AMQP_URI"])
@@ -75,75 +89,54 @@ class GatewayService(DirectoryRoutes, PlacesRoutes, PeopleRoutes, ImportRoutes, 
         except Exception as exc:  # a service that answers with an error is not healthy
             return service, f"error: {type(exc).__name__}"
 
-    @api("GET", "/openapi.json")
+    @api("GET", "/openapi.json", public=True, documented=False)
     def openapi_document(self, request):
+        """This document (it does not list itself)."""
         return openapi.document()
 
-    @api("POST", "/v1/communications")
-    def create_communication(self, request):
-        identity = self._authenticate(request)
-        payload = schemas.CommunicationRequest().load(json_body(request))
-        key = request.headers.get("Idempotency-Key")
-        accepted = self.messaging.create(identity, payload, idempotency_key=key)
-        accepted = self._with_balance(identity, accepted, accepted.get("community_id"))
-        body = schemas.CommunicationAccepted().dump(accepted)
-        return json_response(body, 202, headers={"Location": accepted["links"]["self"]})
-
-    @api("GET", "/v1/communications/<string:communication_id>")
-    def get_communication(self, request, communication_id):
-        identity = self._authenticate(request)
-        view = self.messaging.get(identity, communication_id)
-        view["credits"] = self.credits.get_holds(identity, communication_id)
-        view = self._with_balance(identity, view, view.get("community_id"))
-        return schemas.CommunicationView().dump(view)
-
-    def _with_balance(self, identity, answer, community_id):
-        """Where users send, the balance that pays and where to order more (seed 000)."""
-        answer = dict(answer, links=dict(answer.get("links") or {},
-                                         order_credits=ORDER_LINK))
-        if community_id:
-            try:
-                answer["balance"] = self.credits_balance.payer_wallet(identity,
-                                                                      community_id)
-            except (Forbidden, ServiceUnavailable):
-                # a reader who may not send sees no paying wallet; and a send that was
-                # accepted is answered as accepted even while credits cannot be asked
-                answer["balance"] = None
-        return answer
-
-    @api("GET", "/v1/communities/<string:community_id>/credits")
+    @api("GET", "/v1/communities/<string:community_id>/credits", answer=schemas.WalletView,
+         errors=(404,))
     def get_community_credits(self, request, community_id):
+        """A community wallet: balance and held credits."""
         identity = self._authenticate(request)
         self.directory.get_community(identity, community_id)  # 404 unless the caller's
         return schemas.WalletView().dump(self.credits.get_wallet(identity, community_id))
 
-    @api("GET", "/v1/reports/deliveries")
+    @api("GET", "/v1/reports/deliveries", query=schemas.DeliveryReportQuery,
+         answer=schemas.DeliveryCounts, errors=(404, 422))
     def delivery_report(self, request):
+        """Delivery counts by status."""
         identity = self._authenticate(request)
         query = schemas.DeliveryReportQuery().load(request.args.to_dict())
         self.directory.get_community(identity, query["community_id"])
         counts = self.reports.delivery_counts(identity, query["community_id"])
         return schemas.DeliveryCounts().dump(counts)
 
-    @api("POST", "/webhooks/twilio/status", body="form")
+    @api("POST", "/webhooks/twilio/status", body="form", public=True, request=STATUS_FORM,
+         request_headers=SIGNED_BY_TWILIO, status=204, answer_description="accepted",
+         errors=(403, 422))
     def twilio_status(self, request):
-        """Checked, acknowledged at once, applied asynchronously by messaging."""
+        """Twilio status callback (X-Twilio-Signature checked): acknowledged at once, applied
+        asynchronously by messaging."""
         twilio = self.config["twilio"]
         public_url = self.config["gateway"]["public_url"]
         params = verify_twilio(request, twilio["auth_token"], public_url)
         sid, status = params.get("MessageSid"), params.get("MessageStatus")
         if not sid or not status:
             raise InvalidRequest("MessageSid and MessageStatus are required", "MessageSid")
-        self.events.publish(envelope("provider_status_received", {
+        self.status_batches.add(self.events, {
             "provider": "twilio", "provider_id": sid, "status": status,
             "error_code": params.get("ErrorCode") or None},
-            correlation_id=current_correlation_id()))
+            correlation_id=current_correlation_id())
         return Response(status=204)
 
-    @api("POST", "/webhooks/twilio/inbound", body="form")
+    @api("POST", "/webhooks/twilio/inbound", body="form", public=True, request=INBOUND_FORM,
+         request_headers=SIGNED_BY_TWILIO, answer=XML, answer_description="empty TwiML",
+         errors=(403, 422))
     def twilio_inbound(self, request):
-        """A text to one of our numbers: checked, handed on as `text_received`, answered at
-        once with empty TwiML — keywords are answered later, exactly once, through the API."""
+        """Twilio inbound text (X-Twilio-Signature checked): handed on as text_received and
+        answered at once with empty TwiML; keywords are answered later, exactly once,
+        through the API."""
         twilio = self.config["twilio"]
         public_url = self.config["gateway"]["public_url"]
         params = verify_twilio(request, twilio["auth_token"], public_url)

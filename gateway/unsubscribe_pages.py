@@ -10,6 +10,8 @@ The words recorded as evidence are the words this page shows, built by the same 
 from html import escape
 
 from contracts.errors import DomainError
+from gateway.consent_request_routes import LINK_PROBLEMS
+from gateway.declaration import HTML
 from gateway.http import api, client_address
 from gateway.pages import link_problem, page, well_formed
 
@@ -18,19 +20,31 @@ BUTTON = "Unsubscribe"
 ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
 EXPIRED_ADVICE = ("Use the link in the newest message you received, or contact the "
                   "management office.")
+TOKEN = {"token": "the signed token from the message"}
+FORM = {"type": "object", "properties": {
+    "scope": {"type": "string", "enum": ["category", "all_commercial"]},
+    ONE_CLICK_FIELD: {"type": "string", "enum": [ONE_CLICK_VALUE],
+                      "description": "RFC 8058 one-click: withdraws the link's category"}}}
 
 
 class UnsubscribePages:
-    @api("GET", "/u/<string:token>")
+    @api("GET", "/u/<string:token>", public=True, answer=HTML, answer_description="the page",
+         answers=LINK_PROBLEMS, path_parameters=TOKEN)
     def unsubscribe_page(self, request, token):
+        """Public unsubscribe page (no login): this category or every commercial category;
+        records nothing."""
         try:
             view = self.consent.describe_unsubscribe(well_formed(token))
         except DomainError as exc:
             return link_problem(exc, EXPIRED_ADVICE)
         return form_page(view)
 
-    @api("POST", "/u/<string:token>", body="form")
+    @api("POST", "/u/<string:token>", body="form", public=True, request=FORM,
+         request_required=False, answer=HTML, answer_description="confirmation page",
+         answers=LINK_PROBLEMS, path_parameters=TOKEN)
     def unsubscribe_submit(self, request, token):
+        """Unsubscribe (the page's form, or a mail client's one-click POST): records the
+        withdrawal with the words shown, the address, the time and the client's IP."""
         one_click = request.form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
         scope = "category" if one_click else request.form.get("scope")
         try:

@@ -83,13 +83,15 @@ class Rpc(RpcProxy):
     """An RPC proxy whose calls give up after a timeout (nameko 2's in-service proxies
     wait forever) with ServiceUnavailable naming the service and method."""
 
-    def __init__(self, target_service, timeout=None, **options):
+    def __init__(self, target_service, timeout=None, setting="rpc_timeout_seconds", **options):
         super().__init__(target_service, **options)
-        self.timeout = timeout
+        self.timeout, self.setting = timeout, setting
 
     def get_dependency(self, worker_ctx):
         proxy = super().get_dependency(worker_ctx)
-        timeout = self.timeout or float(self.container.config.get("rpc_timeout_seconds", 10))
+        config = self.container.config
+        timeout = self.timeout or float(config.get(self.setting)
+                                        or config.get("rpc_timeout_seconds", 10))
         return TimedProxy(proxy, self.target_service, timeout)
 
 

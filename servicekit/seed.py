@@ -257,6 +257,21 @@ Follow it (use the id from the answer), then see the credits and the report:
   curl -s '{base}/v1/reports/deliveries?community_id={community['id']}' \\
     -H "Authorization: Bearer $KEY"
 
+Announce to everyone in {community['name']} by text and email: preview it, send it, follow
+it, find it again and download its deliveries:
+
+  BODY='{{"kind": "announcement", "channels": ["sms", "email"],
+         "recipients": {{"communities": ["{community['id']}"]}},
+         "category_id": "{demo['category_id']}", "subject": "Water shut-off",
+         "body": "Water will be off Tuesday 9-12 for repairs."}}'
+  curl -s -X POST {base}/v1/communications/preview -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' -d "$BODY"
+  curl -s -X POST {base}/v1/communications -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' -H 'Idempotency-Key: water-1' -d "$BODY"
+  curl -s "{base}/v1/communications?community_id={community['id']}" -H "Authorization: Bearer $KEY"
+  curl -s -o deliveries.csv "{base}/v1/communications/<id>/deliveries?format=csv" \
+    -H "Authorization: Bearer $KEY"
+
 Sign in as a person instead (POST {base}/v1/auth/login with {{"email": …, "password": …}}):
 {logins}
 """, flush=True)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from eventlet.corolocal import local
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
 CORRELATION_HEADER = "X-Correlation-Id"  # the gateway reads and answers it
 _current = local()
@@ -49,7 +50,9 @@ class Tracing(DependencyProvider):
         log = logging.getLogger(f"townhall.{worker_ctx.service_name}")
         extra = {"entrypoint": entrypoint.method_name, "elapsed_ms": elapsed_ms}
         if exc_info is None:
-            log.info("handled %s", entrypoint.method_name, extra=extra)
+            # a timer that ticks several times a second would bury everything else
+            level = logging.DEBUG if isinstance(entrypoint, Timer) else logging.INFO
+            log.log(level, "handled %s", entrypoint.method_name, extra=extra)
         else:
             extra["error"] = f"{exc_info[0].__name__}: {exc_info[1]}"
             log.warning("failed %s", entrypoint.method_name, extra=extra)

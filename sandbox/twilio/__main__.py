@@ -23,6 +23,12 @@ def _numbers(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
+def _flag(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+    return text.lower() in ("true", "1", "yes")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Behaviour()
     parser = argparse.ArgumentParser(prog="python -m sandbox.twilio", description=__doc__)
@@ -41,6 +47,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("fail-to", _numbers, (), "comma-separated To numbers that always end failed")
     option("reject-to", _numbers, (), "comma-separated To numbers whose create is refused")
     option("opted-out", _numbers, (), "comma-separated To numbers refused with 21610 (STOP)")
+    option("server-error-rate", float, defaults.server_error_rate,
+           "share of creates answered 500, nothing created")
+    option("server-error-after-create-rate", float, defaults.server_error_after_create_rate,
+           "share of creates that make the message, then answer 500 (the answer lost)")
+    option("throttle-rate", float, defaults.throttle_rate,
+           "share of creates answered 429 (20429), nothing created")
+    option("queue-full-rate", float, defaults.queue_full_rate,
+           "share of messages ending failed with 30001 (Queue overflow)")
+    option("unavailable", _flag, defaults.unavailable, "answer every API call 503")
+    option("first-attempts-fail", int, defaults.first_attempts_fail,
+           "the first N creates to each To answer 500")
+    option("drop-final-callback-rate", float, defaults.drop_final_callback_rate,
+           "share of messages whose final status callback is never posted")
+    option("drop-callbacks-to", _numbers, (),
+           "comma-separated To numbers whose final status callback is never posted")
+    option("stuck-rate", float, defaults.stuck_rate, "share of messages that stay sent for ever")
+    option("callback-concurrency", int, defaults.callback_concurrency,
+           "status callbacks in flight at once")
+    option("hold-callbacks", _flag, defaults.hold_callbacks,
+           "keep status callbacks waiting until set false through /_sandbox/config")
     option("seed", optional_int, None, "seed for the random outcomes")
     return parser.parse_args(argv)
 

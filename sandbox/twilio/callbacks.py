@@ -32,27 +32,31 @@ async def deliver_status_callback(
     params: dict[str, str],
     auth_token: str,
     attempts_log: list[dict[str, Any]],
+    slots: asyncio.Semaphore,
 ) -> bool:
-    """Post until a 2xx/3xx/4xx answer or retries run out; every attempt lands in attempts_log."""
+    """Post until a 2xx/3xx/4xx answer or retries run out; every attempt lands in attempts_log.
+    Each attempt holds one of `slots` (how many callbacks are in flight at once); the waits
+    between attempts hold none."""
     for attempt, retry_delay in enumerate((*RETRY_DELAYS_SECONDS, None), start=1):
-        record: dict[str, Any] = {
-            "status": params["MessageStatus"],
-            "attempt": attempt,
-            "url": url,
-            "at": datetime.now(UTC).isoformat(),
-            "http_status": None,
-            "error": None,
-        }
-        attempts_log.append(record)
-        try:
-            answer = await post_signed(session, url, params, auth_token)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            record["error"] = f"{type(exc).__name__}: {exc}"
-        else:
-            record["http_status"] = answer.status
-            # a 4xx means the receiver looked at it and said no; sending it again changes nothing
-            if answer.status < 500:
-                return answer.status < 300
+        async with slots:
+            record: dict[str, Any] = {
+                "status": params["MessageStatus"],
+                "attempt": attempt,
+                "url": url,
+                "at": datetime.now(UTC).isoformat(),
+                "http_status": None,
+                "error": None,
+            }
+            attempts_log.append(record)
+            try:
+                answer = await post_signed(session, url, params, auth_token)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                record["error"] = f"{type(exc).__name__}: {exc}"
+            else:
+                record["http_status"] = answer.status
+                # a 4xx means the receiver looked at it and said no: sending again changes nothing
+                if answer.status < 500:
+                    return answer.status < 300
         if retry_delay is None:
             return False
         await asyncio.sleep(retry_delay)

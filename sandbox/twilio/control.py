@@ -1,6 +1,7 @@
 """The /_sandbox routes: what tests use to steer the fake provider and read what it saw."""
 
 import json
+from itertools import islice
 
 import aiohttp
 from aiohttp import web
@@ -19,8 +20,40 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
         return web.json_response({"status": "ok", "messages": len(sandbox_of(request).messages)})
 
     async def all_messages(request: web.Request) -> web.Response:
-        messages = sandbox_of(request).messages.values()
-        return web.json_response([message.inspection() for message in messages])
+        """Every message in the order made, or a page of them: ?to= keeps one number's,
+        ?after=<sid> starts after that message, ?limit= caps the page."""
+        sandbox = sandbox_of(request)
+        query = request.query
+        try:
+            limit = int(query["limit"]) if "limit" in query else None
+            if limit is not None and limit < 1:
+                raise ValueError
+        except ValueError:
+            return web.json_response({"error": "limit must be an integer >= 1"}, status=400)
+        sids = sandbox.sids_by_to.get(query["to"], []) if "to" in query else sandbox.sids
+        start = 0
+        if "after" in query:
+            after = sandbox.messages.get(query["after"])
+            if after is None or query.get("to", after.to) != after.to:
+                return web.json_response(
+                    {"error": "after must be the sid of a message (to that number)"},
+                    status=400)
+            # sids of one number are a subsequence of all sids, ordered the same way
+            start = (sids.index(after.sid) + 1 if "to" in query
+                     else sandbox.position[after.sid] + 1)
+        page = islice(sids, start, None if limit is None else start + limit)
+        return web.json_response([sandbox.messages[sid].inspection() for sid in page])
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(sandbox_of(request).tally.as_json())
+
+    async def timeline(request: web.Request) -> web.Response:
+        sender = request.query.get("from_") or request.query.get("from")
+        if not sender:
+            return web.json_response(
+                {"error": "from_ is required: the sender's number (or MessagingServiceSid)"},
+                status=400)
+        return web.json_response(sandbox_of(request).tally.timeline(sender))
 
     async def one_message(request: web.Request) -> web.Response:
         message = sandbox_of(request).messages.get(request.match_info["sid"])
@@ -67,4 +100,6 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
     app.router.add_get("/_sandbox/health", health)
     app.router.add_get("/_sandbox/messages", all_messages)
     app.router.add_get("/_sandbox/messages/{sid}", one_message)
+    app.router.add_get("/_sandbox/stats", stats)
+    app.router.add_get("/_sandbox/timeline", timeline)
     app.router.add_post("/_sandbox/inbound", inbound)

@@ -5,6 +5,9 @@ from aiohttp import web
 TWILIO_ERROR_MESSAGES = {
     20003: "Authenticate",
     20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    20503: "Service Unavailable",
     21211: "The 'To' number is not a valid phone number.",
     21602: "Message body is required.",
     21603: "A 'From' phone number is required.",
@@ -12,6 +15,7 @@ TWILIO_ERROR_MESSAGES = {
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    30001: "Queue overflow",
     30003: "Unreachable destination handset",
     30004: "Message blocked",
     30005: "Unknown destination handset",

@@ -45,8 +45,11 @@ class SandboxMessage:
     body: str
     status_callback: str | None
     messaging_service_sid: str | None
-    final_status: str  # where the lifecycle ends: delivered, undelivered or failed
+    # where the lifecycle ends: delivered, undelivered or failed; `sent` is stuck there for ever
+    final_status: str
     final_error_code: int | None
+    passes_sent: bool = True  # a queue overflow fails before it is ever sent
+    final_callback: bool = True  # false: the final status is reached but never posted
     sid: str = field(default_factory=lambda: new_sid("SM"))
     status: str = "queued"
     date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -107,6 +110,7 @@ class SandboxMessage:
             **self.resource(),
             "status_callback": self.status_callback,
             "final_status": self.final_status,
+            "final_callback": self.final_callback,
             "callbacks": self.callbacks,
         }
 

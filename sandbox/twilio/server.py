@@ -38,6 +38,10 @@ async def require_account_credentials(request: web.Request, handler):
         authorized = request.headers.get("Authorization") == request.app[EXPECTED_AUTH]
         if not authorized or request.match_info.get("account_sid") != sandbox.settings.account_sid:
             return twilio_error(20003, 401, "Authenticate")
+        if request.method == "POST" and request.path.endswith("/Messages.json"):
+            sandbox.tally.count_create_request()
+        if sandbox.behaviour.unavailable:
+            return twilio_error(20503, 503)
     return await handler(request)
 
 
@@ -62,6 +66,7 @@ async def create_message(request: web.Request) -> web.Response:
         return twilio_error(21617, 400)
     outcome = sandbox.accept(to, from_, body or "", form.get("StatusCallback") or None, service)
     if isinstance(outcome, Rejection):
+        # also when outcome.created: the message lives on, its answer is what is lost
         return twilio_error(outcome.code, outcome.status, outcome.message)
     return web.json_response(outcome.resource(), status=201)
 
@@ -149,7 +154,10 @@ def build_app(settings: SandboxSettings) -> web.Application:
 
 async def _callback_session(app: web.Application) -> AsyncIterator[None]:
     sandbox = app[SANDBOX]
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+    # no cap on connections: callback_concurrency bounds the posts in flight, and can change
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         sandbox.session = session
         yield
         await sandbox.close()

@@ -6,10 +6,34 @@ from typing import Any
 from sandbox import kit
 from sandbox.kit import delay, rate, seed
 
+LIST_SETTINGS = ("fail_to", "reject_to", "opted_out", "drop_callbacks_to")
+
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How the fake provider treats messages; tests change it per run through /_sandbox/config."""
+    """How the fake provider treats messages; tests change it per run through /_sandbox/config.
+
+    A create is decided in this order (every chance drawn from the one `seed`ed random, and
+    only for a rate above 0, so a seeded run draws the same sequence whatever else is set):
+    `first_attempts_fail` N: the first N creates to each To (counted since it was set) answer
+        500 and create nothing — a retry test that needs no luck;
+    `throttle_rate`: 429 with Twilio error 20429, nothing created;
+    `server_error_rate`: 500 (error 20500), nothing created;
+    `opted_out` (21610), `reject_to` and `create_error_rate` (`create_error_code`): refused;
+    then the message is made, and its life decided:
+    `fail_to` ends `failed` (`failure_error_code`); `queue_full_rate` ends `failed` with 30001
+        (Queue overflow) without passing `sent`; `failure_rate` ends `undelivered`;
+    `stuck_rate`: stays `sent` for ever, no final status at all (the give-up rule);
+    `drop_final_callback_rate`, `drop_callbacks_to`: reaches its final status (fetch and list
+        show it) but the final status callback is never posted (the sweeper's case);
+    `server_error_after_create_rate`: the message is made and lives on, but the answer is a
+        500 — the answer lost: look it up (list by To and DateSent>, or fetch) before sending
+        again.
+    `unavailable`: every API call answers 503 (error 20503) and does nothing.
+    Status callbacks are posted at most `callback_concurrency` at a time, retried as before;
+    `hold_callbacks` keeps every message waiting at its next callback until it is set false
+    again, which lets them all go at once (a bench measures callbacks apart from creates).
+    """
 
     create_delay_ms: float = 0
     callback_delay_ms: float = 50
@@ -21,13 +45,23 @@ class Behaviour:
     reject_to: tuple[str, ...] = ()
     # handsets that texted STOP to the carrier: a create to one is refused with 21610
     opted_out: tuple[str, ...] = ()
+    server_error_rate: float = 0
+    server_error_after_create_rate: float = 0
+    throttle_rate: float = 0
+    queue_full_rate: float = 0
+    unavailable: bool = False
+    first_attempts_fail: int = 0
+    drop_final_callback_rate: float = 0
+    drop_callbacks_to: tuple[str, ...] = ()
+    stuck_rate: float = 0
+    callback_concurrency: int = 50
+    hold_callbacks: bool = False
     seed: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["fail_to"] = list(self.fail_to)
-        data["reject_to"] = list(self.reject_to)
-        data["opted_out"] = list(self.opted_out)
+        for name in LIST_SETTINGS:
+            data[name] = list(data[name])
         return data
 
 
@@ -56,6 +90,24 @@ def _numbers(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0")
+    return value
+
+
+def _concurrency(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        raise ValueError(f"{name} must be an integer from 1 to 10000")
+    return value
+
+
 PARSERS = {
     "create_delay_ms": delay,
     "callback_delay_ms": delay,
@@ -66,6 +118,17 @@ PARSERS = {
     "fail_to": _numbers,
     "reject_to": _numbers,
     "opted_out": _numbers,
+    "server_error_rate": rate,
+    "server_error_after_create_rate": rate,
+    "throttle_rate": rate,
+    "queue_full_rate": rate,
+    "unavailable": _flag,
+    "first_attempts_fail": _count,
+    "drop_final_callback_rate": rate,
+    "drop_callbacks_to": _numbers,
+    "stuck_rate": rate,
+    "callback_concurrency": _concurrency,
+    "hold_callbacks": _flag,
     "seed": seed,
 }
 

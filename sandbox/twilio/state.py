@@ -2,6 +2,7 @@
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -9,16 +10,21 @@ from sandbox.kit import Steerable
 from sandbox.twilio.callbacks import deliver_status_callback
 from sandbox.twilio.errors import error_message
 from sandbox.twilio.messages import SandboxMessage
-from sandbox.twilio.settings import PARSERS, SandboxSettings
+from sandbox.twilio.settings import PARSERS, Behaviour, SandboxSettings
+from sandbox.twilio.tally import Tally
+
+QUEUE_OVERFLOW = 30001
 
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why a create was refused, as the Twilio error code and HTTP status to answer with."""
+    """Why a create was answered with an error, as the Twilio error code and HTTP status.
+    `created`: the message was made all the same and lives on — only its answer is lost."""
 
     code: int
     status: int = 400
     message: str | None = None
+    created: SandboxMessage | None = None
 
 
 class TwilioSandbox(Steerable):
@@ -36,7 +42,34 @@ class TwilioSandbox(Steerable):
         self._lifecycles.clear()
         self.messages: dict[str, SandboxMessage] = {}
         self.sids_by_to: dict[str, list[str]] = {}
+        self.sids: list[str] = []  # in the order made; `position` finds one in it
+        self.position: dict[str, int] = {}
+        self.tally = Tally()
         self.start_behaviour(self.settings.behaviour)
+
+    def start_behaviour(self, behaviour: Behaviour) -> None:
+        super().start_behaviour(behaviour)
+        self._attempts_by_to: dict[str, int] = {}
+        self._callback_slots = asyncio.Semaphore(behaviour.callback_concurrency)
+        self._callbacks_released = asyncio.Event()
+        self._hold_callbacks(behaviour.hold_callbacks)
+
+    def _hold_callbacks(self, hold: bool) -> None:
+        if hold:
+            self._callbacks_released.clear()
+        else:
+            self._callbacks_released.set()
+
+    def configure(self, changes: dict[str, Any]) -> Behaviour:
+        behaviour = super().configure(changes)
+        if "first_attempts_fail" in changes:
+            self._attempts_by_to = {}  # N counts from now
+        if "callback_concurrency" in changes:
+            # posts in flight finish on the old bound; the next ones take the new one
+            self._callback_slots = asyncio.Semaphore(behaviour.callback_concurrency)
+        if "hold_callbacks" in changes:
+            self._hold_callbacks(behaviour.hold_callbacks)
+        return behaviour
 
     def accept(
         self,
@@ -46,7 +79,17 @@ class TwilioSandbox(Steerable):
         status_callback: str | None,
         messaging_service_sid: str | None,
     ) -> SandboxMessage | Rejection:
+        """A valid create: refused, made, or made with its answer lost (the order is in
+        Behaviour's docstring)."""
         behaviour = self._behaviour
+        if behaviour.first_attempts_fail:
+            attempts = self._attempts_by_to[to] = self._attempts_by_to.get(to, 0) + 1
+            if attempts <= behaviour.first_attempts_fail:
+                return Rejection(20500, 500)
+        if self._chance(behaviour.throttle_rate):
+            return Rejection(20429, 429)
+        if self._chance(behaviour.server_error_rate):
+            return Rejection(20500, 500)
         if to in behaviour.opted_out:
             # what Twilio answers for a handset that replied STOP to this sender
             return Rejection(21610, 400)
@@ -54,11 +97,6 @@ class TwilioSandbox(Steerable):
             code = behaviour.create_error_code
             text = f"The 'To' number {to} is not a valid phone number." if code == 21211 else None
             return Rejection(code, 400, text)
-        final_status, final_error = "delivered", None
-        if to in behaviour.fail_to:
-            final_status, final_error = "failed", behaviour.failure_error_code
-        elif self._chance(behaviour.failure_rate):
-            final_status, final_error = "undelivered", behaviour.failure_error_code
         message = SandboxMessage(
             account_sid=self.settings.account_sid,
             to=to,
@@ -66,35 +104,68 @@ class TwilioSandbox(Steerable):
             body=body,
             status_callback=status_callback,
             messaging_service_sid=messaging_service_sid,
-            final_status=final_status,
-            final_error_code=final_error,
+            **self._life_of(to),
         )
+        self._keep(message)
+        if self._chance(behaviour.server_error_after_create_rate):
+            return Rejection(20500, 500, created=message)
+        return message
+
+    def _life_of(self, to: str) -> dict[str, Any]:
+        behaviour = self._behaviour
+        life: dict[str, Any] = {"final_status": "delivered", "final_error_code": None}
+        if to in behaviour.fail_to:
+            life.update(final_status="failed", final_error_code=behaviour.failure_error_code)
+        elif self._chance(behaviour.queue_full_rate):
+            life.update(final_status="failed", final_error_code=QUEUE_OVERFLOW,
+                        passes_sent=False)
+        elif self._chance(behaviour.failure_rate):
+            life.update(final_status="undelivered",
+                        final_error_code=behaviour.failure_error_code)
+        if life.get("passes_sent", True) and self._chance(behaviour.stuck_rate):
+            life.update(final_status="sent", final_error_code=None)
+        elif to in behaviour.drop_callbacks_to or self._chance(
+            behaviour.drop_final_callback_rate
+        ):
+            life["final_callback"] = False
+        return life
+
+    def _keep(self, message: SandboxMessage) -> None:
         self.messages[message.sid] = message
-        self.sids_by_to.setdefault(to, []).append(message.sid)
+        self.sids_by_to.setdefault(message.to, []).append(message.sid)
+        self.position[message.sid] = len(self.sids)
+        self.sids.append(message.sid)
+        self.tally.record(message)
         task = asyncio.get_running_loop().create_task(self._live(message))
         self._lifecycles.add(task)
         task.add_done_callback(self._lifecycles.discard)
-        return message
 
     async def _live(self, message: SandboxMessage) -> None:
-        """queued -> sent -> delivered/undelivered/failed, a callback after each step."""
-        await asyncio.sleep(self._behaviour.callback_delay_ms / 1000)
-        message.move_to("sent")
-        await self._notify(message)
+        """queued -> sent -> delivered/undelivered/failed, a callback after each step; a queue
+        overflow goes from queued to failed; a stuck message stops at sent."""
+        if message.passes_sent:
+            await asyncio.sleep(self._behaviour.callback_delay_ms / 1000)
+            message.move_to("sent")
+            await self._notify(message)
+            if message.final_status == "sent":
+                return
         await asyncio.sleep(self._behaviour.callback_delay_ms / 1000)
         code = message.final_error_code
         message.move_to(message.final_status, code, error_message(code) if code else None)
-        await self._notify(message)
+        if message.final_callback:
+            await self._notify(message)
 
     async def _notify(self, message: SandboxMessage) -> None:
         if not message.status_callback or self.session is None:
             return
+        await self._callbacks_released.wait()
         await deliver_status_callback(
             self.session,
             message.status_callback,
             message.callback_params(),
             self.settings.auth_token,
             message.callbacks,
+            self._callback_slots,
         )
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from contracts.errors import (
     NotFound,
 )
 from contracts.pricing import RateCard
-from contracts.vocabulary import CHANNELS, TERMINAL_STATUSES
+from contracts.vocabulary import CHANNELS, CHARGED_STATUSES, TERMINAL_STATUSES
 from servicekit import idempotency
 from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
@@ -210,7 +210,7 @@ class CreditsService(Purchasing, TownhallService):
         ended = {i["hold_id"]: i for i in event.data["items"]
                  if i.get("hold_id") and i["status"] in TERMINAL_STATUSES}
         if ended:
-            outcomes = {hold_id: ("settled" if i["status"] == "delivered" else "released",
+            outcomes = {hold_id: ("settled" if i["status"] in CHARGED_STATUSES else "released",
                                   i["status"], i.get("credits"))
                         for hold_id, i in ended.items()}
             holds.resolve(uow, list(ended), outcomes, actor="messaging")

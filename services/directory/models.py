@@ -253,3 +253,31 @@ class StaffOffice(Base):
     office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), primary_key=True,
                                            index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Group(Base):
+    """A saved audience of one community: residents and units a manager names once and
+    sends to again. Members are kept in group_residents and group_units."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class GroupResident(Base):
+    __tablename__ = "group_residents"
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), primary_key=True,
+                                             index=True)
+
+
+class GroupUnit(Base):
+    __tablename__ = "group_units"
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)

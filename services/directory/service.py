@@ -10,8 +10,9 @@ from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from servicekit.providers import Database
 from servicekit.service import TownhallService
-from services.directory import delegation, identity, keys, logins, policy, views
+from services.directory import audiences, delegation, identity, keys, logins, policy, views
 from services.directory.demo import create_demo
+from services.directory.groups import Groups
 from services.directory.imports import ResidentImports
 from services.directory.models import (
     ApiKey,
@@ -33,7 +34,7 @@ from services.directory.places import Places
 SCOPE_TYPES = ("organization", "office", "community")
 
 
-class DirectoryService(TownhallService, Places, People, ResidentImports):
+class DirectoryService(TownhallService, Places, People, Groups, ResidentImports):
     name = "directory"
     db = Database(Base)
 
@@ -118,6 +119,40 @@ class DirectoryService(TownhallService, Places, People, ResidentImports):
                 raise NotFound(f"resident {resident_id} does not exist", "recipients.residents")
             found.append(views.resident(row, points.get(row.id, [])))
         return found
+
+    # --- audiences: whom a communication is for ---------------------------------------
+
+    @rpc
+    def audience_scope(self, identity, recipients):
+        """The communities an audience touches (sorted ids) and how many distinct residents
+        it is now; NotFound naming the field for an id the caller's organization lacks."""
+        caller = Caller.of(identity)
+        policy.staff_only(caller, "audiences")
+        audience = audiences.parse(recipients)
+        organization_id = None if caller.is_system else caller.organization_id
+        with self.db.read() as session:
+            communities = audiences.check_named(session, audience, organization_id)
+            size = session.scalar(audiences.size_query(audience, organization_id,
+                                                       utcnow().date()))
+        return {"communities": communities, "size": size}
+
+    @rpc
+    def resolve_audience(self, identity, recipients, after=None, limit=None):
+        """One page of the audience's residents in order of id, with their primary phone
+        and email: {"residents", "next"}; pass `next` as `after` for the following page.
+        The first page checks the names as audience_scope does; every page holds only
+        residents of the caller's organization."""
+        caller = Caller.of(identity)
+        policy.staff_only(caller, "audiences")
+        audience = audiences.parse(recipients)
+        limit = audiences.page_limit(limit)
+        after = audiences.check_after(after)
+        organization_id = None if caller.is_system else caller.organization_id
+        with self.db.read() as session:
+            if after is None:
+                audiences.check_named(session, audience, organization_id)
+            return audiences.resolve_page(session, audience, organization_id,
+                                          utcnow().date(), after, limit)
 
     @rpc
     def get_resident(self, identity, resident_id):

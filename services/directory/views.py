@@ -71,3 +71,17 @@ def api_key(row):
 def organization(row):
     return {"id": row.id, "slug": row.slug, "name": row.name,
             "created_at": row.created_at.isoformat()}
+
+
+def group_summary(row, residents, units):
+    """A group without its member lists (for lists of groups): how many of each."""
+    return {"id": row.id, "organization_id": row.organization_id,
+            "community_id": row.community_id, "name": row.name,
+            "description": row.description,
+            "member_counts": {"residents": residents, "units": units},
+            "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat()}
+
+
+def group(row, resident_ids, unit_ids):
+    return dict(group_summary(row, len(resident_ids), len(unit_ids)),
+                members={"residents": list(resident_ids), "units": list(unit_ids)})

@@ -1,8 +1,11 @@
-"""Provider clients as a nameko dependency, built once per process in setup()."""
+"""Provider clients as a nameko dependency, built once per process in setup(), with what
+the pipeline needs to use them: the sender and its rate, the retry and reconcile policies."""
 
 from nameko.extensions import DependencyProvider
 
 from servicekit.config import twilio_base_url
+from services.messaging import reconcile, retries
+from services.messaging.budgets import Sender
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.providers.twilio_sms import TwilioSms
 
@@ -23,6 +26,10 @@ class Providers(DependencyProvider):
         gateway = config.get("gateway") or {}
         self.status_callback = (gateway.get("public_url", "http://127.0.0.1:8000").rstrip("/")
                                 + "/webhooks/twilio/status")
+        messaging = config.get("messaging") or {}
+        self.sender = Sender.from_config(config)
+        self.retry_policy = retries.RetryPolicy.from_config(messaging.get("retries") or {})
+        self.reconcile_policy = reconcile.ReconcilePolicy.from_config(messaging)
 
     def get_dependency(self, worker_ctx):
         return self

@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -23,13 +33,37 @@ class Communication(Base):
     # the send request's correlation id: later steps (provider callbacks) log under it too
     correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # the audience as asked ({communities, units, residents, groups, occupancy}) and the
+    # communities it touched when accepted; resolved page by page (`audience_after` is the
+    # last resident id taken, `pages` how many pages are in), so a crash resumes it
+    recipients: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    community_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    audience_after: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    audience_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="accepted", index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
 
 
 class Delivery(Base):
     __tablename__ = "deliveries"
+    __table_args__ = (
+        # a page of the audience taken twice (a redelivered event) adds nobody twice
+        UniqueConstraint("communication_id", "resident_id", "channel",
+                         name="uq_deliveries_communication_resident_channel"),
+        Index("ix_deliveries_communication_status", "communication_id", "status"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     communication_id: Mapped[str] = mapped_column(ForeignKey("communications.id"), index=True)
     resident_id: Mapped[str] = mapped_column(String(40))
+    community_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    batch: Mapped[int] = mapped_column(Integer, default=0)
+    # Twilio segments of the text as sent (what the sender's rate limit counts)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -43,6 +77,12 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # a queued delivery waits until then (a retry's back-off, or the sender's rate limit);
+    # null: its dispatch event is on its way
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # the provider may have it already (an answer lost on the way back): look it up first
+    look_up: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -94,3 +134,31 @@ class InboundMessage(Base):
     resident_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     community_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SenderBudget(Base):
+    """A sender's segment budget (token bucket), shared by every messaging instance: taken
+    per batch under a row lock, by rate_limit's rules."""
+
+    __tablename__ = "sender_budgets"
+    sender: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class JobLease(Base):
+    """A periodic job's lease: whoever moves `leased_until` forward runs it this period."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    leased_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CommunicationCommunity(Base):
+    """Each community a communication's audience touches, to find it again by community."""
+
+    __tablename__ = "communication_communities"
+    communication_id: Mapped[str] = mapped_column(ForeignKey("communications.id"),
+                                                  primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)

@@ -1,11 +1,11 @@
 """reports: delivery statistics per community, built only from messaging's events."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from contracts.vocabulary import STATUS_RANK
 from servicekit.access import Caller
 from servicekit.consumers import on_event
-from servicekit.db import utcnow
+from servicekit.db import insert_missing, utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.service import TownhallService
@@ -18,26 +18,31 @@ class ReportsService(TownhallService):
 
     @on_event("messaging", "deliveries_updated")
     def record_deliveries(self, event, uow):
+        """Each delivery's furthest status. Two batches about one delivery may be applied at
+        once by two workers: the rows are made if missing, then moved forward by statements
+        that compare ranks in the database (`rank < new`), so the later one never undoes
+        the further one, whatever their order."""
         data = event.data
         session = uow.session
-        ids = [i["delivery_id"] for i in data["items"]]
-        known = {s.delivery_id: s for s in session.scalars(
-            select(DeliveryState).where(DeliveryState.delivery_id.in_(ids)))}
+        now = utcnow()
+        furthest = {}
         for item in data["items"]:
-            rank = STATUS_RANK[item["status"]]
-            state = known.get(item["delivery_id"])
-            if state is None:
-                state = DeliveryState(delivery_id=item["delivery_id"],
-                                      organization_id=event.organization_id,
-                                      community_id=data["community_id"],
-                                      communication_id=data["communication_id"],
-                                      channel=item["channel"], status=item["status"],
-                                      rank=rank, credits=item["credits"])
-                session.add(state)
-                known[state.delivery_id] = state
-            elif rank > state.rank:
-                state.status, state.rank = item["status"], rank
-                state.credits, state.updated_at = item["credits"], utcnow()
+            kept = furthest.get(item["delivery_id"])
+            if kept is None or STATUS_RANK[item["status"]] > STATUS_RANK[kept["status"]]:
+                furthest[item["delivery_id"]] = item
+        insert_missing(session, DeliveryState.__table__, [
+            {"delivery_id": i["delivery_id"], "organization_id": event.organization_id,
+             "community_id": data["community_id"], "communication_id": data["communication_id"],
+             "channel": i["channel"], "status": i["status"], "rank": STATUS_RANK[i["status"]],
+             "credits": i["credits"], "updated_at": now} for i in furthest.values()])
+        moves = {}
+        for item in furthest.values():
+            moves.setdefault((item["status"], item["credits"]), []).append(item["delivery_id"])
+        for (status, credits), ids in moves.items():
+            rank = STATUS_RANK[status]
+            session.execute(update(DeliveryState).where(
+                DeliveryState.delivery_id.in_(sorted(ids)), DeliveryState.rank < rank)
+                .values(status=status, rank=rank, credits=credits, updated_at=now))
 
     @rpc
     def delivery_counts(self, identity, community_id):

@@ -34,6 +34,20 @@ MATRIX = {
     ("post", "/v1/communications"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=R,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=R, master=R),
+    ("get", "/v1/communications/{communication_id}/deliveries"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    ("post", "/v1/communications/{communication_id}/cancel"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    ("post", "/v1/communications/preview"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    # every caller who may send or read reports somewhere lists the sends of its own
+    # organization it may read (another organization's staff: their own, none of these)
+    ("get", "/v1/communications"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=A, key_without=F, key_with=A, master=A),
     ("get", "/v1/reports/deliveries"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
@@ -163,6 +177,16 @@ MATRIX.update({
 MATRIX.update({
     ("post", "/v1/consent/categories/{category_id}/consent-imports"): expect(master=A),
 })
+# --- groups (of Maple Grove: read by staff who see its residents — the manager, the master
+# user and the demo key, whose send_communications is organization-wide — and changed with
+# manage_directory there; residents see none; the list is each caller's own organization's)
+MATRIX.update({
+    ("get", "/v1/groups"): expect(A, resident_of_unit=F, resident_other_unit=F, other_org=A),
+    ("post", "/v1/groups"): expect(manager_with=201, master=201),
+    ("get", "/v1/groups/{group_id}"): expect(manager_with=A, key_with=A, master=A),
+    ("patch", "/v1/groups/{group_id}"): expect(**MANAGERS),
+    ("delete", "/v1/groups/{group_id}"): expect(manager_with=204, master=204),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -239,7 +263,11 @@ def world(system):
                      {"label": "Matrix 1"})
     team = as_master(system, world, "post", "/v1/teams", {"name": "Matrix team"})
     edsger = as_master(system, world, "get", f"/v1/residents/{world['resident_id']}")
-    return dict(world, matrix_unit=unit["id"], team_id=team["id"], edsger=edsger)
+    group = as_master(system, world, "post", "/v1/groups", {
+        "community_id": world["community_id"], "name": "Matrix group",
+        "members": {"residents": [world["resident_id"]], "units": [unit["id"]]}})
+    return dict(world, matrix_unit=unit["id"], team_id=team["id"], edsger=edsger,
+                group_id=group["id"])
 
 
 def as_master(system, world, verb, path, body=None):
@@ -376,7 +404,14 @@ def setup_consent_request_id(system, world, caller):
     return {"request_id": consent_request_world(system, world)["consent_request_id"]}, None, None
 
 
+def setup_delete_group(system, world, caller):
+    made = as_master(system, world, "post", "/v1/groups", {
+        "community_id": world["community_id"], "name": f"Group {unique(caller)}"})
+    return {"group_id": made["id"]}, None, None
+
+
 SETUP = {
+    ("delete", "/v1/groups/{group_id}"): setup_delete_group,
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,
     ("delete", "/v1/consent/categories/{category_id}"): setup_fresh_category,
@@ -393,6 +428,10 @@ SETUP = {
     ("post", "/v1/credits/orders/{order_id}/payments"): setup_invoice_payment,
 }
 BODIES = {
+    ("post", "/v1/groups"): lambda w, c: {
+        "community_id": w["community_id"], "name": f"Group {unique(c)}",
+        "members": {"residents": [w["resident_id"]]}},
+    ("patch", "/v1/groups/{group_id}"): lambda w, c: {"description": "Matrix check"},
     ("post", "/v1/credits/orders"): lambda w, c: credit_order(w),
     ("post", "/v1/staff/{staff_user_id}/grants"): lambda w, c: {
         "name": "view_reports", "scope_type": "community", "scope_id": w["community_id"]},
@@ -434,6 +473,9 @@ BODIES = {
     # voice is on already (never set): the call is tried and changes nothing
     ("put", "/v1/residents/{resident_id}/preferences"): lambda w, c: {
         "channels": {"voice": True}, "wording": "Calls about my building: on"},
+    ("post", "/v1/communications/preview"): lambda w, c: {
+        "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
+        "category_id": w["category_id"], "body": "Matrix check"},
     ("post", "/v1/communications"): lambda w, c: {
         "kind": "message", "channels": ["sms"], "recipients": {"residents": [w["resident_id"]]},
         "category_id": w["category_id"], "body": "Matrix check"},
@@ -509,6 +551,11 @@ def test_lists_show_only_what_each_caller_may_see(system, world):
     assert {s["email"] for s in names("master", "/v1/staff", limit=200)} >= {
         "manager@maplegrove.example", "senior@maplegrove.example"}
     assert all("api_key" not in k for k in names("master", "/v1/api-keys"))
+    maple = names("manager_with", "/v1/groups", community_id=world["community_id"])
+    assert "Matrix group" in [g["name"] for g in maple]
+    assert all(g["community_id"] == world["community_id"] for g in maple)
+    assert "Matrix group" not in [g["name"] for g in names("staff_without", "/v1/groups")]
+    assert names("other_org", "/v1/groups") == []
     for forbidden in ("/v1/staff", "/v1/api-keys"):
         answer = requests.get(system.url + forbidden, timeout=30, headers={
             "Authorization": f"Bearer {world['tokens']['manager_with']}"})

@@ -46,7 +46,7 @@ EXCLUDED_PATHS = (
 # The roles fuzz at the same time, and schemathesis reuses ids it reads in answers (/v1/me,
 # lists): these would let the master user revoke its own or the manager's grants, disable
 # either, or move the signed-in resident out, ending the sessions under test mid-run
-SESSION_ENDING = ("DELETE /v1/grants/{id}", "PATCH /v1/staff/{staff_user_id}",
+SESSION_ENDING = ("DELETE /v1/grants/{grant_id}", "PATCH /v1/staff/{staff_user_id}",
                   "POST /v1/residents/{resident_id}/move-out")
 FUZZ_ADDRESS = "198.51.100.77"   # TEST-NET-2: the address the fuzzer's logins count against
 GRACE = 90                       # seconds a run may take beyond its --max-time before it is killed

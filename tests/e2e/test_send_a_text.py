@@ -111,11 +111,12 @@ def test_the_same_idempotency_key_sends_once(system):
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"kind": "announcement"}, "kind"),
-    ({"channels": ["voice"]}, "channels"),
-    ({"recipients": {"residents": ["a", "b"]}}, "recipients.residents"),
+    ({"kind": "document"}, "kind"),
+    ({"channels": ["voice"]}, "channels.0"),
+    ({"channels": ["sms", "sms"]}, "channels"),
+    ({"recipients": {}}, "recipients"),
 ])
-def test_what_the_skeleton_cannot_do_is_a_clear_422(system, change, field):
+def test_what_this_version_cannot_do_is_a_clear_422(system, change, field):
     ada = system.resident("Ada")
     payload = {"kind": "message", "channels": ["sms"],
                "recipients": {"residents": [ada["id"]]},
@@ -125,7 +126,11 @@ def test_what_the_skeleton_cannot_do_is_a_clear_422(system, change, field):
     answer = system.session.post(f"{system.url}/v1/communications", json=payload, timeout=30)
     assert answer.status_code == 422
     assert answer.headers["Content-Type"] == "application/problem+json"
-    assert answer.json()["field"] == field
+    problem = answer.json()
+    # a rule of the schema names the field in `errors` and the detail; a rule of the
+    # service in `field`
+    assert problem.get("field") == field or (field.split(".")[0] in problem["errors"]
+                                             and field in problem["detail"]), problem
     assert len(system.provider_messages(to=ada["phone"])) == before
 
 

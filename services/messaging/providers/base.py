@@ -12,7 +12,13 @@ class SendResult:
 
 
 class TransientProviderError(Exception):
-    """The provider could not be reached or answered 5xx/429: worth another try."""
+    """The provider could not be reached or answered 5xx/429: worth another try.
+    `maybe_sent`: the provider may have taken the message before the answer was lost (a
+    timeout, a 5xx), so it is looked up before it is sent again; a 429 took nothing."""
+
+    def __init__(self, message, status=None, code=None, maybe_sent=True):
+        super().__init__(message)
+        self.status, self.code, self.maybe_sent = status, code, maybe_sent
 
 
 PROVIDER_ERROR = "provider_error"
@@ -38,4 +44,10 @@ class Provider:
 
     def find_sent(self, to, body, since):
         """Reconciliation: the provider id of a message we may have sent already, or None."""
+        return None
+
+    def fetch_status(self, provider_id):
+        """Reconciliation: the provider's status of a message it took (its own word, e.g.
+        Twilio's `delivered`) and its error code, or (None, None) when it does not know it.
+        A provider that reports every outcome itself (email) answers None."""
         return None

@@ -3,7 +3,7 @@
 import smtplib
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 from contracts.footer import email_headers
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
@@ -23,6 +23,8 @@ class SmtpEmail(Provider):
         self.username, self.password = username, password
         self.starttls = starttls
         self.timeout = timeout
+        address = parseaddr(from_address)[1]
+        self.message_id_domain = address.rpartition("@")[2] or "townhall.invalid"
 
     def send(self, delivery_id, to, body, subject=None, status_callback=None,
              unsubscribe_url=None):
@@ -30,7 +32,10 @@ class SmtpEmail(Provider):
         message["From"] = self.from_address
         message["To"] = to
         message["Subject"] = subject or "Message from your community"
-        message_id = make_msgid(idstring=delivery_id.replace("_", ""))
+        # one Message-ID per delivery, the same on every try: an email sent again after its
+        # answer was lost (SMTP cannot be asked what it received) is the same message, which
+        # mailboxes show once
+        message_id = f"<{delivery_id}@{self.message_id_domain}>"
         message["Message-ID"] = message_id
         for name, value in email_headers(unsubscribe_url).items():
             message[name] = value

@@ -1,11 +1,14 @@
 """Texts through Twilio's REST API with the official client. With no real credentials
 configured, base_url points the same client at the local sandbox."""
 
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from servicekit.config import TWILIO_API
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
+
+CONNECTIONS = 64
 
 
 class TwilioSms(Provider):
@@ -14,8 +17,11 @@ class TwilioSms(Provider):
     def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10):
         from twilio.http.http_client import TwilioHttpClient
 
-        self.client = Client(account_sid, auth_token,
-                             http_client=TwilioHttpClient(timeout=timeout))
+        http = TwilioHttpClient(timeout=timeout)
+        # every dispatch batch of this process sends 16 at a time: keep their connections
+        http.session.mount("https://", HTTPAdapter(pool_maxsize=CONNECTIONS))
+        http.session.mount("http://", HTTPAdapter(pool_maxsize=CONNECTIONS))
+        self.client = Client(account_sid, auth_token, http_client=http)
         if base_url and base_url.rstrip("/") != TWILIO_API:
             self.client.api.base_url = base_url.rstrip("/")
         self.from_number = from_number
@@ -28,7 +34,9 @@ class TwilioSms(Provider):
                                                   status_callback=status_callback)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
-                raise TransientProviderError(f"twilio answered {exc.status}") from exc
+                raise TransientProviderError(f"twilio answered {exc.status}", exc.status,
+                                             str(exc.code or ""),
+                                             maybe_sent=exc.status != 429) from exc
             return SendResult("failed", error_code=str(exc.code or exc.status),
                               error_message=exc.msg)
         except (TwilioException, OSError) as exc:
@@ -44,3 +52,15 @@ class TwilioSms(Provider):
         except (TwilioException, OSError) as exc:
             raise TransientProviderError(f"could not look the message up: {exc}") from exc
         return next((m.sid for m in messages if m.body == body), None)
+
+    def fetch_status(self, provider_id):
+        try:
+            message = self.client.messages(provider_id).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None, None
+            raise TransientProviderError(f"could not fetch {provider_id}: {exc.status}",
+                                         exc.status) from exc
+        except (TwilioException, OSError) as exc:
+            raise TransientProviderError(f"could not fetch {provider_id}: {exc}") from exc
+        return message.status, (str(message.error_code) if message.error_code else None)

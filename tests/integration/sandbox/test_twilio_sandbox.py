@@ -8,29 +8,16 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from sandbox.launch import free_port, start_twilio_sandbox
+from sandbox.launch import free_port
 from servicekit.testing import wait_until
 
 FROM = "+15550000000"
 TO = "+15551230001"
 
 
-@pytest.fixture(scope="module")
-def twilio_sandbox():
-    with start_twilio_sandbox(callback_delay_ms=20) as sandbox:
-        yield sandbox
-
-
 @pytest.fixture(autouse=True)
 def fresh_sandbox(twilio_sandbox):
     twilio_sandbox.reset()
-
-
-@pytest.fixture
-def client(twilio_sandbox):
-    client = Client(twilio_sandbox.account_sid, twilio_sandbox.auth_token)
-    client.api.base_url = twilio_sandbox.url
-    return client
 
 
 def statuses(receiver, path):

@@ -44,16 +44,18 @@ def test_every_link_feeds_a_parameter_its_target_takes():
 def test_created_objects_are_followed_into_their_routes():
     followed = {(source, f"{_target(link)[0]} {_target(link)[1]}") for source, link in _links()}
     for source, target in [
-            ("POST /v1/communities 201", "GET /v1/communities/{id}"),
-            ("POST /v1/communities 201", "PATCH /v1/communities/{id}"),
+            ("POST /v1/communities 201", "GET /v1/communities/{community_id}"),
+            ("POST /v1/communities 201", "PATCH /v1/communities/{community_id}"),
             ("POST /v1/communities 201", "GET /v1/communities/{community_id}/units"),
             ("POST /v1/communities/{community_id}/units 201", "GET /v1/units/{unit_id}"),
-            ("POST /v1/residents 201", "GET /v1/residents/{id}"),
+            ("POST /v1/residents 201", "GET /v1/residents/{resident_id}"),
             ("POST /v1/residents 201", "POST /v1/residents/{resident_id}/move-out"),
-            ("POST /v1/communications 202", "GET /v1/communications/{id}"),
+            ("POST /v1/communications 202", "GET /v1/communications/{communication_id}"),
+            ("POST /v1/communications 202", "POST /v1/communications/{communication_id}/cancel"),
             ("POST /v1/consent/categories 201", "GET /v1/consent/categories/{category_id}"),
             ("POST /v1/credits/orders 201", "GET /v1/credits/orders/{order_id}"),
-            ("POST /v1/staff/{id}/grants 201", "DELETE /v1/grants/{id}")]:
+            ("POST /v1/staff 201", "POST /v1/staff/{staff_user_id}/grants"),
+            ("POST /v1/staff/{staff_user_id}/grants 201", "DELETE /v1/grants/{grant_id}")]:
         assert (source, target) in followed, (source, target)
 
 

@@ -9,11 +9,17 @@ import smtplib
 from nameko.testing.services import worker_factory
 
 from contracts import footer
-from servicekit.testing import memory_database, outbox_events
+from servicekit.testing import memory_database
 from services.messaging.models import Base, Delivery
 from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.service import MessagingService
+from tests.unit.messaging.test_messaging_service import (
+    FakeDirectory,
+    FakeProviders,
+    pipeline,
+    release_and_dispatch,
+)
 
 URL = "https://townhall.example/u/unsub_AbCdEfGhIjKlMnOpQrStUv.0123456789abcdefghijkl"
 IDENTITY = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "org_1",
@@ -67,11 +73,6 @@ def test_an_email_without_a_link_has_no_unsubscribe_headers(monkeypatch):
 
 # --- messaging: prepare stores and prices the link, dispatch sends it -----------------------
 
-class FakeDirectory:
-    def get_residents(self, identity, ids):
-        return [RESIDENT]
-
-
 class FakeConsent:
     def __init__(self, links):
         self.links, self.asked = links, []
@@ -103,12 +104,11 @@ class FakeCredits:
                           for i in items]}
 
 
-class RecordingProviders:
+class RecordingProviders(FakeProviders):
     """The first send times out when `flaky`; reconciliation then looks the text up."""
 
-    status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
-
     def __init__(self, flaky=False):
+        super().__init__()
         self.sent, self.looked_up = [], []
         outer = self
 
@@ -129,7 +129,8 @@ class RecordingProviders:
 
 def messaging(links, flaky=False):
     return worker_factory(MessagingService, db=memory_database(Base), config={},
-                          directory=FakeDirectory(), consent=FakeConsent(links),
+                          directory=FakeDirectory([dict(RESIDENT, unit_id=None)]),
+                          consent=FakeConsent(links),
                           credits=FakeCredits(), providers=RecordingProviders(flaky))
 
 
@@ -137,10 +138,7 @@ def send_one(service, channel="sms", body="x" * 300):
     service.create(IDENTITY, {
         "kind": "message", "channels": [channel], "recipients": {"residents": ["res_1"]},
         "category_id": "cat_1", "body": body})
-    (accepted,) = outbox_events(service.db, "communication_accepted")
-    service.prepare(accepted)
-    (queued,) = outbox_events(service.db, "deliveries_queued")
-    service.dispatch(queued)
+    pipeline(service)
     with service.db.read() as session:
         (delivery,) = session.query(Delivery).all()
     return delivery
@@ -170,10 +168,11 @@ def test_an_email_gets_the_link_for_its_headers_too():
     assert link == URL and text == footer.text_to_send("email", "Water off at noon.", URL)
 
 
-def test_reconciliation_looks_for_the_text_that_was_sent(monkeypatch):
-    monkeypatch.setattr("services.messaging.service.eventlet.sleep", lambda s: None)
+def test_reconciliation_looks_for_the_text_that_was_sent():
     service = messaging(URL, flaky=True)
-    send_one(service)
+    delivery = send_one(service)
+    assert delivery.status == "queued" and delivery.look_up   # tried again later
+    release_and_dispatch(service, delivery.next_attempt_at)
     sent = "x" * 300 + f"\nUnsubscribe: {URL}"
     assert service.providers.looked_up == [sent]
     assert [body for body, _ in service.providers.sent] == [sent, sent]

@@ -1,5 +1,8 @@
 """messaging's entrypoints with worker_factory: a real (in-memory) database, fakes for the
-other services and the provider."""
+other services and the provider. Each step is called by hand with the event the one before
+it wrote to the outbox, the way the broker would hand it on."""
+
+from datetime import timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -12,22 +15,40 @@ from contracts.errors import (
     Unsupported,
 )
 from contracts.events import envelope
+from servicekit.db import utcnow
 from servicekit.testing import memory_database, outbox_events
+from services.messaging import reconcile, resolution, retries
+from services.messaging.budgets import Sender
 from services.messaging.models import Base, Communication, Delivery
 from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.service import MessagingService
 
 IDENTITY = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "org_1",
             "permissions": ["send_communications", "send_sms"]}
-RESIDENT = {"id": "res_1", "community_id": "com_1", "name": "Ada", "phone": "+15551230001",
-            "email": "ada@example.com"}
+
+
+def resident(n, community="com_1", phone=None, email=None):
+    return {"id": f"res_{n:05}", "community_id": community, "unit_id": None, "kind": "tenant",
+            "language": "en", "name": f"Resident {n}",
+            "phone": phone or f"+1555123{n:04}", "email": email or f"r{n}@example.com"}
 
 
 class FakeDirectory:
-    def get_residents(self, identity, ids):
-        if ids != ["res_1"]:
-            raise NotFound(f"resident {ids[0]} does not exist", "recipients.residents")
-        return [RESIDENT]
+    def __init__(self, residents=None):
+        self.residents = residents if residents is not None else [resident(1)]
+        self.pages_asked = 0
+
+    def audience_scope(self, identity, recipients):
+        if recipients["residents"] == ["res_missing"]:
+            raise NotFound("resident res_missing does not exist", "recipients.residents")
+        return {"communities": sorted({r["community_id"] for r in self.residents}),
+                "size": len(self.residents)}
+
+    def resolve_audience(self, identity, recipients, after=None, limit=1000):
+        self.pages_asked += 1
+        rest = [r for r in self.residents if after is None or r["id"] > after]
+        page = rest[:limit]
+        return {"residents": page, "next": page[-1]["id"] if len(rest) > limit else None}
 
 
 class FakeConsent:
@@ -41,13 +62,14 @@ class FakeConsent:
                 "archived": self.archived}
 
     def check(self, identity, category_id, channel, recipients):
-        self.checks.append(recipients)
-        return [{"resident_id": r["resident_id"], "allowed": self.allowed,
-                 "reason": None if self.allowed else "channel_preference_off"}
-                for r in recipients]
+        self.checks.append((channel, len(recipients)))
+        return [{"resident_id": r["resident_id"],
+                 "allowed": self.allowed and r["has_contact_point"],
+                 "reason": None if self.allowed and r["has_contact_point"] else
+                 "channel_preference_off"} for r in recipients]
 
     def unsubscribe_links(self, identity, category_id, channel, recipients):
-        return {}  # a category without unsubscribe links (test_footer_delivery.py has one)
+        return {}
 
 
 class FakeCredits:
@@ -62,69 +84,158 @@ class FakeCredits:
     def reserve(self, identity, community_id, communication_id, items, idempotency_key):
         if self.refusal:
             raise InsufficientCredits(self.refusal, "credits")
-        self.reservations.append((communication_id, items, idempotency_key))
+        self.reservations.append((community_id, items, idempotency_key))
         return {"total": sum(i["amount"] for i in items),
                 "holds": [{"hold_id": f"hld_{i['delivery_id']}", "delivery_id": i["delivery_id"],
                            "amount": i["amount"]} for i in items]}
+
+    def payer_wallet(self, identity, community_id):
+        return {"wallet": f"community:{community_id}", "balance": 100, "held": 0,
+                "available": 100}
+
+
+class FakeSms:
+    from_number = "+15550000000"
+
+    def __init__(self, answers):
+        self.answers = list(answers)   # one per create, the last repeats
+        self.sent, self.looked_up, self.fetched = [], [], []
+        self.kept = {}                  # what find_sent finds
+        self.statuses = {}              # what fetch_status answers
+
+    def send(self, delivery_id, to, body, subject=None, status_callback=None,
+             unsubscribe_url=None):
+        self.sent.append((delivery_id, to, body))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if answer == "sid":
+            return SendResult("sending", f"SM{len(self.sent)}")
+        return answer
+
+    def find_sent(self, to, body, since):
+        self.looked_up.append(to)
+        return self.kept.get(to)
+
+    def fetch_status(self, provider_id):
+        self.fetched.append(provider_id)
+        return self.statuses.get(provider_id, (None, None))
 
 
 class FakeProviders:
     status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
 
-    def __init__(self, result):
-        self.sent = []
-        outer = self
-
-        class Sms:
-            def send(self, delivery_id, to, body, subject=None, status_callback=None,
-                     unsubscribe_url=None):
-                outer.sent.append((delivery_id, to, body))
-                return result
-
-            def find_sent(self, to, body, since):
-                return None
-
-        self.providers = {"sms": Sms()}
+    def __init__(self, answers=("sid",), rate=1000.0):
+        self.sms = FakeSms(answers)
+        self.providers = {"sms": self.sms, "email": FakeSms(["sid"])}
+        self.sender = Sender("+15550000000", rate)
+        self.retry_policy = retries.RetryPolicy(max_attempts=3, first_delay=2.0, jitter=0)
+        self.reconcile_policy = reconcile.ReconcilePolicy()
 
 
 def request(**changes):
-    body = {"kind": "message", "channels": ["sms"], "recipients": {"residents": ["res_1"]},
-            "category_id": "cat_1", "body": "Water off at noon"}
+    body = {"kind": "announcement", "channels": ["sms"],
+            "recipients": {"communities": ["com_1"]}, "category_id": "cat_1",
+            "body": "Water off at noon"}
     body.update(changes)
     return body
 
 
+def make(residents=None, answers=("sid",), rate=1000.0):
+    return worker_factory(MessagingService, db=memory_database(Base), config={},
+                          directory=FakeDirectory(residents), consent=FakeConsent(),
+                          credits=FakeCredits(), providers=FakeProviders(answers, rate))
+
+
 @pytest.fixture
 def service():
-    return worker_factory(MessagingService, db=memory_database(Base), config={},
-                          directory=FakeDirectory(), consent=FakeConsent(),
-                          credits=FakeCredits(),
-                          providers=FakeProviders(SendResult("sending", "SM1")))
+    return make()
 
 
-def test_create_persists_the_communication_and_its_event_in_one_go(service):
+def events(service, event_type):
+    return outbox_events(service.db, event_type)
+
+
+def run(service, event_type, handler, done):
+    """Hand every event of `event_type` not yet handed on to `handler`."""
+    for event in events(service, event_type):
+        if event["event_id"] not in done:
+            done.add(event["event_id"])
+            handler(event)
+
+
+def pipeline(service, answer=None, callbacks=()):
+    """Every step until no new work is left: pages, batches, dispatches, callbacks."""
+    done = set()
+    for _ in range(50):
+        before = len(done)
+        run(service, "communication_accepted", service.resolve_first_page, done)
+        run(service, "audience_page_requested", service.resolve_next_page, done)
+        run(service, "deliveries_created", service.prepare, done)
+        run(service, "deliveries_queued", service.dispatch, done)
+        if len(done) == before:
+            break
+    for status in callbacks:
+        for d in deliveries(service):
+            if d.provider_id:
+                service.apply_provider_status(envelope("provider_status_received", {
+                    "provider": "twilio", "provider_id": d.provider_id, "status": status,
+                    "error_code": None}))
+
+
+def deliveries(service):
+    with service.db.read() as session:
+        return session.query(Delivery).order_by(Delivery.resident_id, Delivery.channel).all()
+
+
+def communication(service, communication_id):
+    with service.db.read() as session:
+        return session.get(Communication, communication_id)
+
+
+# --- accepting --------------------------------------------------------------------------
+
+def test_create_persists_the_communication_and_its_event_and_nothing_else_yet(service):
     answer = service.create(IDENTITY, request())
     assert answer["status"] == "accepted" and answer["id"].startswith("cmm_")
-    with service.db.read() as session:
-        assert session.get(Communication, answer["id"]).community_id == "com_1"
-        (delivery,) = session.query(Delivery).all()
-    assert (delivery.status, delivery.address) == ("pending", "+15551230001")
-    (event,) = outbox_events(service.db, "communication_accepted")
+    assert (answer["community_ids"], answer["audience_size"]) == (["com_1"], 1)
+    saved = communication(service, answer["id"])
+    assert saved.recipients["communities"] == ["com_1"] and saved.pages == 0
+    assert deliveries(service) == []     # the audience is resolved after the answer
+    (event,) = events(service, "communication_accepted")
     assert event["data"]["communication_id"] == answer["id"]
     assert event["organization_id"] == "org_1"
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"kind": "announcement"}, "kind"),
+    ({"kind": "document"}, "kind"),
     ({"channels": ["voice"]}, "channels"),
-    ({"channels": ["sms", "email"]}, "channels"),
-    ({"recipients": {"residents": ["res_1", "res_2"]}}, "recipients.residents"),
+    ({"channels": ["sms", "voice"]}, "channels"),
 ])
-def test_what_the_skeleton_cannot_do_is_refused_whole(service, changes, field):
+def test_what_this_version_cannot_do_is_refused_whole(service, changes, field):
     with pytest.raises(Unsupported) as refused:
         service.create(IDENTITY, request(**changes))
     assert refused.value.field == field
-    assert outbox_events(service.db) == []
+    assert events(service, None) == []
+
+
+def test_a_channel_named_twice_is_refused(service):
+    with pytest.raises(InvalidRequest) as refused:
+        service.create(IDENTITY, request(channels=["sms", "sms"]))
+    assert refused.value.field == "channels"
+
+
+def test_an_unknown_recipient_is_not_found_naming_the_field(service):
+    with pytest.raises(NotFound) as refused:
+        service.create(IDENTITY, request(recipients={"residents": ["res_missing"]}))
+    assert refused.value.field == "recipients.residents"
+
+
+def test_an_audience_of_nobody_is_refused(service):
+    service.directory.residents = []
+    with pytest.raises(InvalidRequest, match="reaches nobody"):
+        service.create(IDENTITY, request())
+    assert events(service, None) == []
 
 
 def test_an_archived_category_takes_no_new_communications(service):
@@ -132,178 +243,322 @@ def test_an_archived_category_takes_no_new_communications(service):
     with pytest.raises(InvalidRequest, match="archived") as refused:
         service.create(IDENTITY, request())
     assert refused.value.field == "category_id"
-    assert outbox_events(service.db) == []
 
 
 def test_same_key_and_body_answers_the_first_result_and_sends_nothing_new(service):
     first = service.create(IDENTITY, request(), idempotency_key="k1")
     again = service.create(IDENTITY, request(), idempotency_key="k1")
     assert again == first
-    assert len(outbox_events(service.db, "communication_accepted")) == 1
-
-
-def test_same_key_with_another_body_is_refused(service):
-    service.create(IDENTITY, request(), idempotency_key="k1")
+    assert len(events(service, "communication_accepted")) == 1
     with pytest.raises(IdempotencyKeyReused):
         service.create(IDENTITY, request(body="something else"), idempotency_key="k1")
-
-
-def test_keys_are_scoped_to_the_caller(service):
     other = dict(IDENTITY, actor_id="key_2")
-    first = service.create(IDENTITY, request(), idempotency_key="k1")
-    second = service.create(other, request(), idempotency_key="k1")
-    assert first["id"] != second["id"]
+    assert service.create(other, request(), idempotency_key="k1")["id"] != first["id"]
 
 
-def accepted_event(service, communication_id):
-    (event,) = [e for e in outbox_events(service.db, "communication_accepted")
-                if e["data"]["communication_id"] == communication_id]
-    return event
+# --- the audience, page by page -----------------------------------------------------------
+
+def test_the_audience_is_taken_in_pages_and_a_redelivered_page_adds_nobody(monkeypatch):
+    monkeypatch.setattr(resolution, "PAGE_SIZE", 2)
+    service = make([resident(n) for n in range(1, 6)])
+    answer = service.create(IDENTITY, request())
+    (accepted,) = events(service, "communication_accepted")
+    service.resolve_first_page(accepted)
+    service.resolve_first_page(dict(accepted, event_id="redelivered"))
+    assert len(deliveries(service)) == 2 and service.directory.pages_asked == 1
+    pipeline(service)
+    assert len(deliveries(service)) == 5
+    assert [e["data"]["batch"] for e in events(service, "deliveries_created")] == [1, 2, 3]
+    saved = communication(service, answer["id"])
+    assert (saved.pages, saved.audience_complete) == (3, True)
 
 
-def test_prepare_holds_credits_once_for_the_batch_and_queues(service):
+def test_one_text_per_phone_and_one_email_per_address_the_rest_suppressed_with_reason(
+        monkeypatch):
+    monkeypatch.setattr(resolution, "PAGE_SIZE", 2)
+    household = [resident(1, phone="+15550001111", email="Home@example.com"),
+                 resident(2, phone="+15550001111"),
+                 resident(3, email="home@EXAMPLE.com")]   # on the next page
+    service = make(household)
+    service.create(IDENTITY, request(channels=["sms", "email"]))
+    pipeline(service)
+    found = {(d.resident_id, d.channel): (d.status, d.reason) for d in deliveries(service)}
+    assert found[("res_00002", "sms")] == ("suppressed", "duplicate_address")
+    assert found[("res_00003", "email")] == ("suppressed", "duplicate_address")
+    assert found[("res_00001", "sms")][0] == found[("res_00001", "email")][0] == "sent"
+    assert found[("res_00002", "email")][0] == found[("res_00003", "sms")][0] == "sent"
+
+
+# --- consent and credits per batch --------------------------------------------------------
+
+def test_one_consent_check_and_one_hold_per_batch_and_community(monkeypatch):
+    monkeypatch.setattr(resolution, "PAGE_SIZE", 3)
+    service = make([resident(1), resident(2), resident(3, "com_2"), resident(4, "com_2")])
     answer = service.create(IDENTITY, request(body="x" * 321))
-    service.prepare(accepted_event(service, answer["id"]))
-    (reservation,) = service.credits.reservations
-    assert reservation[1][0]["amount"] == 2          # 321 GSM-7 characters
-    assert reservation[2] == f"reserve:{answer['id']}"
-    with service.db.read() as session:
-        (delivery,) = session.query(Delivery).all()
-    assert (delivery.status, delivery.credits) == ("queued", 2)
-    assert delivery.hold_id == f"hld_{delivery.id}"
-    (queued,) = outbox_events(service.db, "deliveries_queued")
-    assert queued["data"]["delivery_ids"] == [delivery.id]
-
-
-def test_prepare_prices_with_the_organizations_rate_card(service):
-    service.credits.rates["text_chars"] = 100
-    answer = service.create(IDENTITY, request(body="x" * 201))
-    service.prepare(accepted_event(service, answer["id"]))
-    (reservation,) = service.credits.reservations
-    assert reservation[1][0]["amount"] == 3
+    pipeline(service)
+    assert service.consent.checks == [("sms", 3), ("sms", 1)]
+    keys = [(community, key) for community, _items, key in service.credits.reservations]
+    assert keys == [("com_1", f"reserve:{answer['id']}:1:com_1"),
+                    ("com_2", f"reserve:{answer['id']}:1:com_2"),
+                    ("com_2", f"reserve:{answer['id']}:2:com_2")]
+    assert all(d.credits == 2 and d.hold_id == f"hld_{d.id}" for d in deliveries(service))
+    updated = events(service, "deliveries_updated")
+    assert {e["data"]["community_id"] for e in updated} == {"com_1", "com_2"}
 
 
 def test_a_send_nobody_can_pay_for_fails_naming_the_rule_and_sends_nothing(service):
     service.credits.refusal = "user:usr_1 has 0 credits available and this send needs 1"
-    answer = service.create(IDENTITY, request())
-    service.prepare(accepted_event(service, answer["id"]))
-    (updated,) = outbox_events(service.db, "deliveries_updated")
-    (item,) = updated["data"]["items"]
-    assert item["status"] == "failed"
-    assert item["reason"] == ("no credits: user:usr_1 has 0 credits available and this send "
-                              "needs 1")
-    assert outbox_events(service.db, "deliveries_queued") == []
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (d,) = deliveries(service)
+    assert (d.status, d.reason) == ("failed", "no credits: user:usr_1 has 0 credits "
+                                              "available and this send needs 1")
+    assert events(service, "deliveries_queued") == []
+    assert service.providers.sms.sent == []
 
 
-def test_prepare_suppresses_without_consent_and_holds_nothing(service):
+def test_without_consent_nothing_is_held_and_the_reason_is_kept(service):
     service.consent.allowed = False
-    answer = service.create(IDENTITY, request())
-    service.prepare(accepted_event(service, answer["id"]))
+    service.create(IDENTITY, request())
+    pipeline(service)
     assert service.credits.reservations == []
-    (updated,) = outbox_events(service.db, "deliveries_updated")
-    (item,) = updated["data"]["items"]
-    assert (item["status"], item["reason"], item["credits"]) == (
-        "suppressed", "channel_preference_off", 0)
-    assert outbox_events(service.db, "deliveries_queued") == []
+    (d,) = deliveries(service)
+    assert (d.status, d.reason, d.credits) == ("suppressed", "channel_preference_off", 0)
 
 
-def test_a_redelivered_accepted_event_changes_nothing(service):
-    answer = service.create(IDENTITY, request())
-    event = accepted_event(service, answer["id"])
-    service.prepare(event)
-    service.prepare(event)
-    assert len(service.credits.reservations) == 1
-    assert len(outbox_events(service.db, "deliveries_queued")) == 1
+def test_the_preview_equals_what_the_send_holds(monkeypatch):
+    monkeypatch.setattr(resolution, "PAGE_SIZE", 2)
+    people = [resident(1, phone="+15550001111"), resident(2, phone="+15550001111"),
+              resident(3, "com_2"), resident(4, "com_2")]
+    service = make(people)
+    body = "Ünïcode " * 30    # UCS-2: priced per 140 characters
+    preview = service.preview(IDENTITY, request(body=body, channels=["sms", "email"]))
+    assert service.providers.sms.sent == [] and events(service, None) == []
+    service.create(IDENTITY, request(body=body, channels=["sms", "email"]))
+    pipeline(service)
+    held = sum(i["amount"] for _c, items, _k in service.credits.reservations for i in items)
+    assert preview["credits"] == held == 3 * 2
+    assert preview["audience_size"] == 4
+    assert preview["channels"]["sms"]["suppressed"] == {"duplicate_address": 1}
+    assert preview["channels"]["email"]["allowed"] == 4
+    wallets = {w["wallet"]: w for w in preview["wallets"]}
+    assert wallets["community:com_1"]["credits"] == 2
+    assert wallets["community:com_2"]["available_after"] == 100 - 4
 
 
-def send_one(service):
-    answer = service.create(IDENTITY, request())
-    service.prepare(accepted_event(service, answer["id"]))
-    (queued,) = outbox_events(service.db, "deliveries_queued")
-    service.dispatch(queued)
-    return answer, queued
-
+# --- dispatch ----------------------------------------------------------------------------
 
 def test_dispatch_sends_once_even_if_the_work_is_redelivered(service):
-    _answer, queued = send_one(service)
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (queued,) = events(service, "deliveries_queued")
     service.dispatch(dict(queued, event_id="another-delivery-of-the-same-work"))
-    assert len(service.providers.sent) == 1
-    with service.db.read() as session:
-        (delivery,) = session.query(Delivery).all()
-    assert (delivery.status, delivery.provider_id) == ("sent", "SM1")
+    assert len(service.providers.sms.sent) == 1
+    (d,) = deliveries(service)
+    assert (d.status, d.provider_id, d.segments) == ("sent", "SM1", 1)
 
 
-def status_event(status, error_code=None):
-    return envelope("provider_status_received", {
-        "provider": "twilio", "provider_id": "SM1", "status": status, "error_code": error_code})
+def test_texts_past_the_senders_budget_wait_their_turn_without_a_worker_sleeping():
+    service = make([resident(n) for n in range(1, 6)], rate=2.0)  # burst of 2 segments
+    service.create(IDENTITY, request())
+    pipeline(service)
+    assert len(service.providers.sms.sent) == 2
+    waiting = [d for d in deliveries(service) if d.status == "queued"]
+    assert len(waiting) == 3 and all(d.next_attempt_at for d in waiting)
+    # their time comes: the release timer hands them on, once however often it runs
+    later = max(d.next_attempt_at for d in waiting) + timedelta(seconds=5)
+    from services.messaging import dispatching
+    assert dispatching.release_due(service.db, now=later) == 3
+    assert dispatching.release_due(service.db, now=later) == 0
 
 
-def test_callbacks_move_forward_once_and_late_ones_are_ignored(service):
-    send_one(service)
-    service.apply_provider_status(status_event("delivered"))
-    service.apply_provider_status(status_event("delivered"))   # duplicate callback
-    service.apply_provider_status(status_event("sent"))        # late
-    updates = [i for e in outbox_events(service.db, "deliveries_updated")
-               for i in e["data"]["items"]]
-    assert [u["status"] for u in updates] == ["queued", "sent", "delivered"]
+def test_a_permanent_refusal_fails_the_delivery_with_the_providers_code():
+    service = make(answers=[SendResult("failed", None, "21211", "invalid To")])
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (d,) = deliveries(service)
+    assert (d.status, d.error_code) == ("failed", "21211")
+
+
+def test_a_transient_error_is_scheduled_again_then_looked_up_before_any_second_send():
+    service = make(answers=[TransientProviderError("read timed out"), "sid"])
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (d,) = deliveries(service)
+    assert (d.status, d.attempts, d.look_up) == ("queued", 1, True)
+    assert d.next_attempt_at > utcnow()
+    service.providers.sms.kept[d.address] = "SM_KEPT"   # the provider had it after all
+    release_and_dispatch(service, d.next_attempt_at)
+    (d,) = deliveries(service)
+    assert (d.status, d.provider_id) == ("sent", "SM_KEPT")
+    assert len(service.providers.sms.sent) == 1       # never sent twice
+
+
+def test_retries_are_bounded_then_the_delivery_fails_and_its_hold_is_released():
+    service = make(answers=[TransientProviderError("503", 503)])
+    service.create(IDENTITY, request())
+    pipeline(service)
+    for _ in range(5):
+        (d,) = deliveries(service)
+        if d.status != "queued":
+            break
+        release_and_dispatch(service, d.next_attempt_at)
+    (d,) = deliveries(service)
+    assert (d.status, d.error_code, d.attempts) == ("failed", "provider_unavailable", 3)
+    last = events(service, "deliveries_updated")[-1]["data"]["items"][-1]
+    assert (last["status"], last["hold_id"]) == ("failed", f"hld_{d.id}")
+
+
+def release_and_dispatch(service, at):
+    from services.messaging import dispatching
+    before = {e["event_id"] for e in events(service, "deliveries_queued")}
+    dispatching.release_due(service.db, now=at + timedelta(seconds=1))
+    for event in events(service, "deliveries_queued"):
+        if event["event_id"] not in before:
+            # the fake clock: the delivery is due
+            with service.db.unit_of_work() as uow:
+                for d in uow.session.query(Delivery).filter(
+                        Delivery.id.in_(event["data"]["delivery_ids"])):
+                    d.next_attempt_at = None
+            service.dispatch(event)
+
+
+# --- provider statuses --------------------------------------------------------------------
+
+def test_callbacks_move_forward_once_late_ones_change_nothing_and_it_completes(service):
+    answer = service.create(IDENTITY, request())
+    pipeline(service, callbacks=["delivered", "delivered", "sent"])
+    statuses = [i["status"] for e in events(service, "deliveries_updated")
+                for i in e["data"]["items"]]
+    assert statuses == ["queued", "sent", "delivered"]
+    (finished,) = events(service, "communication_finished")
+    assert finished["data"]["counts"] == {"delivered": 1}
+    saved = communication(service, answer["id"])
+    assert saved.status == "completed" and saved.finished_at and saved.started_at
 
 
 def test_a_callback_before_the_send_is_recorded_is_applied_when_it_is(service):
+    service.create(IDENTITY, request())
+    done = set()
+    run(service, "communication_accepted", service.resolve_first_page, done)
+    run(service, "deliveries_created", service.prepare, done)
+    service.apply_provider_status(envelope("provider_status_received", {
+        "provider": "twilio", "provider_id": "SM1", "status": "delivered",
+        "error_code": None}))
+    run(service, "deliveries_queued", service.dispatch, done)
+    (d,) = deliveries(service)
+    assert d.status == "delivered"
+
+
+# --- cancel -------------------------------------------------------------------------------
+
+def test_cancel_stops_what_is_not_handed_over_releases_its_holds_and_is_idempotent():
+    service = make([resident(n) for n in range(1, 5)], rate=2.0)
     answer = service.create(IDENTITY, request())
-    service.prepare(accepted_event(service, answer["id"]))
-    service.apply_provider_status(status_event("delivered"))   # provider id not known yet
-    (queued,) = outbox_events(service.db, "deliveries_queued")
-    service.dispatch(queued)
-    with service.db.read() as session:
-        (delivery,) = session.query(Delivery).all()
-    assert delivery.status == "delivered"
+    pipeline(service)
+    view = service.cancel(IDENTITY, answer["id"])
+    again = service.cancel(IDENTITY, answer["id"])
+    assert view["counts"] == again["counts"] == {"sent": 2, "cancelled": 2}
+    cancelled = [i for e in events(service, "deliveries_updated") for i in e["data"]["items"]
+                 if i["status"] == "cancelled"]
+    assert len(cancelled) == 2 and all(i["hold_id"] for i in cancelled)
+    pipeline(service, callbacks=["delivered"])
+    (finished,) = events(service, "communication_finished")
+    assert finished["data"]["status"] == "cancelled"
 
 
-def test_a_provider_refusal_fails_the_delivery_with_its_code():
-    service = worker_factory(MessagingService, db=memory_database(Base), config={},
-                             directory=FakeDirectory(), consent=FakeConsent(),
-                             credits=FakeCredits(),
-                             providers=FakeProviders(SendResult("failed", None, "21211",
-                                                                "invalid To")))
-    send_one(service)
-    with service.db.read() as session:
-        (delivery,) = session.query(Delivery).all()
-    assert (delivery.status, delivery.error_code) == ("failed", "21211")
+def test_cancel_before_the_audience_is_resolved_sends_nobody(service):
+    answer = service.create(IDENTITY, request())
+    service.cancel(IDENTITY, answer["id"])
+    pipeline(service)
+    assert deliveries(service) == [] and service.providers.sms.sent == []
+    assert communication(service, answer["id"]).status == "cancelled"
 
 
-class FlakyProviders:
-    """The first create times out; whether the provider got it decides what happens next."""
+# --- the sweeper --------------------------------------------------------------------------
 
-    status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
-
-    def __init__(self, provider_kept_it):
-        self.creates, self.lookups = 0, 0
-        outer = self
-
-        class Sms:
-            def send(self, delivery_id, to, body, subject=None, status_callback=None,
-                     unsubscribe_url=None):
-                outer.creates += 1
-                if outer.creates == 1:
-                    raise TransientProviderError("read timed out")
-                return SendResult("sending", "SM2")
-
-            def find_sent(self, to, body, since):
-                outer.lookups += 1
-                return "SM1" if provider_kept_it else None
-
-        self.providers = {"sms": Sms()}
+def test_the_sweeper_takes_the_providers_answer_for_an_outcome_it_never_reported(service):
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (d,) = deliveries(service)
+    service.providers.sms.statuses[d.provider_id] = ("delivered", None)
+    from services.messaging import reconciliation
+    policy = service.providers.reconcile_policy
+    soon = utcnow() + timedelta(seconds=policy.reconcile_after + 1)
+    assert reconciliation.sweep(service.db, service.providers, policy, now=soon)[
+        "looked_up"] == 1
+    (d,) = deliveries(service)
+    assert d.status == "delivered"
 
 
-@pytest.mark.parametrize("provider_kept_it, creates, sid", [(True, 1, "SM1"), (False, 2, "SM2")])
-def test_a_timeout_is_reconciled_before_any_second_send(monkeypatch, provider_kept_it, creates,
-                                                        sid):
-    monkeypatch.setattr("services.messaging.service.eventlet.sleep", lambda s: None)
-    service = worker_factory(MessagingService, db=memory_database(Base), config={},
-                             directory=FakeDirectory(), consent=FakeConsent(),
-                             credits=FakeCredits(), providers=FlakyProviders(provider_kept_it))
-    send_one(service)
-    assert (service.providers.creates, service.providers.lookups) == (creates, 1)
-    with service.db.read() as session:
-        (delivery,) = session.query(Delivery).all()
-    assert (delivery.status, delivery.provider_id) == ("sent", sid)
+@pytest.mark.parametrize("provider_says, status, charged", [
+    (("sent", None), "unconfirmed", True),    # a carrier that never confirms: charged
+    ((None, None), "failed", False),          # the provider has no record of it: released
+])
+def test_the_sweeper_gives_up_after_its_time_and_names_the_status(provider_says, status,
+                                                                   charged):
+    from contracts.vocabulary import CHARGED_STATUSES
+    from services.messaging import reconciliation
+    service = make()
+    service.create(IDENTITY, request())
+    pipeline(service)
+    (d,) = deliveries(service)
+    service.providers.sms.statuses[d.provider_id] = provider_says
+    policy = service.providers.reconcile_policy
+    late = utcnow() + timedelta(seconds=policy.give_up_after + 1)
+    reconciliation.sweep(service.db, service.providers, policy, now=late)
+    (d,) = deliveries(service)
+    assert d.status == status and (d.status in CHARGED_STATUSES) is charged
+
+
+def test_a_delivery_left_sending_by_a_crash_is_looked_up_before_it_is_sent_again(service):
+    service.create(IDENTITY, request())
+    done = set()
+    run(service, "communication_accepted", service.resolve_first_page, done)
+    run(service, "deliveries_created", service.prepare, done)
+    with service.db.unit_of_work() as uow:    # taken by a worker that then died
+        (d,) = uow.session.query(Delivery).all()
+        d.status, d.sending_since, d.attempts = "sending", utcnow(), 1
+        d.first_attempt_at = d.sending_since
+    from services.messaging import reconciliation
+    policy = service.providers.reconcile_policy
+    later = utcnow() + timedelta(seconds=policy.stale_sending_after + 1)
+    assert reconciliation.sweep(service.db, service.providers, policy, now=later)[
+        "requeued"] == 1
+    (d,) = deliveries(service)
+    service.providers.sms.kept[d.address] = "SM_FIRST"
+    release_and_dispatch(service, later)
+    (d,) = deliveries(service)
+    assert (d.status, d.provider_id) == ("sent", "SM_FIRST")
+    assert service.providers.sms.sent == []
+
+
+def test_work_whose_event_was_parked_is_handed_on_again_by_the_sweeper(service):
+    from services.messaging import reconciliation
+    service.create(IDENTITY, request())
+    done = set()
+    run(service, "communication_accepted", service.resolve_first_page, done)
+    # the batch's event was parked (consent down past every retry): nothing moves
+    done.update(e["event_id"] for e in events(service, "deliveries_created"))
+    (d,) = deliveries(service)
+    assert d.status == "pending"
+    later = utcnow() + timedelta(seconds=reconciliation.STALL_AFTER_SECONDS + 1)
+    reconciliation.sweep(service.db, service.providers, service.providers.reconcile_policy,
+                         now=later)
+    run(service, "deliveries_created", service.prepare, done)
+    run(service, "deliveries_queued", service.dispatch, done)
+    (d,) = deliveries(service)
+    assert d.status == "sent" and len(service.providers.sms.sent) == 1
+
+
+def test_callbacks_that_came_together_are_one_transaction_and_one_event():
+    service = make([resident(n) for n in range(1, 6)])
+    service.create(IDENTITY, request())
+    pipeline(service)
+    before = len(events(service, "deliveries_updated"))
+    service.apply_provider_statuses(envelope("provider_statuses_received", {"items": [
+        {"provider": "twilio", "provider_id": d.provider_id, "status": "delivered",
+         "error_code": None} for d in deliveries(service)]}))
+    (updated,) = events(service, "deliveries_updated")[before:]
+    assert [i["status"] for i in updated["data"]["items"]] == ["delivered"] * 5
+    assert len(events(service, "communication_finished")) == 1

@@ -18,7 +18,8 @@ from tests.unit.messaging.test_messaging_service import (
     FakeConsent,
     FakeCredits,
     FakeDirectory,
-    accepted_event,
+    FakeProviders,
+    pipeline,
     request,
 )
 
@@ -35,10 +36,9 @@ class Broken:
         return None
 
 
-class Providers:
-    status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
-
+class Providers(FakeProviders):
     def __init__(self, **providers):
+        super().__init__()
         # port 9 (discard) is never reached: the message is refused while it is built
         self.providers = {"email": SmtpEmail("127.0.0.1", 9, "no-reply@townhall.test"),
                           **providers}
@@ -47,7 +47,6 @@ class Providers:
 @pytest.fixture(autouse=True)
 def no_back_off(monkeypatch):
     monkeypatch.setattr(notices.eventlet, "sleep", lambda seconds: None)
-    monkeypatch.setattr("services.messaging.service.eventlet.sleep", lambda seconds: None)
 
 
 def messaging(**providers):
@@ -57,10 +56,8 @@ def messaging(**providers):
 
 
 def dispatched(service, **changes):
-    answer = service.create(IDENTITY, request(**changes))
-    service.prepare(accepted_event(service, answer["id"]))
-    (queued,) = outbox_events(service.db, "deliveries_queued")
-    service.dispatch(queued)
+    service.create(IDENTITY, request(**changes))
+    pipeline(service)
     with service.db.read() as session:
         (delivery,) = session.query(Delivery).all()
     return delivery

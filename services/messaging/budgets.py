@@ -1,0 +1,61 @@
+"""The senders' segment budgets, shared by every messaging instance: one row per sender in
+messaging's database, taken per batch under the row's lock by rate_limit's rules."""
+
+import time
+
+from sqlalchemy import select, update
+
+from servicekit.db import insert_missing
+from services.messaging import rate_limit
+from services.messaging.models import SenderBudget
+
+UNKNOWN_SENDER = {"kind": "long_code"}  # a number nobody described sends at the slowest rate
+
+
+def rates(config):
+    """{sender number: segments per second} from `messaging.senders`; every entry is checked
+    when the service starts, so a wrong kind stops it with the field named."""
+    found = {}
+    for n, entry in enumerate((config.get("messaging") or {}).get("senders") or []):
+        if not isinstance(entry, dict) or not entry.get("number"):
+            raise ValueError(f"messaging.senders[{n}].number: each sender needs its number")
+        try:
+            found[entry["number"]] = rate_limit.sender_rate(entry)
+        except ValueError as exc:
+            raise ValueError(f"messaging.senders[{n}]: {exc}") from None
+    return found
+
+
+def take(session, sender, rate, costs, now=None):
+    """A grant for the longest prefix of `costs` (segments) the sender may send now. The
+    first statement writes the row, so the transaction holds the sender's lock (PostgreSQL's
+    row lock, SQLite's write lock) before it reads the tokens left."""
+    now = time.time() if now is None else now
+    burst = rate_limit.burst_for(rate)
+    insert_missing(session, SenderBudget.__table__,
+                   [{"sender": sender, "tokens": burst, "updated_at": now}])
+    session.execute(update(SenderBudget).where(SenderBudget.sender == sender)
+                    .values(sender=sender))
+    row = session.scalars(select(SenderBudget).where(SenderBudget.sender == sender)).one()
+    grant = rate_limit.take(rate_limit.Bucket(row.tokens, row.updated_at), now, rate, burst,
+                            costs)
+    row.tokens, row.updated_at = grant.bucket.tokens, grant.bucket.updated_at
+    return grant
+
+
+class Sender:
+    """The number texts go out from, with its rate: what dispatching takes budget from."""
+
+    def __init__(self, number, rate):
+        self.number, self.rate = number, rate
+
+    def take(self, session, costs):
+        return take(session, self.number, self.rate, costs)
+
+    @classmethod
+    def from_config(cls, config):
+        number = (config.get("twilio") or {}).get("from_number")
+        known = rates(config)
+        if number in known:
+            return cls(number, known[number])
+        return cls(number, rate_limit.sender_rate(UNKNOWN_SENDER))

@@ -1,0 +1,68 @@
+"""Provider statuses (callbacks, and the sweeper's look-ups) applied to deliveries: once per
+(provider id, status), only forward, a batch in one transaction."""
+
+from sqlalchemy import select
+
+from contracts.vocabulary import STATUS_RANK
+from servicekit.db import insert_missing
+from services.messaging import changes, lifecycle
+from services.messaging.inbound import report_opt_out
+from services.messaging.models import Communication, Delivery, ProviderCallback
+
+
+def apply_statuses(uow, statuses, providers):
+    """statuses: [{provider_id, status (the provider's word), error_code}]. Answers the
+    communications whose deliveries moved, with the changes emitted."""
+    session = uow.session
+    rows = []
+    for s in statuses:
+        status = lifecycle.from_provider(s["status"])
+        if status is not None:
+            rows.append({"provider_id": s["provider_id"], "status": status,
+                         "error_code": s.get("error_code")})
+    if not rows:
+        return {}
+    # recorded first, so one that comes before its send is recorded is applied then
+    insert_missing(session, ProviderCallback.__table__, _unique(rows))
+    deliveries = session.scalars(select(Delivery).where(
+        Delivery.provider_id.in_({r["provider_id"] for r in rows})).order_by(Delivery.id)
+        .with_for_update()).all()
+    if not deliveries:
+        return {}
+    previous = {d.id: d.status for d in deliveries}
+    apply_waiting(session, deliveries)
+    moved = [d for d in deliveries if d.status != previous[d.id]]
+    by_communication = {}
+    for d in moved:
+        by_communication.setdefault(d.communication_id, []).append(d)
+    for communication_id, group in by_communication.items():
+        communication = session.get(Communication, communication_id)
+        changes.emit(uow, communication, [changes.change(d, previous[d.id]) for d in group])
+        for d in group:
+            report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
+    return by_communication
+
+
+def apply_waiting(session, deliveries):
+    """Move each delivery to the furthest status recorded for its provider id, if that is a
+    step forward."""
+    ids = [d.provider_id for d in deliveries if d.provider_id]
+    if not ids:
+        return
+    best = {}
+    for callback in session.scalars(select(ProviderCallback).where(
+            ProviderCallback.provider_id.in_(ids))):
+        current = best.get(callback.provider_id)
+        if current is None or STATUS_RANK[callback.status] > STATUS_RANK[current.status]:
+            best[callback.provider_id] = callback
+    for d in deliveries:
+        callback = best.get(d.provider_id)
+        if callback is not None and lifecycle.advances(d.status, callback.status):
+            changes.move(d, callback.status, error_code=callback.error_code)
+
+
+def _unique(rows):
+    seen = {}
+    for r in rows:
+        seen.setdefault((r["provider_id"], r["status"]), r)
+    return list(seen.values())
