@@ -21,7 +21,7 @@ import uuid
 from bench import cpu
 from bench.measure import BenchTimeout, latency_figures, rate
 from bench.system import HTTP_TIMEOUT_SECONDS
-from contracts.vocabulary import TERMINAL_STATUSES
+from contracts.vocabulary import CHARGED_STATUSES, TERMINAL_STATUSES
 
 POLL_SECONDS = 0.25  # polling costs Townhall CPU too: often enough, not more
 SAMPLE_EVERY_SECONDS = 0.1
@@ -73,7 +73,7 @@ def milestones_reached(view, expected):
 def deliveries_problems(rows, view):
     """How the deliveries' CSV rows disagree with the send's view (empty: they agree):
     one row per delivery, the same counts by status, and the charge equal to the credits
-    of the delivered ones."""
+    of the delivered ones (and of the unconfirmed: CHARGED_STATUSES)."""
     problems = []
     ids = [row.get("id") for row in rows]
     if len(set(ids)) != len(ids):
@@ -85,7 +85,8 @@ def deliveries_problems(rows, view):
     if counts != expected:
         problems.append(f"CSV counts {_counts(counts)} != messaging {_counts(expected)}")
     try:
-        delivered = sum(int(row["credits"] or 0) for row in rows if row["status"] == "delivered")
+        delivered = sum(int(row["credits"] or 0) for row in rows
+                        if row["status"] in CHARGED_STATUSES)
     except (KeyError, ValueError) as exc:
         return [*problems, f"CSV credits unreadable: {exc!r}"]
     charged = (view.get("credits") or {}).get("charged")

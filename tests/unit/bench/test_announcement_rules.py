@@ -111,3 +111,10 @@ def test_final_once_every_delivery_is_made_and_terminal_settled_once_nothing_is_
         "final": True, "settled": False}
     assert milestones_reached(view({"delivered": 9, "failed": 1}, held=0), 10) == {
         "final": True, "settled": True}
+
+
+def test_unconfirmed_deliveries_are_charged_like_delivered_ones():
+    rows = parse_csv(CSV.replace('"dlv_2","res_2","sms","delivered"',
+                                 '"dlv_2","res_2","sms","unconfirmed"'))
+    counts = {"delivered": 1, "unconfirmed": 1, "suppressed": 1}
+    assert deliveries_problems(rows, view(counts, charged=3)) == []
