@@ -21,7 +21,7 @@ import uuid
 from bench import cpu
 from bench.measure import BenchTimeout, latency_figures, rate
 from bench.system import HTTP_TIMEOUT_SECONDS
-from contracts.vocabulary import TERMINAL_STATUSES
+from contracts.vocabulary import CHARGED_STATUSES, TERMINAL_STATUSES
 
 POLL_SECONDS = 0.25  # polling costs Townhall CPU too: often enough, not more
 SAMPLE_EVERY_SECONDS = 0.1
@@ -60,10 +60,20 @@ def unsettled(view, report_counts, expected):
     return waiting
 
 
+def milestones_reached(view, expected):
+    """Which of the steps before a send is done its view shows reached: `final` (every
+    delivery made and terminal) and `settled` (final, and no credit held)."""
+    counts = view.get("counts") or {}
+    final = (sum(counts.values()) == expected
+             and all(s in TERMINAL_STATUSES for s, n in counts.items() if n))
+    held = (view.get("credits") or {}).get("held")
+    return {"final": final, "settled": final and not held}
+
+
 def deliveries_problems(rows, view):
     """How the deliveries' CSV rows disagree with the send's view (empty: they agree):
     one row per delivery, the same counts by status, and the charge equal to the credits
-    of the delivered ones."""
+    of the delivered ones (and of the unconfirmed: CHARGED_STATUSES)."""
     problems = []
     ids = [row.get("id") for row in rows]
     if len(set(ids)) != len(ids):
@@ -75,7 +85,8 @@ def deliveries_problems(rows, view):
     if counts != expected:
         problems.append(f"CSV counts {_counts(counts)} != messaging {_counts(expected)}")
     try:
-        delivered = sum(int(row["credits"] or 0) for row in rows if row["status"] == "delivered")
+        delivered = sum(int(row["credits"] or 0) for row in rows
+                        if row["status"] in CHARGED_STATUSES)
     except (KeyError, ValueError) as exc:
         return [*problems, f"CSV credits unreadable: {exc!r}"]
     charged = (view.get("credits") or {}).get("charged")
@@ -116,8 +127,11 @@ def _counts(counts):
 
 
 class Sampler:
-    """Posts one small send (one resident, another community) about every 100 ms in a
-    thread of its own and records how long each `202` took."""
+    """Posts one small send (one resident, another community) every 100 ms, one at a time,
+    and records how long each took to its `202`. A slot that comes while the last send
+    still waits is skipped and counted: on this 2-core machine a small send costs Townhall
+    about as much CPU as a hundred batched deliveries, so sends piling up would measure
+    the sampler instead of the announcement."""
 
     def __init__(self, town, residents, every=SAMPLE_EVERY_SECONDS):
         self.town = town
@@ -125,6 +139,7 @@ class Sampler:
         self.every = every
         self.latencies = []
         self.errors = []
+        self.skipped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-accept-sampler",
                                         daemon=True)
@@ -138,37 +153,46 @@ class Sampler:
         self._thread.join(HTTP_TIMEOUT_SECONDS + 5)
 
     def figures(self):
-        """{sent, errors, p50_ms, p99_ms}"""
+        """{sent, skipped, errors, p50_ms, p99_ms, first_error}"""
         p50, p99 = latency_figures(self.latencies) if self.latencies else (None, None)
-        return {"sent": len(self.latencies), "errors": len(self.errors), "p50_ms": p50,
-                "p99_ms": p99, "first_error": self.errors[0] if self.errors else None}
+        return {"sent": len(self.latencies), "skipped": self.skipped,
+                "errors": len(self.errors), "p50_ms": p50, "p99_ms": p99,
+                "first_error": self.errors[0] if self.errors else None}
 
     def _run(self):
         tag = uuid.uuid4().hex[:8]
         with self.town.key_session() as session:
             number = 0
-            next_at = time.monotonic()
+            due = time.perf_counter()
             while not self._stop.is_set():
-                resident = self.residents[number % len(self.residents)]
-                started = time.perf_counter()
-                try:
-                    answer = session.post(
-                        f"{self.town.gateway_url}/v1/communications",
-                        timeout=HTTP_TIMEOUT_SECONDS,
-                        headers={"Idempotency-Key": f"bench-sample-{tag}-{number}"},
-                        json={"kind": "message", "channels": ["sms"],
-                              "recipients": {"residents": [resident]},
-                              "category_id": self.town.demo["category_id"],
-                              "body": f"Bench sample {number}"})
-                    if answer.status_code == 202:
-                        self.latencies.append(time.perf_counter() - started)
-                    else:
-                        self.errors.append(f"{answer.status_code} {answer.text[:200]}")
-                except Exception as exc:  # a failed sample is a figure too
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                self._send(session, tag, number)
                 number += 1
-                next_at += self.every
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
+                due += self.every
+                late = time.perf_counter() - due
+                if late > 0:  # the slots that passed while this send waited
+                    missed = int(late // self.every) + 1
+                    self.skipped += missed
+                    due += missed * self.every
+                self._stop.wait(max(0.0, due - time.perf_counter()))
+
+    def _send(self, session, tag, number):
+        resident = self.residents[number % len(self.residents)]
+        started = time.perf_counter()
+        try:
+            answer = session.post(
+                f"{self.town.gateway_url}/v1/communications", timeout=HTTP_TIMEOUT_SECONDS,
+                headers={"Idempotency-Key": f"bench-sample-{tag}-{number}"},
+                json={"kind": "message", "channels": ["sms"],
+                      "recipients": {"residents": [resident]},
+                      "category_id": self.town.demo["category_id"],
+                      "body": f"Bench sample {number}"})
+        except Exception as exc:  # a failed sample is a figure too
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        if answer.status_code == 202:
+            self.latencies.append(time.perf_counter() - started)
+        else:
+            self.errors.append(f"{answer.status_code} {answer.text[:200]}")
 
 
 def sampler_cost(town, community_id):
@@ -218,8 +242,8 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
             if answer.status_code != 202:
                 raise RuntimeError(f"announcement: {answer.status_code} {answer.text[:500]}")
             communication = answer.json()["id"]
-            view, report = _follow(town, session, communication, community_id, baseline,
-                                   expected, deadline)
+            view, report, reached = _follow(town, session, communication, community_id,
+                                            baseline, expected, deadline)
             done = time.perf_counter()
             window.stop()
         sampled = sampler.figures() if sampler else None
@@ -227,19 +251,22 @@ def announce(town, community_id, expected, phones, deadline, sample=False):
     deliveries = expected + (sampled["sent"] if sampled else 0)
     seconds = done - accepted
     net = None
-    if per_sample is not None:
-        net = cpu.per_delivery_ms(max(0.0, window.total - per_sample * sampled["sent"]),
-                                  expected)
+    if per_sample is not None and window.total > per_sample * sampled["sent"]:
+        # else the sampler's share as measured alone is all there is: nothing to tell apart
+        net = cpu.per_delivery_ms(window.total - per_sample * sampled["sent"], expected)
     return {
         "communication_id": communication, "recipients": expected, "seconds": seconds,
         "recipients_per_s": rate(expected, seconds), "accept_ms": (accepted - posted) * 1000,
         "counts": view.get("counts"), "credits": view.get("credits"), "report": report,
         "cpu_seconds": window.total, "cpu_by_process": window.used,
+        "townhall_cores": window.total / (done - posted), "machine_busy": window.machine_busy,
         "cpu_deliveries": deliveries, "cpu_ms_per_delivery": cpu.per_delivery_ms(
             window.total, deliveries),
         "cpu_ms_per_sample": None if per_sample is None else per_sample * 1000,
         "cpu_ms_per_delivery_net": net,
         "sampler": sampled, "problems": problems,
+        # seconds after the 202 at which the follower first saw each step reached
+        "milestones": {step: at - accepted for step, at in reached.items()},
         "pipeline": {k: view.get(k) for k in ("accepted_at", "started_at", "finished_at")},
     }
 
@@ -253,6 +280,7 @@ class _Nothing:
 
 
 def _follow(town, session, communication, community_id, baseline, expected, deadline):
+    reached = {}
     while True:
         answer = session.get(f"{town.gateway_url}/v1/communications/{communication}",
                              timeout=HTTP_TIMEOUT_SECONDS)
@@ -260,6 +288,9 @@ def _follow(town, session, communication, community_id, baseline, expected, dead
             raise RuntimeError(f"GET communication {communication}: {answer.status_code} "
                                f"{answer.text[:500]}")
         view = answer.json()
+        for step, now in milestones_reached(view, expected).items():
+            if now:
+                reached.setdefault(step, time.perf_counter())
         # messaging's side first (its counts stand in for the report's); the report is
         # read once messaging is done, since polling costs Townhall CPU too
         waiting = unsettled(view, view.get("counts"), expected)
@@ -267,7 +298,8 @@ def _follow(town, session, communication, community_id, baseline, expected, dead
             report = _less(_report(session, town.gateway_url, community_id), baseline)
             waiting = unsettled(view, report, expected)
             if not waiting:
-                return view, report
+                reached["reported"] = time.perf_counter()
+                return view, report, reached
         town.check_running(f"announcement {communication} was sent")
         if deadline.expired():
             report = _less(_report(session, town.gateway_url, community_id), baseline)

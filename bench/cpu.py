@@ -44,11 +44,13 @@ class Window:
         self.used = None
 
     def start(self):
+        self._machine_before = psutil.cpu_times()
         self.before = read(self.pids)
         return self
 
     def stop(self):
         self.used = spent(self.before, read(self.pids))
+        self.machine_busy = busy_share(self._machine_before, psutil.cpu_times())
         return self.used
 
     @property
@@ -67,6 +69,19 @@ def spent(before, after):
         raise ValueError(f"CPU time went backwards for {', '.join(backwards)}: a process was "
                          "replaced between the readings")
     return {name: max(0.0, seconds) for name, seconds in used.items()}
+
+
+def busy_share(before, after):
+    """The share (0..1) of the machine's CPU time, every core, that was not idle between two
+    psutil.cpu_times() readings: whoever used it, Townhall, the sandboxes, PostgreSQL,
+    RabbitMQ or another engineer's work. Near 1, a rate measures the machine."""
+    idle_fields = ("idle", "iowait")
+    spans = {field: getattr(after, field) - getattr(before, field) for field in after._fields
+             if field not in ("guest", "guest_nice")}  # already counted in user and nice
+    total = sum(spans.values())
+    if total <= 0:
+        return 0.0
+    return 1 - sum(spans.get(field, 0.0) for field in idle_fields) / total
 
 
 def per_delivery_ms(seconds, deliveries):

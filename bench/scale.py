@@ -83,11 +83,16 @@ def _b3_rows(results, database, count, seeded, found, floor):
     results.add("  Townhall CPU per delivery", cpu_ms, "ms")
     if net_ms is not None:
         results.add("  the same, the sampler's share out", net_ms, "ms")
+    _cpu_rows(results, found)
     results.add("  202 → all final, settled, reported", found["seconds"], "s")
+    for step in ("final", "settled"):
+        if step in found["milestones"]:
+            results.add(f"    of which 202 → {step}", found["milestones"][step], "s")
     sampled = found["sampler"]
     if sampled["p50_ms"] is not None:
-        results.add(f"  accept p50 meanwhile ({sampled['sent']} small sends)", sampled["p50_ms"],
-                    "ms", {"broker": "rtt_p50"})
+        results.add(f"  accept p50 meanwhile ({sampled['sent']} sent, "
+                    f"{sampled['skipped']} skipped)", sampled["p50_ms"], "ms",
+                    {"broker": "rtt_p50"})
         results.add("  accept p99 meanwhile", sampled["p99_ms"], "ms", {"broker": "rtt_p99"})
     results.add(f"  seeding: CSV import of {count:,} (not timed in B3)", seeded["rows_per_s"],
                 "row/s")
@@ -135,6 +140,7 @@ def run_b4(args, results):
             results.add(f"B4 {B4_DATABASE}, {B4_CREATE_DELAY_MS} ms creates, {instances} "
                         f"messaging: {count:,}", rates[instances], "rcpt/s")
             results.add("  Townhall CPU per delivery", found["cpu_ms_per_delivery"], "ms")
+            _cpu_rows(results, found)
     speedups = {n: rates[n] / rates[1] for n in B4_INSTANCES}
     for n in B4_INSTANCES[1:]:
         results.add(f"B4 {n} instances ÷ 1", speedups[n], "x")
@@ -166,6 +172,13 @@ def messaging_instances(town, wanted, deadline):
         town.check_running(f"{wanted} messaging instances were started")
         deadline.check(f"{consumers} of {wanted} messaging instances consume rpc-messaging")
         time.sleep(min(0.5, deadline.remaining()))
+
+
+def _cpu_rows(results, found):
+    """How busy Townhall kept the machine's cores, and how busy the machine was at all:
+    near every core busy, a rate shows the machine's limit, not the design's."""
+    results.add("  Townhall CPU, cores busy", found["townhall_cores"], "cores")
+    results.add("  machine CPU busy (everyone)", 100 * found["machine_busy"], "%")
 
 
 def _verdict(met):

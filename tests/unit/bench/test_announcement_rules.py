@@ -3,6 +3,7 @@ bench/announcement.py follows and checks a send by, with no I/O."""
 
 from bench.announcement import (
     deliveries_problems,
+    milestones_reached,
     parse_csv,
     provider_problems,
     unsettled,
@@ -99,3 +100,21 @@ def test_cancelled_deliveries_were_never_handed_over():
     phones = ["+12022000000", "+12022000001", "+12022000002"]
     assert provider_problems(sent, phones, "[t1]", {"delivered": 1, "cancelled": 2}) == [
         "the provider received 2 creates for 1 delivered of 1 handed over"]
+
+
+def test_final_once_every_delivery_is_made_and_terminal_settled_once_nothing_is_held():
+    assert milestones_reached(view({"delivered": 9, "sent": 1}, held=1), 10) == {
+        "final": False, "settled": False}
+    assert milestones_reached(view({"delivered": 9}, held=0), 10) == {
+        "final": False, "settled": False}
+    assert milestones_reached(view({"delivered": 9, "failed": 1}, held=2), 10) == {
+        "final": True, "settled": False}
+    assert milestones_reached(view({"delivered": 9, "failed": 1}, held=0), 10) == {
+        "final": True, "settled": True}
+
+
+def test_unconfirmed_deliveries_are_charged_like_delivered_ones():
+    rows = parse_csv(CSV.replace('"dlv_2","res_2","sms","delivered"',
+                                 '"dlv_2","res_2","sms","unconfirmed"'))
+    counts = {"delivered": 1, "unconfirmed": 1, "suppressed": 1}
+    assert deliveries_problems(rows, view(counts, charged=3)) == []

@@ -65,3 +65,22 @@ def test_time_going_backwards_means_a_replaced_process():
 
 def test_per_delivery_is_in_milliseconds():
     assert cpu.per_delivery_ms(12.5, 10_000) == pytest.approx(1.25)
+
+
+def test_the_machine_busy_share_leaves_out_idle_and_iowait():
+    from collections import namedtuple
+
+    times = namedtuple("scputimes", "user nice system idle iowait irq softirq steal guest "
+                                    "guest_nice")
+    before = times(10, 0, 5, 100, 5, 0, 0, 0, 0, 0)
+    after = times(40, 0, 15, 150, 15, 0, 0, 0, 7, 0)  # guest is inside user already
+    assert cpu.busy_share(before, after) == pytest.approx(40 / 100)
+
+
+def test_a_window_reads_the_machine_too():
+    window = cpu.Window({}).start()
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    window.stop()
+    assert 0 < window.machine_busy <= 1
