@@ -12,6 +12,12 @@ from sandbox.twilio.messages import API_VERSION, count_segments, new_sid
 from sandbox.twilio.state import TwilioSandbox
 
 
+def _number(value: str) -> str:
+    """A number from a query string: a '+' left unescaped arrives as a space."""
+    value = value.strip()
+    return "+" + value if value[:1].isdigit() else value
+
+
 def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> None:
     def sandbox_of(request: web.Request) -> TwilioSandbox:
         return request.app[sandbox_key]
@@ -30,17 +36,17 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
                 raise ValueError
         except ValueError:
             return web.json_response({"error": "limit must be an integer >= 1"}, status=400)
-        sids = sandbox.sids_by_to.get(query["to"], []) if "to" in query else sandbox.sids
+        to = _number(query["to"]) if "to" in query else None
+        sids = sandbox.sids_by_to.get(to, []) if to else sandbox.sids
         start = 0
         if "after" in query:
             after = sandbox.messages.get(query["after"])
-            if after is None or query.get("to", after.to) != after.to:
+            if after is None or (to or after.to) != after.to:
                 return web.json_response(
                     {"error": "after must be the sid of a message (to that number)"},
                     status=400)
             # sids of one number are a subsequence of all sids, ordered the same way
-            start = (sids.index(after.sid) + 1 if "to" in query
-                     else sandbox.position[after.sid] + 1)
+            start = sids.index(after.sid) + 1 if to else sandbox.position[after.sid] + 1
         page = islice(sids, start, None if limit is None else start + limit)
         return web.json_response([sandbox.messages[sid].inspection() for sid in page])
 
@@ -48,7 +54,7 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
         return web.json_response(sandbox_of(request).tally.as_json())
 
     async def timeline(request: web.Request) -> web.Response:
-        sender = request.query.get("from_") or request.query.get("from")
+        sender = _number(request.query.get("from_") or request.query.get("from") or "")
         if not sender:
             return web.json_response(
                 {"error": "from_ is required: the sender's number (or MessagingServiceSid)"},

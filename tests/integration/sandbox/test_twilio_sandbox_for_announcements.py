@@ -212,6 +212,8 @@ def test_the_timeline_lists_one_senders_messages_with_their_segments_in_order(
     moments = [moment for moment, _ in timeline]
     assert moments == sorted(moments) and began <= moments[0] and moments[-1] <= ended
     assert [s for _, s in twilio_sandbox.read("timeline?from_=%2B15550000001")] == [1]
+    assert twilio_sandbox.read("timeline?from_=+15550000001") == twilio_sandbox.read(
+        "timeline?from_=%2B15550000001")  # a '+' typed in a URL arrives as a space
     assert twilio_sandbox.read("timeline?from_=%2B15557777777") == []
     missing = requests.get(f"{twilio_sandbox.control_url}/timeline", timeout=5)
     assert missing.status_code == 400 and "from_" in missing.json()["error"]
@@ -229,6 +231,7 @@ def test_messages_page_by_sid_and_filter_by_number(client, twilio_sandbox):
     assert page(f"limit=2&after={sids[1]}") == sids[2:4]
     assert page(f"after={sids[4]}") == []
     assert page(f"to=%2B15551230001&after={sids[0]}") == [sids[2], sids[4]]
+    assert page("to=+15551230002") == [sids[1], sids[3]]
     for query in ("limit=0", "limit=x", "after=SMnothing", f"to=%2B15551230001&after={sids[1]}"):
         answer = requests.get(f"{twilio_sandbox.control_url}/messages?{query}", timeout=5)
         assert answer.status_code == 400, query
