@@ -282,8 +282,11 @@ def test_two_messaging_instances_stay_under_the_senders_segments_per_second(syst
     assert sum(s for _, s in mine) == segments >= 900   # 3 or more a text, with its footer
     rate, burst = 100.0, 100.0           # short_code, as configured for the demo sender
     first, last = mine[0][0], mine[-1][0]
-    # over the whole run: no more than the rate, after the first second's burst
-    assert segments <= rate * (last - first) + burst + 4, (segments, last - first)
+    # over the whole run: no more than the rate, after the first second's burst. The budget
+    # is taken before the texts travel to the provider, so the sandbox's first and last
+    # arrivals may be closer together than the takings by a create's latency: a second of
+    # it is allowed (sent unlimited, these texts would arrive within about 3 s)
+    assert segments <= rate * (last - first + 1.0) + burst, (segments, last - first)
     for i, (start, _) in enumerate(mine):   # every window of a second
         window = sum(s for at, s in mine[i:] if at < start + 1.0)
         assert window <= rate + burst + 3, (start, window)
