@@ -128,7 +128,9 @@ def insert_missing(session, table, rows):
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - only the two databases above are supported
         raise NotImplementedError(name)
-    session.execute(dialect_insert(table).values(rows).on_conflict_do_nothing())
+    # rows as parameters, not as VALUES of the statement: one compiled statement, cached,
+    # whatever the number of rows (SQLAlchemy batches them as insertmanyvalues)
+    session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
 
 
 class UnitOfWork:
