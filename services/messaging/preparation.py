@@ -44,7 +44,8 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids):
                 changes.move(d, "suppressed", reason=q.reason)
             made.append(changes.change(d, "pending"))
         # a hold made for a delivery cancelled meanwhile is released at once
-        left = [i for i in holds if i not in {d.id for d in taken}]
+        taken_ids = {d.id for d in taken}
+        left = [i for i in holds if i not in taken_ids]
         if left:
             cancelled = set(session.scalars(select(Delivery.id).where(
                 Delivery.id.in_(left), Delivery.status == "cancelled",
