@@ -5,6 +5,7 @@ Events are facts in the past tense. Each is published on the topic exchange
 queues there. A breaking change to a payload is a new version; adding fields is not.
 """
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -396,10 +397,17 @@ CATALOGUE = {
 }
 
 
+@functools.cache
+def _schema(spec):
+    # one instance per event type: building a schema (and its nested ones) costs more than
+    # validating a batch of items with it
+    return spec.schema()
+
+
 def envelope(event_type, data, *, organization_id=None, correlation_id=None):
     """Build a validated envelope for one event of the catalogue."""
     spec = CATALOGUE[event_type]
-    errors = spec.schema().validate(data)
+    errors = _schema(spec).validate(data)
     if errors:
         raise ValidationError(errors)
     return {
