@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 
 from contracts.events import envelope
 
-WINDOW_SECONDS = 0.05
+WINDOW_SECONDS = 0.02
 MAX_ITEMS = 500
 PUBLISH_TIMEOUT_SECONDS = 10
 

@@ -8,21 +8,31 @@
   see it and replay it (`townhall dlq replay`), instead of nameko's default of acking and
   forgetting it.
 The message is acked only after the transaction committed or the message was parked.
+
+`on_events(source, event_type)` is the same for a handler that takes a list: events that
+arrive while the one before is being handled are handled together, in one transaction
+(group commit), so a backlog costs one transaction per batch, not one per event, and an
+event alone waits for nothing. If a batch fails, each of its events is tried alone, so one
+bad event is parked by itself.
 """
 
 import functools
 import logging
 import traceback
+import weakref
 
 import eventlet
 from kombu import Connection, Queue
 from nameko.events import EventHandler
 from sqlalchemy import select
 
+from servicekit.batching import GroupCommit
 from servicekit.db import utcnow
 
 log = logging.getLogger("townhall.consumers")
 DEAD_SUFFIX = ".dead"
+GROUP_MAX_EVENTS = 100
+_groups = weakref.WeakKeyDictionary()   # {database handle: {handler: GroupCommit}}
 
 
 class Event:
@@ -103,24 +113,75 @@ def on_event(source_service, event_type, transactional=True, db_attr="db"):
 
         @functools.wraps(fn)
         def consume(self, payload):
-            event = Event(payload)
-            config = getattr(self, "config", None) or {}
-            delays = list(config.get("consumers", {}).get("retry_delays_seconds",
-                                                          [0.5, 2.0, 5.0]))
-            for attempt in range(len(delays) + 1):
-                try:
-                    return attempt_once(self, event)
-                except Exception:
-                    if attempt == len(delays):
-                        raise
-                    log.warning("handler %s failed (attempt %d), retrying", handler_name,
-                                attempt + 1, exc_info=True)
-                    eventlet.sleep(delays[attempt])
-            return None
+            return _with_retries(self, handler_name, lambda: attempt_once(self, Event(payload)))
 
         return ReliableEventHandler.decorator(source_service, event_type)(consume)
 
     return decorate
+
+
+def on_events(source_service, event_type, db_attr="db", max_events=GROUP_MAX_EVENTS):
+    """Decorate `handler(self, events, uow)`; see the module docstring. `events` are the
+    batch's events not processed before, in arrival order; all of them are recorded as
+    processed in the same transaction as the handler's changes."""
+
+    def decorate(fn):
+        handler_name = f"{fn.__module__}.{fn.__qualname__}"
+
+        def handle(self, events):
+            db = getattr(self, db_attr)
+            with db.unit_of_work() as uow:
+                fresh = uow.claim_events([e.event_id for e in events], handler_name)
+                if len(fresh) < len(events):
+                    log.info("skipped %d duplicate events", len(events) - len(fresh))
+                # one of each: a redelivered event may sit in the batch beside its first copy
+                todo = []
+                for e in events:
+                    if e.event_id in fresh:
+                        fresh.discard(e.event_id)
+                        todo.append(e)
+                if todo:
+                    fn(self, todo, uow)
+
+        @functools.wraps(fn)
+        def consume(self, payload):
+            event = Event(payload)
+            group = _group(getattr(self, db_attr), handler_name, max_events)
+            try:
+                # the batch is handled with the dependencies of the worker that leads it
+                return group.add(event, lambda events: handle(self, events))
+            except Exception:
+                log.warning("a batch of %s failed; each of its events is tried alone",
+                            handler_name, exc_info=True)
+            return _with_retries(self, handler_name, lambda: handle(self, [event]))
+
+        return ReliableEventHandler.decorator(source_service, event_type)(consume)
+
+    return decorate
+
+
+def _group(db, handler_name, max_events):
+    groups = _groups.setdefault(db, {})
+    if handler_name not in groups:
+        groups[handler_name] = GroupCommit(max_events)
+    return groups[handler_name]
+
+
+def _with_retries(service, handler_name, attempt_once):
+    """Run attempt_once, again after each delay of `consumers.retry_delays_seconds` while
+    it raises; the last exception goes on (to be parked)."""
+    config = getattr(service, "config", None) or {}
+    delays = list(config.get("consumers", {}).get("retry_delays_seconds", [0.5, 2.0, 5.0]))
+    for attempt in range(len(delays) + 1):
+        try:
+            return attempt_once()
+        except Exception:
+            if attempt == len(delays):
+                raise
+            log.warning("handler %s failed (attempt %d), retrying", handler_name,
+                        attempt + 1, exc_info=True)
+            eventlet.sleep(delays[attempt])
+    return None
 
 
 def is_processed(session, metadata, event_id, handler):

@@ -164,6 +164,20 @@ class UnitOfWork:
                                                   processed_at=utcnow()))
         return True
 
+    def claim_events(self, event_ids, handler):
+        """claim_event for a batch in two statements: the set of ids newly claimed (an id
+        given twice is claimed once)."""
+        table = self._tables["processed_events"]
+        wanted = list(dict.fromkeys(event_ids))
+        seen = set(self.session.scalars(select(table.c.event_id).where(
+            table.c.event_id.in_(wanted), table.c.handler == handler)))
+        fresh = [i for i in wanted if i not in seen]
+        if fresh:
+            now = utcnow()
+            self.session.execute(insert(table), [
+                {"event_id": i, "handler": handler, "processed_at": now} for i in fresh])
+        return set(fresh)
+
 
 class DatabaseHandle:
     def __init__(self, engine, metadata, on_commit=None):

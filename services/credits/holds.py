@@ -20,7 +20,8 @@ def resolve(uow, hold_ids, outcomes, actor):
         outcome, status, charged = outcomes[hold.id]
         groups.setdefault((hold.organization_id, hold.payer, outcome), []).append(
             (hold, status, hold.amount if charged is None else charged))
-    for (org, payer, outcome), group in groups.items():
+    # wallets in one order, so two batches that share some never wait on each other in turn
+    for (org, payer, outcome), group in sorted(groups.items(), key=lambda g: g[0]):
         ids = store.accounts(session, org, [payer])
         before = store.balances(session, org, [payer])
         postings = []

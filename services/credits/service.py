@@ -19,7 +19,7 @@ from contracts.pricing import RateCard
 from contracts.vocabulary import CHANNELS, CHARGED_STATUSES, TERMINAL_STATUSES
 from servicekit import idempotency
 from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id
-from servicekit.consumers import on_event
+from servicekit.consumers import on_event, on_events
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
@@ -207,12 +207,16 @@ class CreditsService(Purchasing, TownhallService):
                 summary["released"] += row.amount
         return summary
 
-    @on_event("messaging", "deliveries_updated")
-    def resolve_holds(self, event, uow):
+    @on_events("messaging", "deliveries_updated")
+    def resolve_holds(self, events, uow):
         """Settle holds of delivered deliveries (for the credits the event names — a call's
-        real duration), release the others that ended; once each."""
-        ended = {i["hold_id"]: i for i in event.data["items"]
-                 if i.get("hold_id") and i["status"] in TERMINAL_STATUSES}
+        real duration), release the others that ended; once each, the first end named
+        winning. The events that queued up together are resolved in one transaction."""
+        ended = {}
+        for event in events:
+            for i in event.data["items"]:
+                if i.get("hold_id") and i["status"] in TERMINAL_STATUSES:
+                    ended.setdefault(i["hold_id"], i)
         if ended:
             outcomes = {hold_id: ("settled" if i["status"] in CHARGED_STATUSES else "released",
                                   i["status"], i.get("credits"))

@@ -14,7 +14,7 @@ from nameko.timer import timer
 
 from servicekit import idempotency
 from servicekit.access import Caller
-from servicekit.consumers import on_event
+from servicekit.consumers import on_event, on_events
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
@@ -127,10 +127,12 @@ class MessagingService(TownhallService, Inbound, Notices):
         for communication_id in moved:
             _join_correlation(uow.session.get(Communication, communication_id))
 
-    @on_event("gateway", "provider_statuses_received")
-    def apply_provider_statuses(self, event, uow):
-        """Callbacks that came together: one transaction, one event per community."""
-        moved = callbacks.apply_statuses(uow, event.data["items"], self.providers)
+    @on_events("gateway", "provider_statuses_received")
+    def apply_provider_statuses(self, events, uow):
+        """Callbacks that came together (and batches of them that queued up meanwhile): one
+        transaction, one event per community."""
+        items = [item for event in events for item in event.data["items"]]
+        moved = callbacks.apply_statuses(uow, items, self.providers)
         for communication_id in moved:
             _join_correlation(uow.session.get(Communication, communication_id))
 

@@ -4,7 +4,7 @@ from sqlalchemy import func, select, update
 
 from contracts.vocabulary import STATUS_RANK
 from servicekit.access import Caller
-from servicekit.consumers import on_event
+from servicekit.consumers import on_events
 from servicekit.db import insert_missing, utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
@@ -16,32 +16,39 @@ class ReportsService(TownhallService):
     name = "reports"
     db = Database(Base, relay=False)
 
-    @on_event("messaging", "deliveries_updated")
-    def record_deliveries(self, event, uow):
+    @on_events("messaging", "deliveries_updated")
+    def record_deliveries(self, events, uow):
         """Each delivery's furthest status. Two batches about one delivery may be applied at
         once by two workers: the rows are made if missing, then moved forward by statements
         that compare ranks in the database (`rank < new`), so the later one never undoes
-        the further one, whatever their order."""
-        data = event.data
+        the further one, whatever their order. Events that queued up together are
+        recorded in one transaction."""
         session = uow.session
         now = utcnow()
         furthest = {}
-        for item in data["items"]:
-            kept = furthest.get(item["delivery_id"])
-            if kept is None or STATUS_RANK[item["status"]] > STATUS_RANK[kept["status"]]:
-                furthest[item["delivery_id"]] = item
+        for event in events:
+            data = event.data
+            for item in data["items"]:
+                kept = furthest.get(item["delivery_id"])
+                if kept is None or STATUS_RANK[item["status"]] > STATUS_RANK[kept["status"]]:
+                    furthest[item["delivery_id"]] = dict(
+                        item, organization_id=event.organization_id,
+                        community_id=data["community_id"],
+                        communication_id=data["communication_id"])
+        # rows in one order, as every batch takes them, so none waits on another in turn
+        ordered = [furthest[k] for k in sorted(furthest)]
         insert_missing(session, DeliveryState.__table__, [
-            {"delivery_id": i["delivery_id"], "organization_id": event.organization_id,
-             "community_id": data["community_id"], "communication_id": data["communication_id"],
+            {"delivery_id": i["delivery_id"], "organization_id": i["organization_id"],
+             "community_id": i["community_id"], "communication_id": i["communication_id"],
              "channel": i["channel"], "status": i["status"], "rank": STATUS_RANK[i["status"]],
-             "credits": i["credits"], "updated_at": now} for i in furthest.values()])
+             "credits": i["credits"], "updated_at": now} for i in ordered])
         moves = {}
-        for item in furthest.values():
+        for item in ordered:
             moves.setdefault((item["status"], item["credits"]), []).append(item["delivery_id"])
-        for (status, credits), ids in moves.items():
+        for (status, credits), ids in sorted(moves.items(), key=lambda m: m[1][0]):
             rank = STATUS_RANK[status]
             session.execute(update(DeliveryState).where(
-                DeliveryState.delivery_id.in_(sorted(ids)), DeliveryState.rank < rank)
+                DeliveryState.delivery_id.in_(ids), DeliveryState.rank < rank)
                 .values(status=status, rank=rank, credits=credits, updated_at=now))
 
     @rpc

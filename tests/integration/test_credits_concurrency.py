@@ -100,9 +100,11 @@ def test_fifty_simultaneous_holds_on_one_wallet_end_exactly_right(make_config,
             communication_id = "cmm_" + hold["delivery_id"].removeprefix("dlv_")
             assert credits.get_holds(SENDER, communication_id) == {
                 "held": 0, "charged": 1, "released": 0}
-    assert _ledger(config) == {"unbalanced": 0, "holds": CREDITS, "resolutions": CREDITS,
-                               "usage": CREDITS, "settlements": len(held) // HOLDS_PER_EVENT,
-                               "events_processed": distinct}
+    ledger = _ledger(config)
+    # events that queue up together settle in one ledger transaction: at most one per event
+    assert 1 <= ledger.pop("settlements") <= len(held) // HOLDS_PER_EVENT
+    assert ledger == {"unbalanced": 0, "holds": CREDITS, "resolutions": CREDITS,
+                      "usage": CREDITS, "events_processed": distinct}
 
 
 def _delivered(holds):
