@@ -1,6 +1,7 @@
 """Provider clients as a nameko dependency, built once per process in setup(), with what
 the pipeline needs to use them: the sender and its rate, the retry and reconcile policies."""
 
+from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
 from servicekit.config import twilio_base_url
@@ -9,15 +10,25 @@ from services.messaging.budgets import Sender
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.providers.twilio_sms import TwilioSms
 
+SEND_CONCURRENCY = 32
+
 
 class Providers(DependencyProvider):
     def setup(self):
         config = self.container.config
         twilio = config.get("twilio") or {}
         smtp = config.get("smtp") or {}
+        messaging = config.get("messaging") or {}
+        # provider calls in flight in this process, whatever the number of batches being
+        # dispatched: each has a kept connection, none is opened and thrown away
+        concurrency = int(messaging.get("send_concurrency", SEND_CONCURRENCY))
+        if concurrency < 1:
+            raise ValueError("messaging.send_concurrency must be at least 1")
+        self.send_slots = Semaphore(concurrency)
         self.providers = {
             "sms": TwilioSms(twilio["account_sid"], twilio["auth_token"],
-                             twilio["from_number"], base_url=twilio_base_url(config)),
+                             twilio["from_number"], base_url=twilio_base_url(config),
+                             connections=concurrency),
             "email": SmtpEmail(smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
                                smtp.get("from_address", "no-reply@townhall.test"),
                                smtp.get("username"), smtp.get("password"),
@@ -26,7 +37,6 @@ class Providers(DependencyProvider):
         gateway = config.get("gateway") or {}
         self.status_callback = (gateway.get("public_url", "http://127.0.0.1:8000").rstrip("/")
                                 + "/webhooks/twilio/status")
-        messaging = config.get("messaging") or {}
         self.sender = Sender.from_config(config)
         self.retry_policy = retries.RetryPolicy.from_config(messaging.get("retries") or {})
         self.reconcile_policy = reconcile.ReconcilePolicy.from_config(messaging)

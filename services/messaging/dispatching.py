@@ -96,6 +96,11 @@ def _attempt(providers, communication, delivery, cancelled=False):
     text = footer.text_to_send(delivery.channel, communication.body, delivery.unsubscribe_url)
     if cancelled and not delivery.look_up:
         return Attempt(delivery.id, status="cancelled")
+    with providers.send_slots:
+        return _call(provider, providers, communication, delivery, text, cancelled)
+
+
+def _call(provider, providers, communication, delivery, text, cancelled):
     try:
         if delivery.look_up:
             found = provider.find_sent(delivery.address, text, delivery.first_attempt_at)

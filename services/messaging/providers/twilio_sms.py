@@ -9,13 +9,12 @@ from twilio.rest import Client
 from servicekit.config import TWILIO_API
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
 
-CONNECTIONS = 64
-
 
 class TwilioSms(Provider):
     channel = "sms"
 
-    def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10):
+    def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10,
+                 connections=32):
         from twilio.http.http_client import TwilioHttpClient
 
         # the environment's proxies are read once here: left to requests, every create
@@ -23,9 +22,9 @@ class TwilioSms(Provider):
         api = (base_url or TWILIO_API).rstrip("/")
         http = TwilioHttpClient(timeout=timeout, proxy=get_environ_proxies(api) or None)
         http.session.trust_env = False
-        # every dispatch batch of this process sends 16 at a time: keep their connections
-        http.session.mount("https://", HTTPAdapter(pool_maxsize=CONNECTIONS))
-        http.session.mount("http://", HTTPAdapter(pool_maxsize=CONNECTIONS))
+        # as many kept connections as the process has provider calls in flight
+        http.session.mount("https://", HTTPAdapter(pool_maxsize=connections))
+        http.session.mount("http://", HTTPAdapter(pool_maxsize=connections))
         self.client = Client(account_sid, auth_token, http_client=http)
         if base_url and base_url.rstrip("/") != TWILIO_API:
             self.client.api.base_url = base_url.rstrip("/")

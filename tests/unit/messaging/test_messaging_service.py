@@ -4,7 +4,9 @@ it wrote to the outbox, the way the broker would hand it on."""
 
 from datetime import timedelta
 
+import eventlet
 import pytest
+from eventlet.semaphore import Semaphore
 from nameko.testing.services import worker_factory
 
 from contracts.errors import (
@@ -131,6 +133,7 @@ class FakeProviders:
         self.sender = Sender("+15550000000", rate)
         self.retry_policy = retries.RetryPolicy(max_attempts=3, first_delay=2.0, jitter=0)
         self.reconcile_policy = reconcile.ReconcilePolicy()
+        self.send_slots = Semaphore(4)
 
 
 def request(**changes):
@@ -356,6 +359,25 @@ def test_dispatch_sends_once_even_if_the_work_is_redelivered(service):
     assert len(service.providers.sms.sent) == 1
     (d,) = deliveries(service)
     assert (d.status, d.provider_id, d.segments) == ("sent", "SM1", 1)
+
+
+def test_provider_calls_in_flight_stay_within_the_process_send_concurrency():
+    service = make([resident(n) for n in range(1, 41)])
+    sms, flying = service.providers.sms, {"now": 0, "most": 0}
+    plain_send = sms.send
+
+    def slow_send(*args, **kwargs):
+        flying["now"] += 1
+        flying["most"] = max(flying["most"], flying["now"])
+        eventlet.sleep(0.001)
+        flying["now"] -= 1
+        return plain_send(*args, **kwargs)
+
+    sms.send = slow_send
+    service.create(IDENTITY, request())
+    pipeline(service)
+    # a wave of a batch is 16 calls; the process has 4 slots (FakeProviders.send_slots)
+    assert len(sms.sent) == 40 and flying["most"] == 4
 
 
 def test_texts_past_the_senders_budget_wait_their_turn_without_a_worker_sleeping():
