@@ -50,8 +50,9 @@ def apply_waiting(session, deliveries):
     if not ids:
         return
     best = {}
-    for callback in session.scalars(select(ProviderCallback).where(
-            ProviderCallback.provider_id.in_(ids))):
+    for callback in session.execute(select(
+            ProviderCallback.provider_id, ProviderCallback.status, ProviderCallback.error_code)
+            .where(ProviderCallback.provider_id.in_(ids))):
         current = best.get(callback.provider_id)
         if current is None or STATUS_RANK[callback.status] > STATUS_RANK[current.status]:
             best[callback.provider_id] = callback

@@ -144,13 +144,14 @@ def _record(db, providers, communication, attempts, policy, rng):
         rows = {d.id: d for d in session.scalars(select(Delivery).where(
             Delivery.id.in_([a.delivery_id for a in attempts])).order_by(Delivery.id)
             .with_for_update())}
-        made = []
         now = utcnow()
+        recorded, previous = [], {}
         for a in attempts:
             d = rows[a.delivery_id]
-            previous = d.status
             if d.status != "sending":
                 continue   # cancelled or reconciled meanwhile
+            previous[d.id] = d.status
+            recorded.append(d)
             if a.status == "cancelled":
                 changes.move(d, "cancelled", reason="cancelled")
             elif a.transient is not None:
@@ -163,10 +164,13 @@ def _record(db, providers, communication, attempts, policy, rng):
                     changes.move(d, target, error_code=a.error_code,
                                  reason=a.error_message)
                 d.look_up = False
-            apply_waiting(session, [d])
-            if d.status != previous:
-                made.append(changes.change(d, previous))
-            report_opt_out(uow, d, previous, providers, communication.organization_id)
+        # callbacks that came before their send was recorded: one look for the whole batch
+        apply_waiting(session, recorded)
+        made = []
+        for d in recorded:
+            if d.status != previous[d.id]:
+                made.append(changes.change(d, previous[d.id]))
+            report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
         changes.emit(uow, communication, made)
 
 
