@@ -15,6 +15,10 @@ log = logging.getLogger("townhall.runner")
 def nameko_config(config, service):
     config = dict(config)
     config.setdefault("max_workers", 10)
+    # a service may want its own pool: nameko's prefetch equals it, for every queue at once
+    own = (config.get(service) or {}).get("max_workers")
+    if own:
+        config["max_workers"] = int(own)
     if service == "gateway":
         gw = config.get("gateway") or {}
         config["WEB_SERVER_ADDRESS"] = f"{gw.get('host', '127.0.0.1')}:{gw.get('port', 8000)}"

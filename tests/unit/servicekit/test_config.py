@@ -38,3 +38,12 @@ def test_real_twilio_credentials_alone_switch_away_from_the_sandbox():
     assert not config.uses_twilio_sandbox(real)
     pinned = config.load(environ={"TOWNHALL_TWILIO__BASE_URL": "http://127.0.0.2:9000/"})
     assert config.twilio_base_url(pinned) == "http://127.0.0.2:9000"
+
+
+def test_a_service_may_have_its_own_worker_pool():
+    from servicekit.runner import nameko_config
+
+    config = {"max_workers": 10, "messaging": {"max_workers": 30}}
+    assert nameko_config(config, "messaging")["max_workers"] == 30
+    assert nameko_config(config, "credits")["max_workers"] == 10
+    assert nameko_config({}, "credits")["max_workers"] == 10
