@@ -19,6 +19,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    make_url,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -103,7 +104,13 @@ def create_db_engine(url, pool_size=10):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    options = {}
+    if make_url(url).get_driver_name() == "psycopg2":
+        # a batch's UPDATEs (the ORM's flush of many rows) in pages of statements per round
+        # trip, not one round trip per row; no step reads rowcount of such an executemany
+        options["executemany_mode"] = "values_plus_batch"
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
