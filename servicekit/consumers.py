@@ -131,17 +131,15 @@ def on_events(source_service, event_type, db_attr="db", max_events=GROUP_MAX_EVE
         def handle(self, events):
             db = getattr(self, db_attr)
             with db.unit_of_work() as uow:
-                fresh = uow.claim_events([e.event_id for e in events], handler_name)
+                # one of each: a redelivered event may sit in the batch beside its first copy
+                first = {}
+                for e in events:
+                    first.setdefault(e.event_id, e)
+                fresh = uow.claim_events(list(first), handler_name)
                 if len(fresh) < len(events):
                     log.info("skipped %d duplicate events", len(events) - len(fresh))
-                # one of each: a redelivered event may sit in the batch beside its first copy
-                todo = []
-                for e in events:
-                    if e.event_id in fresh:
-                        fresh.discard(e.event_id)
-                        todo.append(e)
-                if todo:
-                    fn(self, todo, uow)
+                if fresh:
+                    fn(self, [first[i] for i in fresh], uow)
 
         @functools.wraps(fn)
         def consume(self, payload):

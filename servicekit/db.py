@@ -161,19 +161,11 @@ class UnitOfWork:
 
     def claim_event(self, event_id, handler):
         """Mark an event as consumed by this handler; False if it already was."""
-        table = self._tables["processed_events"]
-        seen = self.session.execute(
-            select(table.c.event_id).where(table.c.event_id == event_id,
-                                           table.c.handler == handler)).first()
-        if seen:
-            return False
-        self.session.execute(insert(table).values(event_id=event_id, handler=handler,
-                                                  processed_at=utcnow()))
-        return True
+        return bool(self.claim_events([event_id], handler))
 
     def claim_events(self, event_ids, handler):
-        """claim_event for a batch in two statements: the set of ids newly claimed (an id
-        given twice is claimed once)."""
+        """claim_event for a batch in two statements: the ids newly claimed, in the order
+        given (an id given twice is claimed once)."""
         table = self._tables["processed_events"]
         wanted = list(dict.fromkeys(event_ids))
         seen = set(self.session.scalars(select(table.c.event_id).where(
@@ -183,7 +175,7 @@ class UnitOfWork:
             now = utcnow()
             self.session.execute(insert(table), [
                 {"event_id": i, "handler": handler, "processed_at": now} for i in fresh])
-        return set(fresh)
+        return fresh
 
 
 class DatabaseHandle:

@@ -20,60 +20,48 @@ def test_an_item_alone_is_handled_at_once():
     assert batches == [["a"]]
 
 
-def test_items_that_come_while_a_batch_is_handled_make_the_next_batch():
-    batches, release = [], eventlet.event.Event()
-    group = GroupCommit(max_items=10)
+def behind_a_slow_first(add, handle, rest):
+    """Call add("first", ...) whose batch is held until `rest` have all been added
+    meanwhile; answers the green threads (first, then rest's) once let go."""
+    release = eventlet.event.Event()
 
-    def slow(items):
-        batches.append(items)
+    def held(items):
         if items == ["first"]:
             release.wait()
-        return len(items)
+        return handle(items)
 
-    first = eventlet.spawn(group.add, "first", slow)
+    threads = [eventlet.spawn(add, "first", held)]
     eventlet.sleep(0)
-    rest = [eventlet.spawn(group.add, n, slow) for n in range(5)]
+    threads += [eventlet.spawn(add, item, held) for item in rest]
     eventlet.sleep(0)
     release.send(True)
+    return threads
+
+
+def test_items_that_come_while_a_batch_is_handled_make_the_next_batch():
+    batches = []
+    first, *rest = behind_a_slow_first(GroupCommit(max_items=10).add,
+                                       lambda items: batches.append(items) or len(items),
+                                       range(5))
     assert first.wait() == 1
     assert [g.wait() for g in rest] == [5] * 5
     assert batches == [["first"], [0, 1, 2, 3, 4]]
 
 
 def test_a_batch_holds_at_most_max_items():
-    batches, release = [], eventlet.event.Event()
-    group = GroupCommit(max_items=2)
-
-    def slow(items):
-        batches.append(items)
-        if items == ["first"]:
-            release.wait()
-
-    threads = [eventlet.spawn(group.add, "first", slow)]
-    eventlet.sleep(0)
-    threads += [eventlet.spawn(group.add, n, slow) for n in range(5)]
-    eventlet.sleep(0)
-    release.send(True)
-    for thread in threads:
+    batches = []
+    for thread in behind_a_slow_first(GroupCommit(max_items=2).add, batches.append, range(5)):
         thread.wait()
     assert batches == [["first"], [0, 1], [2, 3], [4]]
 
 
 def test_every_member_of_a_failed_batch_gets_the_error():
-    release = eventlet.event.Event()
-    group = GroupCommit(max_items=10)
-
     def handle(items):
         if items == ["first"]:
-            release.wait()
             return "ok"
         raise RuntimeError(f"bad batch of {len(items)}")
 
-    first = eventlet.spawn(group.add, "first", handle)
-    eventlet.sleep(0)
-    rest = [eventlet.spawn(group.add, n, handle) for n in range(3)]
-    eventlet.sleep(0)
-    release.send(True)
+    first, *rest = behind_a_slow_first(GroupCommit(max_items=10).add, handle, range(3))
     assert first.wait() == "ok"
     for thread in rest:
         with pytest.raises(RuntimeError, match="bad batch of 3"):
