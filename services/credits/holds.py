@@ -1,12 +1,76 @@
 """Holds once made: how a batch of them is settled, released or expired exactly once (one
-ledger transaction and one event per payer and outcome, never one per hold), and how a
-reservation key that comes back is answered."""
+ledger transaction and one event per payer and outcome, never one per hold), how a
+reservation key that comes back is answered, and what one communication's holds add up to."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import IdempotencyKeyReused
+from contracts.vocabulary import CHARGED_STATUSES, TERMINAL_STATUSES
 from services.credits import ledger, store
 from services.credits.models import Hold, HoldResolution
+
+EXPIRY_BATCH = 500
+
+
+def resolve_ended(uow, items):
+    """Deliveries that ended (items of `deliveries_updated`): a delivered one settles its
+    hold for the credits the item names (a call's real duration), any other end releases
+    it; once each, the first end named winning."""
+    ended = {}
+    for i in items:
+        if i.get("hold_id") and i["status"] in TERMINAL_STATUSES:
+            ended.setdefault(i["hold_id"], i)
+    if ended:
+        outcomes = {hold_id: ("settled" if i["status"] in CHARGED_STATUSES else "released",
+                              i["status"], i.get("credits"))
+                    for hold_id, i in ended.items()}
+        resolve(uow, list(ended), outcomes, actor="messaging")
+
+
+def expire_due(db, now):
+    """Release holds left unresolved past their time. Any number of instances may sweep:
+    the resolution's primary key lets one win."""
+    while True:
+        with db.read() as session:
+            due = session.scalars(
+                select(Hold.id).outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
+                .where(HoldResolution.hold_id.is_(None), Hold.expires_at <= now)
+                .order_by(Hold.expires_at).limit(EXPIRY_BATCH)).all()
+        if not due:
+            return
+        try:
+            with db.unit_of_work() as uow:
+                resolve(uow, due, {h: ("expired", "expired", None) for h in due},
+                        actor="credits")
+        except IntegrityError:
+            continue   # another sweeper or a late settlement got some first: look again
+        if len(due) < EXPIRY_BATCH:
+            return
+
+
+def summary(session, caller, communication_id, readers):
+    """Credits held, charged and released for one communication, summed in the database
+    (a send of 10,000 is followed by polling this); the caller must own it and read every
+    wallet that paid."""
+    rows = session.execute(
+        select(Hold.organization_id, Hold.community_id, HoldResolution.outcome,
+               func.sum(Hold.amount).label("amount"),
+               func.sum(HoldResolution.charged).label("charged"))
+        .outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
+        .where(Hold.communication_id == communication_id)
+        .group_by(Hold.organization_id, Hold.community_id, HoldResolution.outcome)).all()
+    found = {"held": 0, "charged": 0, "released": 0}
+    for row in rows:
+        caller.check_owner(row.organization_id, "communication", communication_id)
+        caller.require_any(readers, row.community_id)
+        if row.outcome is None:
+            found["held"] += row.amount
+        elif row.outcome == "settled":
+            found["charged"] += row.charged or 0
+        else:
+            found["released"] += row.amount
+    return found
 
 
 def resolve(uow, hold_ids, outcomes, actor):

@@ -5,8 +5,7 @@ delivery, released on failure or expiry — each exactly once; transfers by seed
 from datetime import datetime, timedelta
 
 from nameko.timer import timer
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from contracts import footer, pricing
 from contracts.errors import (
@@ -16,7 +15,7 @@ from contracts.errors import (
     NotFound,
 )
 from contracts.pricing import RateCard
-from contracts.vocabulary import CHANNELS, CHARGED_STATUSES, TERMINAL_STATUSES
+from contracts.vocabulary import CHANNELS
 from servicekit import idempotency
 from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id
 from servicekit.consumers import on_event, on_events
@@ -43,7 +42,6 @@ WALLET_READERS = ("send_communications", "manage_credits", "view_reports")
 MAX_LOG_DAYS = 90
 RATE_NAMES = ("text_chars", "unicode_text_chars", "voice_seconds")
 EXPIRY_SWEEP_SECONDS = 60
-EXPIRY_BATCH = 500
 
 
 class CreditsService(Purchasing, TownhallService):
@@ -184,66 +182,20 @@ class CreditsService(Purchasing, TownhallService):
     @rpc
     def get_holds(self, identity, communication_id):
         """Credits held, charged and released for one communication."""
-        caller = Caller.of(identity)
         with self.db.read() as session:
-            # summed in the database: a send of 10,000 is followed by polling this
-            rows = session.execute(
-                select(Hold.organization_id, Hold.community_id, HoldResolution.outcome,
-                       func.sum(Hold.amount).label("amount"),
-                       func.sum(HoldResolution.charged).label("charged"))
-                .outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
-                .where(Hold.communication_id == communication_id)
-                .group_by(Hold.organization_id, Hold.community_id,
-                          HoldResolution.outcome)).all()
-        summary = {"held": 0, "charged": 0, "released": 0}
-        for row in rows:
-            caller.check_owner(row.organization_id, "communication", communication_id)
-            caller.require_any(WALLET_READERS, row.community_id)
-            if row.outcome is None:
-                summary["held"] += row.amount
-            elif row.outcome == "settled":
-                summary["charged"] += row.charged or 0
-            else:
-                summary["released"] += row.amount
-        return summary
+            return holds.summary(session, Caller.of(identity), communication_id,
+                                 WALLET_READERS)
 
     @on_events("messaging", "deliveries_updated")
     def resolve_holds(self, events, uow):
-        """Settle holds of delivered deliveries (for the credits the event names — a call's
-        real duration), release the others that ended; once each, the first end named
-        winning. The events that queued up together are resolved in one transaction."""
-        ended = {}
-        for event in events:
-            for i in event.data["items"]:
-                if i.get("hold_id") and i["status"] in TERMINAL_STATUSES:
-                    ended.setdefault(i["hold_id"], i)
-        if ended:
-            outcomes = {hold_id: ("settled" if i["status"] in CHARGED_STATUSES else "released",
-                                  i["status"], i.get("credits"))
-                        for hold_id, i in ended.items()}
-            holds.resolve(uow, list(ended), outcomes, actor="messaging")
+        """Settle or release the holds of deliveries that ended (holds.resolve_ended); the
+        events that queued up together in one transaction."""
+        holds.resolve_ended(uow, [i for event in events for i in event.data["items"]])
 
     @timer(interval=EXPIRY_SWEEP_SECONDS)
     def expire_holds(self):
-        """Release holds left unresolved past their time (a delivery that never ended).
-        Any number of instances may sweep: the resolution's primary key lets one win."""
-        now = utcnow()
-        while True:
-            with self.db.read() as session:
-                due = session.scalars(
-                    select(Hold.id).outerjoin(HoldResolution, HoldResolution.hold_id == Hold.id)
-                    .where(HoldResolution.hold_id.is_(None), Hold.expires_at <= now)
-                    .order_by(Hold.expires_at).limit(EXPIRY_BATCH)).all()
-            if not due:
-                return
-            try:
-                with self.db.unit_of_work() as uow:
-                    holds.resolve(uow, due, {h: ("expired", "expired", None) for h in due},
-                             actor="credits")
-            except IntegrityError:
-                continue   # another sweeper or a late settlement got some first: look again
-            if len(due) < EXPIRY_BATCH:
-                return
+        """Release holds left unresolved past their time (a delivery that never ended)."""
+        holds.expire_due(self.db, utcnow())
 
     # --- wallets, transfers, settings ---------------------------------------------------
 
