@@ -120,20 +120,20 @@ class MessagingService(TownhallService, Inbound, Notices):
                              event.data["communication_id"], event.data["delivery_ids"],
                              providers.retry_policy)
 
-    @on_event("gateway", "provider_status_received")
-    def apply_provider_status(self, event, uow):
-        """A provider callback: applied once per (provider id, status), only forward."""
-        moved = callbacks.apply_statuses(uow, [event.data], self.providers)
-        for communication_id in moved:
-            _join_correlation(uow.session.get(Communication, communication_id))
+    @on_events("gateway", "provider_status_received")
+    def apply_provider_status(self, events, uow):
+        """Provider callbacks one by one (the event before batches): as below."""
+        self._apply_statuses(uow, [event.data for event in events])
 
     @on_events("gateway", "provider_statuses_received")
     def apply_provider_statuses(self, events, uow):
-        """Callbacks that came together (and batches of them that queued up meanwhile): one
-        transaction, one event per community."""
-        items = [item for event in events for item in event.data["items"]]
-        moved = callbacks.apply_statuses(uow, items, self.providers)
-        for communication_id in moved:
+        """Callbacks that came together (and batches of them that queued up meanwhile):
+        applied once per (provider id, status), only forward, in one transaction with one
+        event per community."""
+        self._apply_statuses(uow, [item for event in events for item in event.data["items"]])
+
+    def _apply_statuses(self, uow, items):
+        for communication_id in callbacks.apply_statuses(uow, items, self.providers):
             _join_correlation(uow.session.get(Communication, communication_id))
 
     @timer(interval=RELEASE_INTERVAL_SECONDS)
