@@ -1,6 +1,7 @@
 """Each service's own database: engine, unit of work, and the tables every service has
 (outbox, processed events, idempotency records)."""
 
+import hashlib
 import json
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import (
     insert,
     make_url,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -138,6 +140,27 @@ def insert_missing(session, table, rows):
     # rows as parameters, not as VALUES of the statement: one compiled statement, cached,
     # whatever the number of rows (SQLAlchemy batches them as insertmanyvalues)
     session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+
+
+def serialize_on(session, names):
+    """Until this transaction ends, another that names one of `names` waits for it: two
+    transactions that each write what the other must read then never both miss it.
+    PostgreSQL transaction-scoped advisory locks, taken in one order so that two never wait
+    for each other; SQLite has one writer at a time already."""
+    if not names or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(name) for name in names})
+    # a volatile function in the select list runs after the ORDER BY: in key order
+    session.execute(_SERIALIZE, {"keys": keys})
+
+
+_SERIALIZE = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k "
+                  "ORDER BY k")
+
+
+def _lock_key(name):
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                          signed=True)
 
 
 class UnitOfWork:

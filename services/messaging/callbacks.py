@@ -4,7 +4,7 @@
 from sqlalchemy import select
 
 from contracts.vocabulary import STATUS_RANK
-from servicekit.db import insert_missing
+from servicekit.db import insert_missing, serialize_on
 from services.messaging import changes, lifecycle
 from services.messaging.inbound import report_opt_out
 from services.messaging.models import Communication, Delivery, ProviderCallback
@@ -22,6 +22,9 @@ def apply_statuses(uow, statuses, providers):
                          "error_code": s.get("error_code")})
     if not rows:
         return {}
+    # one after the other with the recording of the same sends (dispatching), so that a
+    # callback and the provider id it belongs to never miss each other
+    serialize_on(session, provider_keys(r["provider_id"] for r in rows))
     # recorded first, so one that comes before its send is recorded is applied then
     insert_missing(session, ProviderCallback.__table__, _unique(rows))
     deliveries = session.scalars(select(Delivery).where(
@@ -41,6 +44,10 @@ def apply_statuses(uow, statuses, providers):
         for d in group:
             report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
     return by_communication
+
+
+def provider_keys(provider_ids):
+    return ["provider:" + p for p in provider_ids if p]
 
 
 def apply_waiting(session, deliveries):
