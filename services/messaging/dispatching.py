@@ -6,31 +6,27 @@
 2. The provider calls run concurrently outside any transaction. A delivery whose earlier
    answer may have been lost (`look_up`) is looked up at the provider first, never blindly
    sent twice.
-3. One transaction records every answer: sent with the provider's id, failed with its code
-   (permanent), or queued again for a retry at the time retries.next_attempt names (never a
-   worker sleeping), and failed `provider_unavailable` once the retries are used up.
+3. The batch's answers are recorded in one step (recording), together with those of the
+   batches this process finishes meanwhile.
 """
 
 import logging
-import random
+import time
 from datetime import timedelta
 
 import eventlet
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
 from contracts import footer
 from servicekit.db import utcnow
-from services.messaging import changes, lifecycle, retries
-from services.messaging.callbacks import apply_waiting
-from services.messaging.inbound import report_opt_out
+from services.messaging import changes, recording
 from services.messaging.models import Communication, Delivery
 from services.messaging.providers.base import TransientProviderError, unexpected_failure
 
 log = logging.getLogger("townhall.messaging")
-SEND_CONCURRENCY = 16
+CALLS_PER_BATCH = 16      # a batch's calls in flight; messaging.send_concurrency bounds them all
+CANCEL_LOOK_SECONDS = 0.2
 RELEASE_BATCH = 1000
-RECORD_ATTEMPTS = 6
 
 
 class Attempt:
@@ -57,17 +53,29 @@ def dispatch(db, providers, sender, communication_id, delivery_ids, policy):
             d.next_attempt_at = None
     if not work:
         return
-    attempts = []
-    pool = eventlet.GreenPool(SEND_CONCURRENCY)
-    for start in range(0, len(work), SEND_CONCURRENCY):
-        wave = work[start:start + SEND_CONCURRENCY]
-        # a cancel stops what is not handed to the provider yet, in this batch too; what
-        # may have been handed already (look_up) is only looked up
-        cancelled = _cancelled(db, communication_id)
-        attempts += list(pool.imap(
-            lambda d, cancelled=cancelled: _attempt(providers, communication, d, cancelled),
-            wave))
-    record(db, providers, communication, attempts, policy)
+    cancelled = CancelWatch(db, communication_id)
+    pool = eventlet.GreenPool(CALLS_PER_BATCH)
+    answers = list(pool.imap(lambda d: _attempt(providers, communication, d, cancelled), work))
+    recording.record(db, providers, communication, answers, policy)
+
+
+class CancelWatch:
+    """Whether the send was cancelled, for the calls of one batch: looked up again at most
+    every CANCEL_LOOK_SECONDS, by one call while the others take the answer before it."""
+
+    def __init__(self, db, communication_id, clock=time.monotonic):
+        self._db, self._id, self._clock = db, communication_id, clock
+        self._looking = False
+        self._value, self._at = _cancelled(db, communication_id), clock()
+
+    def __call__(self):
+        if not self._looking and self._clock() - self._at >= CANCEL_LOOK_SECONDS:
+            self._looking = True
+            try:
+                self._value = _cancelled(self._db, self._id)
+            finally:
+                self._looking, self._at = False, self._clock()
+        return self._value
 
 
 def _cancelled(db, communication_id):
@@ -91,13 +99,16 @@ def _within_budget(session, sender, deliveries):
     return [d for d in deliveries if d.id not in waiting_ids]
 
 
-def _attempt(providers, communication, delivery, cancelled=False):
+def _attempt(providers, communication, delivery, cancelled):
     provider = providers.providers[delivery.channel]
     text = footer.text_to_send(delivery.channel, communication.body, delivery.unsubscribe_url)
-    if cancelled and not delivery.look_up:
-        return Attempt(delivery.id, status="cancelled")
     with providers.send_slots:
-        return _call(provider, providers, communication, delivery, text, cancelled)
+        # asked once the call may go: a cancel while it waited for a slot stops it too;
+        # one that may have been handed over already (look_up) is only looked up
+        stopped = cancelled()
+        if stopped and not delivery.look_up:
+            return Attempt(delivery.id, status="cancelled")
+        return _call(provider, providers, communication, delivery, text, stopped)
 
 
 def _call(provider, providers, communication, delivery, text, cancelled):
@@ -121,70 +132,6 @@ def _call(provider, providers, communication, delivery, text, cancelled):
         result = unexpected_failure(exc)
     return Attempt(delivery.id, result.provider_id, result.status, result.error_code,
                    result.error_message)
-
-
-def record(db, providers, communication, attempts, policy, rng=random):
-    """The provider's answers must not be lost once the provider has the messages: a
-    deadlock or a locked database is tried again here, never by sending the batch again."""
-    for attempt in range(RECORD_ATTEMPTS):
-        try:
-            return _record(db, providers, communication, attempts, policy, rng)
-        except OperationalError:
-            if attempt == RECORD_ATTEMPTS - 1:
-                raise
-            log.warning("recording %d provider answers failed (attempt %d); again",
-                        len(attempts), attempt + 1, exc_info=True)
-            eventlet.sleep(0.05 * 2 ** attempt)
-
-
-def _record(db, providers, communication, attempts, policy, rng):
-    with db.unit_of_work() as uow:
-        session = uow.session
-        # rows locked in id order, as every other step takes them, so none deadlocks
-        rows = {d.id: d for d in session.scalars(select(Delivery).where(
-            Delivery.id.in_([a.delivery_id for a in attempts])).order_by(Delivery.id)
-            .with_for_update())}
-        now = utcnow()
-        recorded, previous = [], {}
-        for a in attempts:
-            d = rows[a.delivery_id]
-            if d.status != "sending":
-                continue   # cancelled or reconciled meanwhile
-            previous[d.id] = d.status
-            recorded.append(d)
-            if a.status == "cancelled":
-                changes.move(d, "cancelled", reason="cancelled")
-            elif a.transient is not None:
-                _retry_or_give_up(d, a.transient, policy, now, rng)
-            else:
-                if a.provider_id:
-                    d.provider_id = a.provider_id
-                target = "sent" if a.status == "sending" else a.status
-                if lifecycle.may_move("sending", target):
-                    changes.move(d, target, error_code=a.error_code,
-                                 reason=a.error_message)
-                d.look_up = False
-        # callbacks that came before their send was recorded: one look for the whole batch
-        apply_waiting(session, recorded)
-        made = []
-        for d in recorded:
-            if d.status != previous[d.id]:
-                made.append(changes.change(d, previous[d.id]))
-            report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
-        changes.emit(uow, communication, made)
-
-
-def _retry_or_give_up(delivery, error, policy, now, rng):
-    at = retries.next_attempt(policy, delivery.attempts, delivery.first_attempt_at.timestamp(),
-                              now.timestamp(), rng)
-    if at is None:
-        changes.move(delivery, "failed", reason="provider unavailable: " + str(error),
-                     error_code=retries.GIVE_UP_REASON)
-        return
-    delivery.status = "queued"       # the one move back: the provider did not take it
-    delivery.updated_at = now
-    delivery.next_attempt_at = now + _seconds(at - now.timestamp())
-    delivery.look_up = delivery.look_up or error.maybe_sent
 
 
 def release_due(db, now=None):
