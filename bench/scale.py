@@ -9,9 +9,8 @@ sends posted every 100 ms meanwhile. The audience is imported through the API fi
 (bench/onboarding.py), timed apart from B3's clock.
 
 B4: the same with the Twilio sandbox answering each create after 200 ms, with 1, 2 and 4
-messaging instances (one audience of 2,000 for all three — 10,000 at 200 ms a create would
-make the one-instance run too long — quick: 200), on PostgreSQL, the database a deployment
-running several instances uses.
+messaging instances, one after the other on one audience of 10,000 (quick: 200), on
+PostgreSQL, the database a deployment running several instances uses.
 """
 
 import json
@@ -23,7 +22,7 @@ PHASES = ("b3", "b4")
 SIZES = {
     # name: (full, quick)
     "b3_residents": (10_000, 500),
-    "b4_residents": (2_000, 200),
+    "b4_residents": (10_000, 200),
 }
 SEED_TIMEOUT_SECONDS = 300
 SEND_TIMEOUT_SECONDS = {False: 900, True: 180}  # by --quick
