@@ -4,9 +4,6 @@ import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -14,6 +11,7 @@ from aiohttp import web
 from sandbox.twilio import control
 from sandbox.twilio.errors import twilio_error
 from sandbox.twilio.messages import API_VERSION, SandboxMessage
+from sandbox.twilio.paging import date_bounds, list_page
 from sandbox.twilio.settings import SandboxSettings
 from sandbox.twilio.state import Rejection, TwilioSandbox
 
@@ -21,8 +19,6 @@ SANDBOX = web.AppKey("sandbox", TwilioSandbox)
 EXPECTED_AUTH = web.AppKey("expected_auth", str)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BODY_CHARS = 1600
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 
 def _expected_authorization(settings: SandboxSettings) -> str:
@@ -78,22 +74,9 @@ async def fetch_message(request: web.Request) -> web.Response:
     return web.json_response(message.resource())
 
 
-def _parse_date_filter(value: str, upper: bool) -> datetime:
-    """Twilio takes YYYY-MM-DD (a whole day) or YYYY-MM-DDThh:mm:ssZ."""
-    if "T" not in value:
-        day = date.fromisoformat(value)
-        moment = datetime.combine(day, time.min, UTC)
-        return moment + timedelta(days=1) - timedelta(microseconds=1) if upper else moment
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _matching(sandbox: TwilioSandbox, query) -> Iterable[SandboxMessage]:
     to, from_ = query.get("To"), query.get("From")
-    after = _parse_date_filter(query["DateSent>"], upper=False) if "DateSent>" in query else None
-    before = _parse_date_filter(query["DateSent<"], upper=True) if "DateSent<" in query else None
-    if "DateSent" in query:
-        after = _parse_date_filter(query["DateSent"], upper=False)
-        before = _parse_date_filter(query["DateSent"], upper=True)
+    after, before = date_bounds(query, "DateSent")
     sids = sandbox.sids_by_to.get(to, []) if to else list(sandbox.messages)
     for sid in reversed(sids):  # Twilio lists newest first
         message = sandbox.messages[sid]
@@ -108,35 +91,8 @@ def _matching(sandbox: TwilioSandbox, query) -> Iterable[SandboxMessage]:
 
 async def list_messages(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
-    query = request.query
-    try:
-        page = int(query.get("Page", 0))
-        page_size = min(max(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
-        start = page * page_size
-        # one item past the page tells whether there is a next page without scanning the rest
-        window = list(islice(_matching(sandbox, query), start, start + page_size + 1))
-    except ValueError as exc:
-        return twilio_error(20001, 400, f"Invalid list filter: {exc}")
-    items = window[:page_size]
-
-    def page_uri(number: int) -> str:
-        kept = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
-        params = urlencode({**kept, "PageSize": page_size, "Page": number})
-        return f"{request.path}?{params}"
-
-    return web.json_response(
-        {
-            "end": start + max(len(items) - 1, 0),
-            "first_page_uri": page_uri(0),
-            "messages": [message.resource() for message in items],
-            "next_page_uri": page_uri(page + 1) if len(window) > page_size else None,
-            "page": page,
-            "page_size": page_size,
-            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-            "start": start,
-            "uri": page_uri(page),
-        }
-    )
+    return list_page(request, "messages", lambda: _matching(sandbox, request.query),
+                     SandboxMessage.resource)
 
 
 def build_app(settings: SandboxSettings) -> web.Application:
