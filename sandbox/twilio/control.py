@@ -7,7 +7,7 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.kit import add_config_routes
-from sandbox.twilio.callbacks import post_signed
+from sandbox.twilio.callbacks import send_signed
 from sandbox.twilio.messages import API_VERSION, count_segments, new_sid
 from sandbox.twilio.state import TwilioSandbox
 
@@ -95,7 +95,7 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
             "ApiVersion": API_VERSION,
         }
         try:
-            answer = await post_signed(
+            answer = await send_signed(
                 sandbox.session, sms["url"], params, sandbox.settings.auth_token
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -166,6 +166,7 @@ class TwilioSandbox(Steerable):
             self.settings.auth_token,
             message.callbacks,
             self._callback_slots,
+            {"status": message.status},
         )
 
     async def close(self) -> None:
