@@ -1,23 +1,22 @@
-"""The aiohttp app: Twilio's Messages API on /2010-04-01, sandbox controls on /_sandbox."""
+"""The aiohttp app: Twilio's Messages and Calls APIs on /2010-04-01 (Calls in call_api.py),
+sandbox controls on /_sandbox."""
 
 import asyncio
 import base64
-import re
 from collections.abc import AsyncIterator, Iterable
 
 import aiohttp
 from aiohttp import web
 
-from sandbox.twilio import control
+from sandbox.twilio import call_api, control
 from sandbox.twilio.errors import twilio_error
-from sandbox.twilio.messages import API_VERSION, SandboxMessage
+from sandbox.twilio.messages import API_VERSION, E164, SandboxMessage
 from sandbox.twilio.paging import date_bounds, list_page
 from sandbox.twilio.settings import SandboxSettings
 from sandbox.twilio.state import Rejection, TwilioSandbox
 
 SANDBOX = web.AppKey("sandbox", TwilioSandbox)
 EXPECTED_AUTH = web.AppKey("expected_auth", str)
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BODY_CHARS = 1600
 
 
@@ -36,6 +35,8 @@ async def require_account_credentials(request: web.Request, handler):
             return twilio_error(20003, 401, "Authenticate")
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             sandbox.tally.count_create_request()
+        elif request.method == "POST" and request.path.endswith("/Calls.json"):
+            sandbox.tally.count_call_create_request()
         if sandbox.behaviour.unavailable:
             return twilio_error(20503, 503)
     return await handler(request)
@@ -103,6 +104,7 @@ def build_app(settings: SandboxSettings) -> web.Application:
     app.router.add_post(f"{accounts}/Messages.json", create_message)
     app.router.add_get(f"{accounts}/Messages.json", list_messages)
     app.router.add_get(f"{accounts}/Messages/{{sid}}.json", fetch_message)
+    call_api.add_routes(app, SANDBOX, accounts)
     control.add_routes(app, SANDBOX)
     app.cleanup_ctx.append(_callback_session)
     return app
