@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 from twilio.request_validator import RequestValidator
+from yarl import URL
 
 RETRY_DELAYS_SECONDS = (0.1, 0.3, 0.9)  # bounded: a receiver that is down must not pile up work
 
@@ -30,7 +31,8 @@ async def send_signed(
         # a GET is signed over the whole URL, its query string carrying the parameters
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         signature = RequestValidator(auth_token).compute_signature(url, {})
-        request = session.get(url, headers=_headers(signature))
+        # sent as signed: left to itself yarl would requote it (%2C back to a comma)
+        request = session.get(URL(url, encoded=True), headers=_headers(signature))
     else:
         signature = RequestValidator(auth_token).compute_signature(url, params)
         request = session.post(url, data=params, headers=_headers(signature))
