@@ -1,6 +1,6 @@
 """An HTTP server answering the part of Twilio's REST API 2010-04-01 that Townhall calls.
 
-The official `twilio` client reaches it through its base URL: create a message, fetch it by
+The official `twilio` client reaches it through its base URL. Messages: create one, fetch it by
 sid, list messages newest first (To, From, DateSent filters, pages). Each message goes
 queued -> sent -> delivered/undelivered/failed with a signed status callback after each step
 (retried after 0.1, 0.3, 0.9 s; at most `callback_concurrency` in flight).
@@ -14,7 +14,17 @@ for a sweeper (`drop_final_callback_rate`, `drop_callbacks_to`, `stuck_rate`), r
 (`opted_out` 21610, `reject_to`, `create_error_rate`), failures (`fail_to`, `failure_rate`)
 and time (`create_delay_ms`, `callback_delay_ms`, `hold_callbacks`).
 
+Calls (calls.py, call_api.py): create a call with inline `Twiml` (or a `Url` it asks for
+TwiML when answered), checked like Twilio (21201, 21213, 21205, 21211, 21212, 32018 for Twiml
+over 4,000 characters, 21626, 21209, 21208); fetch; list newest first (To, From, Status,
+StartTime filters, pages). A call goes queued -> initiated -> ringing -> in-progress ->
+completed, or busy/no-answer after ringing, or failed, as the seeded `call_*` behaviour
+decides, with signed call-progress callbacks for the StatusCallbackEvents asked (only
+`completed` when none are); its answered seconds are simulated, not waited for.
+
 What it received is read under /_sandbox: `stats` (creates, created, by_to, duplicates,
-segments), `timeline?from_=` (created_at, num_segments per message of one sender), `messages`
-(?to=, ?after=<sid>&limit=), `messages/{sid}`; `inbound` plays a handset texting us; `reset`.
+segments; `calls`: creates, created, by_to), `timeline?from_=` (created_at, num_segments per
+message of one sender), `messages` (?to=, ?after=<sid>&limit=), `messages/{sid}`, `calls`
+(?to=) and `calls/{sid}` (TwiML, parameters, outcome, callbacks, keypresses); `inbound` plays a
+handset texting us, `calls/{sid}/keypress` a person answering a <Gather> (gather.py); `reset`.
 """

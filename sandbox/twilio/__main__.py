@@ -67,6 +67,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
            "status callbacks in flight at once")
     option("hold-callbacks", _flag, defaults.hold_callbacks,
            "keep status callbacks waiting until set false through /_sandbox/config")
+    option("call-delay-ms", float, defaults.call_delay_ms,
+           "real time between the steps of a call's life")
+    option("call-failed-rate", float, defaults.call_failed_rate, "share of calls ending failed")
+    option("call-busy-rate", float, defaults.call_busy_rate, "share of calls ending busy")
+    option("call-no-answer-rate", float, defaults.call_no_answer_rate,
+           "share of calls ending no-answer")
+    option("call-machine-rate", float, defaults.call_machine_rate,
+           "share of answered calls answered by a machine")
+    option("call-min-seconds", int, defaults.call_min_seconds,
+           "shortest simulated duration of an answered call")
+    option("call-max-seconds", int, defaults.call_max_seconds,
+           "longest simulated duration of an answered call")
     option("seed", optional_int, None, "seed for the random outcomes")
     return parser.parse_args(argv)
 

@@ -7,7 +7,8 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.kit import add_config_routes
-from sandbox.twilio.callbacks import post_signed
+from sandbox.twilio import gather
+from sandbox.twilio.callbacks import send_signed
 from sandbox.twilio.messages import API_VERSION, count_segments, new_sid
 from sandbox.twilio.state import TwilioSandbox
 
@@ -23,7 +24,9 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
         return request.app[sandbox_key]
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "messages": len(sandbox_of(request).messages)})
+        sandbox = sandbox_of(request)
+        return web.json_response(
+            {"status": "ok", "messages": len(sandbox.messages), "calls": len(sandbox.calls)})
 
     async def all_messages(request: web.Request) -> web.Response:
         """Every message in the order made, or a page of them: ?to= keeps one number's,
@@ -67,6 +70,22 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
             return web.json_response({"error": "no such message"}, status=404)
         return web.json_response(message.inspection())
 
+    async def all_calls(request: web.Request) -> web.Response:
+        """Every call in the order made (?to= one number's), with the TwiML, parameters and
+        callbacks it had."""
+        sandbox = sandbox_of(request)
+        if "to" in request.query:
+            sids = sandbox.call_sids_by_to.get(_number(request.query["to"]), [])
+        else:
+            sids = list(sandbox.calls)
+        return web.json_response([sandbox.calls[sid].inspection() for sid in sids])
+
+    async def one_call(request: web.Request) -> web.Response:
+        call = sandbox_of(request).calls.get(request.match_info["sid"])
+        if call is None:
+            return web.json_response({"error": "no such call"}, status=404)
+        return web.json_response(call.inspection())
+
     async def inbound(request: web.Request) -> web.Response:
         """Play a handset texting our number: a signed inbound-SMS webhook to the given url."""
         sandbox = sandbox_of(request)
@@ -95,7 +114,7 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
             "ApiVersion": API_VERSION,
         }
         try:
-            answer = await post_signed(
+            answer = await send_signed(
                 sandbox.session, sms["url"], params, sandbox.settings.auth_token
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -106,6 +125,9 @@ def add_routes(app: web.Application, sandbox_key: web.AppKey[TwilioSandbox]) -> 
     app.router.add_get("/_sandbox/health", health)
     app.router.add_get("/_sandbox/messages", all_messages)
     app.router.add_get("/_sandbox/messages/{sid}", one_message)
+    app.router.add_get("/_sandbox/calls", all_calls)
+    app.router.add_get("/_sandbox/calls/{sid}", one_call)
+    gather.add_routes(app, sandbox_of)
     app.router.add_get("/_sandbox/stats", stats)
     app.router.add_get("/_sandbox/timeline", timeline)
     app.router.add_post("/_sandbox/inbound", inbound)

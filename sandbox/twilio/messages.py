@@ -1,6 +1,7 @@
 """The message resource: its state, segment count and the JSON Twilio answers with."""
 
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -8,6 +9,7 @@ from email.utils import format_datetime
 from typing import Any
 
 API_VERSION = "2010-04-01"
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")  # the numbers the sandbox accepts: phones, no SIP
 
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

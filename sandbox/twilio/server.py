@@ -1,28 +1,23 @@
-"""The aiohttp app: Twilio's Messages API on /2010-04-01, sandbox controls on /_sandbox."""
+"""The aiohttp app: Twilio's Messages and Calls APIs on /2010-04-01 (Calls in call_api.py),
+sandbox controls on /_sandbox."""
 
 import asyncio
 import base64
-import re
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
-from sandbox.twilio import control
+from sandbox.twilio import call_api, control
 from sandbox.twilio.errors import twilio_error
-from sandbox.twilio.messages import API_VERSION, SandboxMessage
+from sandbox.twilio.messages import API_VERSION, E164, SandboxMessage
+from sandbox.twilio.paging import date_bounds, list_page
 from sandbox.twilio.settings import SandboxSettings
 from sandbox.twilio.state import Rejection, TwilioSandbox
 
 SANDBOX = web.AppKey("sandbox", TwilioSandbox)
 EXPECTED_AUTH = web.AppKey("expected_auth", str)
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BODY_CHARS = 1600
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 
 
 def _expected_authorization(settings: SandboxSettings) -> str:
@@ -40,6 +35,8 @@ async def require_account_credentials(request: web.Request, handler):
             return twilio_error(20003, 401, "Authenticate")
         if request.method == "POST" and request.path.endswith("/Messages.json"):
             sandbox.tally.count_create_request()
+        elif request.method == "POST" and request.path.endswith("/Calls.json"):
+            sandbox.tally.count_call_create_request()
         if sandbox.behaviour.unavailable:
             return twilio_error(20503, 503)
     return await handler(request)
@@ -78,22 +75,9 @@ async def fetch_message(request: web.Request) -> web.Response:
     return web.json_response(message.resource())
 
 
-def _parse_date_filter(value: str, upper: bool) -> datetime:
-    """Twilio takes YYYY-MM-DD (a whole day) or YYYY-MM-DDThh:mm:ssZ."""
-    if "T" not in value:
-        day = date.fromisoformat(value)
-        moment = datetime.combine(day, time.min, UTC)
-        return moment + timedelta(days=1) - timedelta(microseconds=1) if upper else moment
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _matching(sandbox: TwilioSandbox, query) -> Iterable[SandboxMessage]:
     to, from_ = query.get("To"), query.get("From")
-    after = _parse_date_filter(query["DateSent>"], upper=False) if "DateSent>" in query else None
-    before = _parse_date_filter(query["DateSent<"], upper=True) if "DateSent<" in query else None
-    if "DateSent" in query:
-        after = _parse_date_filter(query["DateSent"], upper=False)
-        before = _parse_date_filter(query["DateSent"], upper=True)
+    after, before = date_bounds(query, "DateSent")
     sids = sandbox.sids_by_to.get(to, []) if to else list(sandbox.messages)
     for sid in reversed(sids):  # Twilio lists newest first
         message = sandbox.messages[sid]
@@ -108,35 +92,8 @@ def _matching(sandbox: TwilioSandbox, query) -> Iterable[SandboxMessage]:
 
 async def list_messages(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
-    query = request.query
-    try:
-        page = int(query.get("Page", 0))
-        page_size = min(max(int(query.get("PageSize", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
-        start = page * page_size
-        # one item past the page tells whether there is a next page without scanning the rest
-        window = list(islice(_matching(sandbox, query), start, start + page_size + 1))
-    except ValueError as exc:
-        return twilio_error(20001, 400, f"Invalid list filter: {exc}")
-    items = window[:page_size]
-
-    def page_uri(number: int) -> str:
-        kept = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
-        params = urlencode({**kept, "PageSize": page_size, "Page": number})
-        return f"{request.path}?{params}"
-
-    return web.json_response(
-        {
-            "end": start + max(len(items) - 1, 0),
-            "first_page_uri": page_uri(0),
-            "messages": [message.resource() for message in items],
-            "next_page_uri": page_uri(page + 1) if len(window) > page_size else None,
-            "page": page,
-            "page_size": page_size,
-            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-            "start": start,
-            "uri": page_uri(page),
-        }
-    )
+    return list_page(request, "messages", lambda: _matching(sandbox, request.query),
+                     SandboxMessage.resource)
 
 
 def build_app(settings: SandboxSettings) -> web.Application:
@@ -147,6 +104,7 @@ def build_app(settings: SandboxSettings) -> web.Application:
     app.router.add_post(f"{accounts}/Messages.json", create_message)
     app.router.add_get(f"{accounts}/Messages.json", list_messages)
     app.router.add_get(f"{accounts}/Messages/{{sid}}.json", fetch_message)
+    call_api.add_routes(app, SANDBOX, accounts)
     control.add_routes(app, SANDBOX)
     app.cleanup_ctx.append(_callback_session)
     return app

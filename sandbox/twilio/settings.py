@@ -11,7 +11,8 @@ LIST_SETTINGS = ("fail_to", "reject_to", "opted_out", "drop_callbacks_to")
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How the fake provider treats messages; tests change it per run through /_sandbox/config.
+    """How the fake provider treats messages and calls; tests change it per run through
+    /_sandbox/config.
 
     A create is decided in this order (every chance drawn from the one `seed`ed random, and
     only for a rate above 0, so a seeded run draws the same sequence whatever else is set):
@@ -33,6 +34,18 @@ class Behaviour:
     Status callbacks are posted at most `callback_concurrency` at a time, retried as before;
     `hold_callbacks` keeps every message waiting at its next callback until it is set false
     again, which lets them all go at once (a bench measures callbacks apart from creates).
+
+    A call create passes `unavailable`, `create_delay_ms`, `throttle_rate` and
+    `server_error_rate` as a message create does; then the call is made and its life decided
+    by one draw: `call_failed_rate` ends `failed` without ringing, `call_busy_rate` `busy` and
+    `call_no_answer_rate` `no-answer` after ringing (these three are shares of all calls,
+    together at most 1), the rest are answered; of those, `call_machine_rate` are answered by
+    a machine (AnsweredBy `machine_start`, or `machine_end_beep` with DetectMessageEnd, when
+    MachineDetection was asked; else nobody can tell: answered_by stays null), the others by
+    a person (`human`). An answered call lasts a simulated `call_min_seconds` to
+    `call_max_seconds` (whole seconds, capped by the call's TimeLimit), reported as its
+    duration and CallDuration but never waited for: each step of its life (initiated,
+    ringing, in-progress, the end) comes `call_delay_ms` of real time after the one before.
     """
 
     create_delay_ms: float = 0
@@ -56,7 +69,24 @@ class Behaviour:
     stuck_rate: float = 0
     callback_concurrency: int = 50
     hold_callbacks: bool = False
+    call_delay_ms: float = 50
+    call_failed_rate: float = 0
+    call_busy_rate: float = 0
+    call_no_answer_rate: float = 0
+    call_machine_rate: float = 0
+    call_min_seconds: int = 20
+    call_max_seconds: int = 90
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        # checked on every change too: dataclasses.replace builds a new Behaviour
+        unanswered = self.call_failed_rate + self.call_busy_rate + self.call_no_answer_rate
+        if unanswered > 1 + 1e-9:
+            raise ValueError("call_failed_rate + call_busy_rate + call_no_answer_rate must be "
+                             f"at most 1 (shares of all calls), not {unanswered:g}")
+        if self.call_min_seconds > self.call_max_seconds:
+            raise ValueError(f"call_min_seconds ({self.call_min_seconds}) must be at most "
+                             f"call_max_seconds ({self.call_max_seconds})")
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,6 +159,13 @@ PARSERS = {
     "stuck_rate": rate,
     "callback_concurrency": _concurrency,
     "hold_callbacks": _flag,
+    "call_delay_ms": delay,
+    "call_failed_rate": rate,
+    "call_busy_rate": rate,
+    "call_no_answer_rate": rate,
+    "call_machine_rate": rate,
+    "call_min_seconds": _count,
+    "call_max_seconds": _count,
     "seed": seed,
 }
 

@@ -1,13 +1,17 @@
-"""Everything the Twilio sandbox remembers, and the life of a message after it is accepted."""
+"""Everything the Twilio sandbox remembers, and the life of a message after it is accepted
+(a call's life is in calls.py; this runs it and posts its callbacks)."""
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from sandbox.kit import Steerable
-from sandbox.twilio.callbacks import deliver_status_callback
+from sandbox.twilio import calls
+from sandbox.twilio.callbacks import deliver_status_callback, send_signed
+from sandbox.twilio.calls import CallRequest, SandboxCall
 from sandbox.twilio.errors import error_message
 from sandbox.twilio.messages import SandboxMessage
 from sandbox.twilio.settings import PARSERS, Behaviour, SandboxSettings
@@ -44,6 +48,8 @@ class TwilioSandbox(Steerable):
         self.sids_by_to: dict[str, list[str]] = {}
         self.sids: list[str] = []  # in the order made; `position` finds one in it
         self.position: dict[str, int] = {}
+        self.calls: dict[str, SandboxCall] = {}  # in the order made
+        self.call_sids_by_to: dict[str, list[str]] = {}
         self.tally = Tally()
         self.start_behaviour(self.settings.behaviour)
 
@@ -136,7 +142,10 @@ class TwilioSandbox(Steerable):
         self.position[message.sid] = len(self.sids)
         self.sids.append(message.sid)
         self.tally.record(message)
-        task = asyncio.get_running_loop().create_task(self._live(message))
+        self._start(self._live(message))
+
+    def _start(self, lifecycle: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(lifecycle)
         self._lifecycles.add(task)
         task.add_done_callback(self._lifecycles.discard)
 
@@ -166,7 +175,61 @@ class TwilioSandbox(Steerable):
             self.settings.auth_token,
             message.callbacks,
             self._callback_slots,
+            {"status": message.status},
         )
+
+    def accept_call(self, request: CallRequest) -> SandboxCall | Rejection:
+        """A valid call create: refused like a message (throttled, server error) or made, its
+        life decided at once (the order is in Behaviour's docstring)."""
+        behaviour = self._behaviour
+        if self._chance(behaviour.throttle_rate):
+            return Rejection(20429, 429)
+        if self._chance(behaviour.server_error_rate):
+            return Rejection(20500, 500)
+        life = calls.decide_life(behaviour, self._random, request.time_limit)
+        call = SandboxCall(self.settings.account_sid, request, life)
+        self.calls[call.sid] = call
+        self.call_sids_by_to.setdefault(call.to, []).append(call.sid)
+        self.tally.record_call(call)
+        self._start(calls.live(call, self._call_pause, self._notify_call, self._fetch_twiml))
+        return call
+
+    async def _call_pause(self) -> None:
+        await asyncio.sleep(self._behaviour.call_delay_ms / 1000)
+
+    async def _notify_call(self, call: SandboxCall, event: str, call_status: str) -> None:
+        request = call.request
+        if not request.status_callback or event not in request.status_callback_events:
+            return
+        if self.session is None:
+            return
+        await self._callbacks_released.wait()
+        params = call.callback_params(event, call_status)
+        await deliver_status_callback(
+            self.session,
+            request.status_callback,
+            params,
+            self.settings.auth_token,
+            call.callbacks,
+            self._callback_slots,
+            {"event": event, "status": call_status, "sequence": int(params["SequenceNumber"])},
+            request.status_callback_method,
+        )
+
+    async def _fetch_twiml(self, call: SandboxCall) -> None:
+        """Answered: a call made with a Url asks it for its TwiML, as Twilio does."""
+        url = call.request.url
+        if call.request.twiml is not None or not url or self.session is None:
+            return
+        try:
+            answer = await send_signed(self.session, url, call.voice_params("in-progress"),
+                                       self.settings.auth_token, call.request.method)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            call.url_answer = {"http_status": None, "error": f"{type(exc).__name__}: {exc}"}
+            return
+        call.url_answer = {"http_status": answer.status, "error": None}
+        if answer.status < 300:
+            call.twiml = answer.body
 
     async def close(self) -> None:
         tasks = list(self._lifecycles)

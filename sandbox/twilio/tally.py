@@ -1,9 +1,10 @@
 """What the sandbox counted, kept up as messages are made so reading it stays cheap at 20,000:
 the exact invariants a test checks (one create per delivery, nobody texted the same body
-twice) and each sender's segments over time (the rate limit)."""
+twice), each sender's segments over time (the rate limit), and call creates beside them."""
 
 from typing import Any
 
+from sandbox.twilio.calls import SandboxCall
 from sandbox.twilio.messages import SandboxMessage
 
 
@@ -17,9 +18,19 @@ class Tally:
         self.duplicates: dict[str, None] = {}
         self._bodies: set[tuple[str, str]] = set()
         self._timelines: dict[str, list[tuple[float, int]]] = {}
+        self.call_creates = 0  # every authenticated call create request, whatever its answer
+        self.calls_created = 0
+        self.calls_by_to: dict[str, int] = {}
 
     def count_create_request(self) -> None:
         self.creates += 1
+
+    def count_call_create_request(self) -> None:
+        self.call_creates += 1
+
+    def record_call(self, call: SandboxCall) -> None:
+        self.calls_created += 1
+        self.calls_by_to[call.to] = self.calls_by_to.get(call.to, 0) + 1
 
     def record(self, message: SandboxMessage) -> None:
         segments = int(message.num_segments)
@@ -43,6 +54,11 @@ class Tally:
             "by_to": self.by_to,
             "duplicates": list(self.duplicates),
             "segments": self.segments,
+            "calls": {
+                "creates": self.call_creates,
+                "created": self.calls_created,
+                "by_to": self.calls_by_to,
+            },
         }
 
     def timeline(self, sender: str) -> list[tuple[float, int]]:
