@@ -1,7 +1,7 @@
 """HTTP schemas of communications: sending (and previewing) one, following it, its
 deliveries, the list of past sends. The enums say exactly what the API takes today, so a
-generated client cannot be led astray: kinds `message` and `announcement`, channels `sms` and
-`email` (voice and documents come later and are refused with a 422 until then)."""
+generated client cannot be led astray: kinds `message` and `announcement`, channels `sms`,
+`email` and `voice` (documents come later and are refused with a 422 until then)."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -10,7 +10,7 @@ from contracts.text import SingleLine
 from contracts.vocabulary import COMMUNICATION_STATUSES, DELIVERY_STATUSES
 
 ACCEPTED_KINDS = ("message", "announcement")
-ACCEPTED_CHANNELS = ("sms", "email")
+ACCEPTED_CHANNELS = ("sms", "email", "voice")
 MAX_IDS = 1000
 
 
@@ -40,8 +40,9 @@ class CommunicationRequest(Schema):
 
     kind = fields.String(required=True, validate=validate.OneOf(ACCEPTED_KINDS))
     channels = fields.List(fields.String(validate=validate.OneOf(ACCEPTED_CHANNELS)),
-                           required=True, validate=validate.Length(min=1, max=2),
-                           metadata={"description": "any non-empty combination, each once"})
+                           required=True, validate=validate.Length(min=1, max=3),
+                           metadata={"description": "any non-empty combination, each once; "
+                                                    "a call reads the body twice"})
     recipients = fields.Nested(Recipients, required=True)
     category_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     body = fields.String(required=True, validate=validate.Length(min=1, max=1600))

@@ -225,9 +225,39 @@ class DeliveriesUpdated(Schema):
 
 class ProviderStatusReceived(Schema):
     provider = fields.String(required=True)
-    provider_id = fields.String(required=True)
-    status = fields.String(required=True)
+    provider_id = fields.String(required=True, metadata={
+        "description": "Twilio MessageSid, or CallSid for a call"})
+    status = fields.String(required=True, metadata={
+        "description": "the provider's word: MessageStatus, or CallStatus for a call"})
     error_code = fields.String(allow_none=True)
+    duration_seconds = fields.Integer(allow_none=True, metadata={
+        "description": "a call's CallDuration, on its final status"})
+
+
+class CallKeypressReceived(Schema):
+    """A resident pressed a key in a call's opt-out offer (signature checked)."""
+
+    provider = fields.String(required=True)
+    provider_id = fields.String(required=True, metadata={"description": "Twilio CallSid"})
+    digits = fields.String(required=True, allow_none=True)
+    speech = fields.String(allow_none=True, metadata={"description": "SpeechResult"})
+    to_number = fields.String(allow_none=True)
+
+
+class CallOptOutReceived(Schema):
+    """A resident pressed the opt-out key in a call: consent records a voice withdrawal for
+    the call's category, with the call as evidence."""
+
+    resident_id = fields.String(required=True)
+    category_id = fields.String(required=True)
+    delivery_id = fields.String(required=True)
+    communication_id = fields.String(required=True)
+    call_sid = fields.String(required=True)
+    digits = fields.String(required=True)
+    speech = fields.String(allow_none=True)
+    prompt = fields.String(required=True, metadata={"description": "the words the resident "
+                                                                   "heard before pressing"})
+    phone = fields.String(allow_none=True)
 
 
 class ProviderStatusesReceived(Schema):
@@ -390,6 +420,11 @@ CATALOGUE = {
                   "What became of a batch of consent-request emails.", internal=True),
         EventType("provider_status_received", "gateway", 1, ProviderStatusReceived,
                   "A provider's signed status callback was received.", internal=True),
+        EventType("call_keypress_received", "gateway", 1, CallKeypressReceived,
+                  "A resident pressed a key in a call's opt-out offer.", internal=True),
+        EventType("call_opt_out_received", "messaging", 1, CallOptOutReceived,
+                  "A resident pressed the opt-out key in a call; consent records the "
+                  "withdrawal from calls of that category.", internal=True),
         EventType("provider_statuses_received", "gateway", 1, ProviderStatusesReceived,
                   "Signed status callbacks received together (one event per batch).",
                   internal=True),

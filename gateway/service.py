@@ -15,6 +15,7 @@ from contracts.errors import (
 )
 from contracts.events import envelope
 from gateway import openapi
+from gateway.call_webhooks import CallWebhooks
 from gateway.communication_routes import CommunicationRoutes
 from gateway.consent_import_routes import ConsentImportRoutes
 from gateway.consent_request_routes import ConsentRequestRoutes
@@ -53,7 +54,7 @@ INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body
 class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
                      PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
                      PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
-                     UnsubscribePages):
+                     UnsubscribePages, CallWebhooks):
     name = "gateway"
     config = Config()
     tracing = Tracing()

@@ -5,9 +5,11 @@ from sqlalchemy import or_, select
 from contracts.errors import InvalidRequest
 from contracts.vocabulary import CHANNELS
 from servicekit.access import Caller, new_id
+from servicekit.consumers import on_event
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
+from services.consent import call_opt_outs
 from services.consent.categories import Categories, owned_category
 from services.consent.imports import ConsentImports
 from services.consent.keyword_replies import KEYWORD_METHODS
@@ -49,6 +51,11 @@ class ConsentService(TownhallService, Categories, Preferences, Texting, Unsubscr
                                           "method": method},
                      organization_id=caller.organization_id)
         return {"id": row.id}
+
+    @on_event("messaging", "call_opt_out_received")
+    def record_call_opt_out(self, event, uow):
+        """The opt-out key pressed in a call: a withdrawal from that category's calls."""
+        call_opt_outs.record(uow, event.organization_id, event.data)
 
     @rpc
     def check(self, identity, category_id, channel, recipients):

@@ -1,5 +1,6 @@
-"""The senders' segment budgets, shared by every messaging instance: one row per sender in
-messaging's database, taken per batch under the row's lock by rate_limit's rules."""
+"""The senders' segment budgets and the account's call rate, shared by every messaging
+instance: one row per sender (and one for the account's calls) in messaging's database,
+taken per batch under the row's lock by rate_limit's rules."""
 
 import time
 
@@ -59,3 +60,14 @@ class Sender:
         if number in known:
             return cls(number, known[number])
         return cls(number, rate_limit.sender_rate(UNKNOWN_SENDER))
+
+
+class CallRate:
+    """The account's calls per second (Twilio's default is 1), a bucket of its own beside
+    the senders', shared by every instance the same way; each call costs one token."""
+
+    def __init__(self, account_sid, rate):
+        self.key, self.rate = f"calls:{account_sid}", float(rate)
+
+    def take(self, session, count):
+        return take(session, self.key, self.rate, [1] * count)

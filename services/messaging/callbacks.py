@@ -3,7 +3,8 @@
 
 from sqlalchemy import select
 
-from contracts.vocabulary import STATUS_RANK
+from contracts import pricing
+from contracts.vocabulary import CHARGED_STATUSES, STATUS_RANK
 from servicekit.db import insert_missing, serialize_on
 from services.messaging import changes, lifecycle
 from services.messaging.inbound import report_opt_out
@@ -19,7 +20,8 @@ def apply_statuses(uow, statuses, providers):
         status = lifecycle.from_provider(s["status"])
         if status is not None:
             rows.append({"provider_id": s["provider_id"], "status": status,
-                         "error_code": s.get("error_code")})
+                         "error_code": s.get("error_code"),
+                         "duration_seconds": s.get("duration_seconds")})
     if not rows:
         return {}
     # one after the other with the recording of the same sends (dispatching), so that a
@@ -58,7 +60,8 @@ def apply_waiting(session, deliveries):
         return
     best = {}
     for callback in session.execute(select(
-            ProviderCallback.provider_id, ProviderCallback.status, ProviderCallback.error_code)
+            ProviderCallback.provider_id, ProviderCallback.status, ProviderCallback.error_code,
+            ProviderCallback.duration_seconds)
             .where(ProviderCallback.provider_id.in_(ids))):
         current = best.get(callback.provider_id)
         if current is None or STATUS_RANK[callback.status] > STATUS_RANK[current.status]:
@@ -66,7 +69,19 @@ def apply_waiting(session, deliveries):
     for d in deliveries:
         callback = best.get(d.provider_id)
         if callback is not None and lifecycle.advances(d.status, callback.status):
-            changes.move(d, callback.status, error_code=callback.error_code)
+            changes.move(d, callback.status, error_code=callback.error_code,
+                         credits=_call_charge(d, callback))
+
+
+def _call_charge(delivery, callback):
+    """A call that ended after it was answered is charged for its real duration, by the
+    rate card it was held with; every other end keeps the credits it was held for (and
+    credits releases them)."""
+    if (delivery.channel != "voice" or callback.status not in CHARGED_STATUSES
+            or callback.duration_seconds is None):
+        return None
+    return pricing.voice_credits(callback.duration_seconds, pricing.RateCard(
+        voice_seconds=delivery.seconds_per_credit or pricing.DEFAULT_RATES.voice_seconds))
 
 
 def _unique(rows):

@@ -6,9 +6,11 @@ from nameko.extensions import DependencyProvider
 
 from servicekit.config import twilio_base_url
 from services.messaging import reconcile, retries
-from services.messaging.budgets import Sender
+from services.messaging.budgets import CallRate, Sender
+from services.messaging.call_settings import CallSettings
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.providers.twilio_sms import TwilioSms
+from services.messaging.providers.twilio_voice import TwilioVoice
 
 SEND_CONCURRENCY = 32
 
@@ -25,19 +27,26 @@ class Providers(DependencyProvider):
         if concurrency < 1:
             raise ValueError("messaging.send_concurrency must be at least 1")
         self.send_slots = Semaphore(concurrency)
+        self.call_settings = CallSettings.from_config(messaging.get("voice"))
         self.providers = {
             "sms": TwilioSms(twilio["account_sid"], twilio["auth_token"],
                              twilio["from_number"], base_url=twilio_base_url(config),
                              connections=concurrency),
+            "voice": TwilioVoice(twilio["account_sid"], twilio["auth_token"],
+                                 twilio["from_number"], self.call_settings,
+                                 base_url=twilio_base_url(config), connections=concurrency),
             "email": SmtpEmail(smtp.get("host", "127.0.0.1"), smtp.get("port", 25),
                                smtp.get("from_address", "no-reply@townhall.test"),
                                smtp.get("username"), smtp.get("password"),
                                bool(smtp.get("starttls"))),
         }
         gateway = config.get("gateway") or {}
-        self.status_callback = (gateway.get("public_url", "http://127.0.0.1:8000").rstrip("/")
-                                + "/webhooks/twilio/status")
+        public_url = gateway.get("public_url", "http://127.0.0.1:8000").rstrip("/")
+        self.status_callback = public_url + "/webhooks/twilio/status"
+        self.call_status_callback = public_url + "/webhooks/twilio/call-status"
+        self.gather_action = public_url + "/webhooks/twilio/gather"
         self.sender = Sender.from_config(config)
+        self.call_rate = CallRate(twilio["account_sid"], self.call_settings.calls_per_second)
         self.retry_policy = retries.RetryPolicy.from_config(messaging.get("retries") or {})
         self.reconcile_policy = reconcile.ReconcilePolicy.from_config(messaging)
 

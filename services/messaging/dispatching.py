@@ -39,13 +39,13 @@ class Attempt:
         self.transient = transient   # the TransientProviderError, when it was one
 
 
-def dispatch(db, providers, sender, communication_id, delivery_ids, policy):
+def dispatch(db, providers, communication_id, delivery_ids, policy):
     with db.unit_of_work() as uow:
         session = uow.session
         communication = session.get(Communication, communication_id)
         taken = changes.take(session, delivery_ids, "queued")
         due = [d for d in taken if d.next_attempt_at is None or d.next_attempt_at <= utcnow()]
-        work = _within_budget(session, sender, due)
+        work = _within_budget(session, providers, due)
         now = utcnow()
         for d in work:
             d.status, d.sending_since, d.attempts = "sending", now, d.attempts + 1
@@ -84,19 +84,31 @@ def _cancelled(db, communication_id):
             Communication.id == communication_id)) is not None
 
 
-def _within_budget(session, sender, deliveries):
-    """The deliveries that may go now; the sender's texts past its budget wait their turn."""
+def _within_budget(session, providers, deliveries):
+    """The deliveries that may go now; what is past its budget waits its turn. A text costs
+    its segments of the sender's budget; a call one token of the account's call rate, then
+    one of the sender's (the call rate's row is always taken first)."""
+    calls = [d for d in deliveries if d.channel == "voice"]
+    waiting = []
+    if calls:
+        grant = providers.call_rate.take(session, len(calls))
+        waiting += _wait(calls[grant.granted:], grant)
+        calls = calls[:grant.granted]
     texts = [d for d in deliveries if d.channel == "sms"]
-    if not texts:
-        return deliveries
-    grant = sender.take(session, [max(d.segments, 1) for d in texts])
-    waiting = texts[grant.granted:]
-    if waiting:
-        later = utcnow() + _seconds(grant.retry_after)
-        for d in waiting:
-            d.next_attempt_at = later
+    paid = texts + calls
+    if paid:
+        grant = providers.sender.take(session, [max(d.segments, 1) if d.channel == "sms" else 1
+                                                for d in paid])
+        waiting += _wait(paid[grant.granted:], grant)
     waiting_ids = {d.id for d in waiting}
     return [d for d in deliveries if d.id not in waiting_ids]
+
+
+def _wait(deliveries, grant):
+    later = utcnow() + _seconds(grant.retry_after)
+    for d in deliveries:
+        d.next_attempt_at = later
+    return deliveries
 
 
 def _attempt(providers, communication, delivery, cancelled):
@@ -119,10 +131,17 @@ def _call(provider, providers, communication, delivery, text, cancelled):
                 return Attempt(delivery.id, found, "sending")
             if cancelled:
                 return Attempt(delivery.id, status="cancelled")
-        result = provider.send(delivery.id, delivery.address, text,
-                               subject=communication.subject,
-                               status_callback=providers.status_callback,
-                               unsubscribe_url=delivery.unsubscribe_url)
+        if delivery.channel == "voice":
+            result = provider.send(delivery.id, delivery.address, text,
+                                   status_callback=providers.call_status_callback,
+                                   unsubscribe_url=delivery.unsubscribe_url,
+                                   language=delivery.language,
+                                   gather_action=providers.gather_action)
+        else:
+            result = provider.send(delivery.id, delivery.address, text,
+                                   subject=communication.subject,
+                                   status_callback=providers.status_callback,
+                                   unsubscribe_url=delivery.unsubscribe_url)
     except TransientProviderError as exc:
         log.warning("provider error for %s (attempt %d): %s", delivery.id, delivery.attempts,
                     exc)

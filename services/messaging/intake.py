@@ -15,17 +15,19 @@ from servicekit import idempotency
 from servicekit.access import new_id
 from servicekit.db import utcnow
 from servicekit.tracing import current_correlation_id
-from services.messaging import audience, changes, quoting
+from services.messaging import audience, changes, quoting, voice_calls
 from services.messaging.models import Communication, CommunicationCommunity, Delivery
 from services.messaging.resolution import PAGE_SIZE
 
 SUPPORTED_KINDS = ("message", "announcement")
-SUPPORTED_CHANNELS = ("sms", "email")
+SUPPORTED_CHANNELS = ("sms", "email", "voice")
+PAID_CHANNELS = ("sms", "voice")   # spend credits: the sender needs send_sms
 QUOTE_BATCH = 1000
 
 
-def check_supported(request):
-    """What this version cannot do yet is refused whole, never partly sent."""
+def check_supported(request, call_settings=None, gather_action=None):
+    """What this version cannot do yet is refused whole, never partly sent; so is a body
+    too long for a call."""
     if request["kind"] not in SUPPORTED_KINDS:
         raise Unsupported(f"kind {request['kind']!r} is not supported yet; use one of "
                           f"{', '.join(SUPPORTED_KINDS)}", "kind")
@@ -35,6 +37,8 @@ def check_supported(request):
                           f"{' and/or '.join(SUPPORTED_CHANNELS)}", "channels")
     if len(set(request["channels"])) != len(request["channels"]):
         raise InvalidRequest("each channel may be named once", "channels")
+    if "voice" in request["channels"] and call_settings is not None:
+        voice_calls.check_length(request["body"], call_settings.voice, gather_action)
 
 
 def audience_of(request):
@@ -47,7 +51,7 @@ def audience_of(request):
 def check_sender(identity, caller, consent, directory, request):
     """The category, and the sender's right to send to every community of the audience.
     Answers (category, audience, scope)."""
-    if "sms" in request["channels"]:
+    if any(c in PAID_CHANNELS for c in request["channels"]):
         caller.require("send_sms")
     category = consent.get_category(identity, request["category_id"])
     if category.get("archived"):
@@ -57,7 +61,7 @@ def check_sender(identity, caller, consent, directory, request):
     scope = directory.audience_scope(identity, recipients)
     for community_id in scope["communities"]:
         caller.require("send_communications", community_id)
-        if "sms" in request["channels"]:
+        if any(c in PAID_CHANNELS for c in request["channels"]):
             caller.require("send_sms", community_id)
     if scope["size"] == 0:
         raise InvalidRequest("the audience reaches nobody: every resident it names has "
@@ -110,7 +114,8 @@ def replay(db, caller, key, digest):
                                   digest)
 
 
-def preview(directory, consent, credits, identity, request, recipients, scope):
+def preview(directory, consent, credits, identity, request, recipients, scope,
+            time_limit_seconds=None):
     """What a send of `request` right now would do, sending nothing: the audience, each
     channel's decisions (allowed, or each suppression reason), its credits, and each paying
     wallet's balance after — through the functions the send itself uses."""
@@ -132,7 +137,8 @@ def preview(directory, consent, credits, identity, request, recipients, scope):
     for start in range(0, len(open_items), QUOTE_BATCH):
         for q in quoting.quote_batch(consent, credits, identity, request["category_id"],
                                      request["body"], channels,
-                                     open_items[start:start + QUOTE_BATCH]):
+                                     open_items[start:start + QUOTE_BATCH],
+                                     time_limit_seconds):
             decided[q.key] = q
     per_channel = {c: {"deliveries": 0, "allowed": 0, "suppressed": {}, "credits": 0,
                        "segments": 0} for c in channels}

@@ -45,11 +45,16 @@ MOVES = {
     **{status: frozenset() for status in TERMINAL},
 }
 
-# Twilio's MessageStatus values mapped onto ours
+# Twilio's MessageStatus and CallStatus values mapped onto ours. A call that rings is
+# `sending`, one answered is `sent`, one that ended after it was answered is `delivered`
+# (charged by its duration); busy and no-answer are `undelivered`, failed and canceled
+# `failed` (all four free). The two vocabularies share only words that mean the same.
 PROVIDER_STATUSES = {
     "accepted": "sending", "queued": "sending", "sending": "sending", "scheduled": "sending",
     "sent": "sent", "delivered": "delivered", "read": "delivered",
     "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+    "initiated": "sending", "ringing": "sending", "in-progress": "sent",
+    "completed": "delivered", "busy": "undelivered", "no-answer": "undelivered",
 }
 
 _UNDER_WAY = frozenset({"queued", "sending", "sent"}) | (TERMINAL - {"suppressed"})

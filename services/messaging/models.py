@@ -66,10 +66,15 @@ class Delivery(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # the resident's language (directory's two-letter code): what a call is read in
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     credits: Mapped[int] = mapped_column(Integer, default=0)
+    # a call: the rate card's seconds per credit when it was held; it is charged by the
+    # same card, on its real duration
+    seconds_per_credit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # the signed unsubscribe link of an opt-out-enabled category, from consent
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -93,6 +98,8 @@ class ProviderCallback(Base):
     provider_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     error_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # a call's CallDuration on its final status: what it is charged for
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -11,7 +11,8 @@ from services.messaging.models import Communication, Delivery
 DISPATCH_CHUNK = 100
 
 
-def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids):
+def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
+                  time_limit_seconds=None):
     with db.read() as session:
         communication = session.get(Communication, communication_id)
         pending = session.scalars(select(Delivery).where(
@@ -25,7 +26,7 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids):
               "channel": d.channel, "address": d.address} for d in pending]
     quoted = {q.key: q for q in quoting.quote_batch(
         consent, credits, identity, communication.category_id, communication.body,
-        communication.channels, items)}
+        communication.channels, items, time_limit_seconds)}
     holds, refused = _reserve(credits, identity, communication_id, batch, quoted)
     with db.unit_of_work() as uow:
         session = uow.session
@@ -39,6 +40,7 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids):
             elif q.allowed:
                 changes.move(d, "queued", credits=q.credits, hold_id=holds.get(d.id))
                 d.segments, d.unsubscribe_url = q.segments, q.unsubscribe_url
+                d.seconds_per_credit = q.seconds_per_credit
                 queued.append(d.id)
             else:
                 changes.move(d, "suppressed", reason=q.reason)

@@ -5,9 +5,10 @@ equals what a send right after it holds."""
 
 from dataclasses import dataclass
 
-from contracts import footer
-from contracts.pricing import RateCard, delivery_credits
+from contracts import footer, voice_opt_out
+from contracts.pricing import RateCard, delivery_credits, voice_hold_credits
 from contracts.segments import segments
+from services.messaging import voice_calls
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,15 @@ class Quoted:
     credits: int
     segments: int
     unsubscribe_url: str | None
+    seconds_per_credit: int | None = None   # a call's rate card, to charge it by later
 
 
-def quote_batch(consent, credits, identity, category_id, body, channels, items):
+def quote_batch(consent, credits, identity, category_id, body, channels, items,
+                time_limit_seconds=None):
     """items: [{key, resident_id, community_id, channel, address}] not yet decided (a
     duplicate address is decided before). Two consent RPCs per channel and one rate-card RPC
-    for the whole batch, never one per delivery."""
+    for the whole batch, never one per delivery. A call is held for the longest it can last,
+    capped by `time_limit_seconds` (messaging.voice.time_limit_seconds)."""
     rates = RateCard(**credits.rate_card(identity))
     decisions, links = {}, {}
     for channel in channels:
@@ -45,13 +49,22 @@ def quote_batch(consent, credits, identity, category_id, body, channels, items):
             urls = consent.unsubscribe_links(identity, category_id, channel, allowed)
             links.update({(resident_id, channel): url for resident_id, url in urls.items()})
     return [price(i, decisions[(i["resident_id"], i["channel"])],
-                  links.get((i["resident_id"], i["channel"])), body, rates) for i in items]
+                  links.get((i["resident_id"], i["channel"])), body, rates,
+                  time_limit_seconds) for i in items]
 
 
-def price(item, decision, link, body, rates):
+def price(item, decision, link, body, rates, time_limit_seconds=None):
     if not decision["allowed"]:
         return Quoted(item["key"], item["resident_id"], item["community_id"], item["channel"],
                       False, decision["reason"], 0, 0, None)
+    if item["channel"] == "voice":
+        # an opt-out-enabled category's call ends with the keypress offer (link or not,
+        # a call carries no link): it lasts longer
+        prompt = voice_opt_out.prompt("en") if link else None
+        return Quoted(item["key"], item["resident_id"], item["community_id"], "voice", True,
+                      None, voice_hold_credits(body, rates, voice_calls.REPEATS, prompt,
+                                               time_limit_seconds), 0, link,
+                      rates.voice_seconds)
     text = footer.text_to_send(item["channel"], body, link)
     return Quoted(item["key"], item["resident_id"], item["community_id"], item["channel"],
                   True, None, delivery_credits(item["channel"], text, rates),

@@ -48,8 +48,11 @@ def sweep(db, providers, policy, now=None, stall_after=STALL_AFTER_SECONDS):
     gave_up = 0
     with db.unit_of_work() as uow:
         session = uow.session
+        # a call's answer also carries its duration, what it is charged for
         found = [{"provider_id": d.provider_id, "status": answers[d.id][0],
-                  "error_code": answers[d.id][1]} for d in to_ask if answers[d.id][0]]
+                  "error_code": answers[d.id][1],
+                  "duration_seconds": answers[d.id][2] if len(answers[d.id]) > 2 else None}
+                 for d in to_ask if answers[d.id][0]]
         apply_statuses(uow, found, providers)
         rows = {d.id: d for d in session.scalars(select(Delivery).where(
             Delivery.id.in_([d.id for d in unknown])))}

@@ -39,10 +39,12 @@ def resolve_page(db, directory, communication_id, page, after):
         communication.audience_complete = found["next"] is None
         taken = _taken(session, communication_id, audience.addresses_of(residents, channels))
         planned = audience.plan(residents, channels, taken)
+        languages = {r["id"]: r.get("language") for r in residents}
         now = utcnow()
         rows = [{"id": new_id("dlv"), "communication_id": communication_id,
                  "resident_id": p.resident_id, "community_id": p.community_id,
                  "channel": p.channel, "address": p.address, "batch": page,
+                 "language": languages.get(p.resident_id),
                  "status": "suppressed" if p.reason else "pending", "reason": p.reason,
                  "credits": 0, "attempts": 0, "segments": 0, "look_up": False,
                  "updated_at": now} for p in planned]

@@ -24,6 +24,7 @@ from services.messaging import (
     changes,
     dispatching,
     intake,
+    keypresses,
     leases,
     preparation,
     reconciliation,
@@ -53,7 +54,7 @@ class MessagingService(TownhallService, Inbound, Notices):
         """Accept a communication; the same key and request answer the first result again."""
         caller = Caller.of(identity)
         caller.require("send_communications")
-        intake.check_supported(request)
+        self._check_supported(request)
         idempotency.check_key(idempotency_key)
         digest = idempotency.request_hash(request) if idempotency_key else None
         previous = intake.replay(self.db, caller, idempotency_key, digest)
@@ -69,11 +70,15 @@ class MessagingService(TownhallService, Inbound, Notices):
         """What `create` with this request would do now, sending and holding nothing."""
         caller = Caller.of(identity)
         caller.require("send_communications")
-        intake.check_supported(request)
+        self._check_supported(request)
         _category, recipients, scope = intake.check_sender(identity, caller, self.consent,
                                                            self.directory, request)
         return intake.preview(self.directory, self.consent, self.credits, identity, request,
-                              recipients, scope)
+                              recipients, scope, self.providers.call_settings.time_limit_seconds)
+
+    def _check_supported(self, request):
+        intake.check_supported(request, self.providers.call_settings,
+                               self.providers.gather_action)
 
     @rpc
     def get(self, identity, communication_id):
@@ -111,14 +116,14 @@ class MessagingService(TownhallService, Inbound, Notices):
     def prepare(self, event):
         data = event.data
         preparation.prepare_batch(self.db, self.consent, self.credits,
-                                  data["communication_id"], data["batch"], data["delivery_ids"])
+                                  data["communication_id"], data["batch"], data["delivery_ids"],
+                                  self.providers.call_settings.time_limit_seconds)
 
     @on_event("messaging", "deliveries_queued", transactional=False)
     def dispatch(self, event):
         providers = self.providers
-        dispatching.dispatch(self.db, providers, providers.sender,
-                             event.data["communication_id"], event.data["delivery_ids"],
-                             providers.retry_policy)
+        dispatching.dispatch(self.db, providers, event.data["communication_id"],
+                             event.data["delivery_ids"], providers.retry_policy)
 
     @on_events("gateway", "provider_status_received")
     def apply_provider_status(self, events, uow):
@@ -135,6 +140,10 @@ class MessagingService(TownhallService, Inbound, Notices):
     def _apply_statuses(self, uow, items):
         for communication_id in callbacks.apply_statuses(uow, items, self.providers):
             _join_correlation(uow.session.get(Communication, communication_id))
+
+    @on_event("gateway", "call_keypress_received")
+    def apply_keypress(self, event, uow):
+        keypresses.apply(uow, event.data)
 
     @timer(interval=RELEASE_INTERVAL_SECONDS)
     def release_due(self):

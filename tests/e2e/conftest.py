@@ -157,6 +157,8 @@ def system(broker_url, postgres_admin, tmp_path_factory):
             TOWNHALL_TWILIO__AUTH_TOKEN="e2e-" + uuid.uuid4().hex,
             TOWNHALL_RPC_TIMEOUT_SECONDS="5",
             TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS="[0.2, 1.0, 3.0]",
+            # Twilio's default of one call a second would make a voice test wait for it
+            TOWNHALL_MESSAGING__VOICE__CALLS_PER_SECOND="50",
         )
         config = configuration.load(environ=env)
         for service in SERVICES:

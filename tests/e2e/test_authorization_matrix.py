@@ -202,6 +202,10 @@ EXEMPT = {
                             "is the authority (test_unsubscribe.py)",
     ("post", "/webhooks/twilio/inbound"): "authenticated by the provider's signature "
                                           "(test_sms_keywords.py)",
+    ("post", "/webhooks/twilio/call-status"): "authenticated by the provider's signature "
+                                              "(test_voice_calls.py)",
+    ("post", "/webhooks/twilio/gather"): "authenticated by the provider's signature "
+                                         "(test_voice_calls.py)",
     ("post", "/v1/auth/login"): "takes credentials, not an identity",
     ("post", "/v1/auth/refresh"): "takes a refresh token",
     ("post", "/v1/auth/logout"): "takes a refresh token",

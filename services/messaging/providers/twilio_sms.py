@@ -10,24 +10,29 @@ from servicekit.config import TWILIO_API
 from services.messaging.providers.base import Provider, SendResult, TransientProviderError
 
 
+def twilio_client(account_sid, auth_token, base_url=None, timeout=10, connections=32):
+    """The official client with a kept connection per call in flight (`connections`)."""
+    from twilio.http.http_client import TwilioHttpClient
+
+    # the environment's proxies are read once here: left to requests, every create
+    # would read the whole environment again (a tenth of a create's CPU)
+    api = (base_url or TWILIO_API).rstrip("/")
+    http = TwilioHttpClient(timeout=timeout, proxy=get_environ_proxies(api) or None)
+    http.session.trust_env = False
+    http.session.mount("https://", HTTPAdapter(pool_maxsize=connections))
+    http.session.mount("http://", HTTPAdapter(pool_maxsize=connections))
+    client = Client(account_sid, auth_token, http_client=http)
+    if base_url and base_url.rstrip("/") != TWILIO_API:
+        client.api.base_url = base_url.rstrip("/")
+    return client
+
+
 class TwilioSms(Provider):
     channel = "sms"
 
     def __init__(self, account_sid, auth_token, from_number, base_url=None, timeout=10,
                  connections=32):
-        from twilio.http.http_client import TwilioHttpClient
-
-        # the environment's proxies are read once here: left to requests, every create
-        # would read the whole environment again (a tenth of a create's CPU)
-        api = (base_url or TWILIO_API).rstrip("/")
-        http = TwilioHttpClient(timeout=timeout, proxy=get_environ_proxies(api) or None)
-        http.session.trust_env = False
-        # as many kept connections as the process has provider calls in flight
-        http.session.mount("https://", HTTPAdapter(pool_maxsize=connections))
-        http.session.mount("http://", HTTPAdapter(pool_maxsize=connections))
-        self.client = Client(account_sid, auth_token, http_client=http)
-        if base_url and base_url.rstrip("/") != TWILIO_API:
-            self.client.api.base_url = base_url.rstrip("/")
+        self.client = twilio_client(account_sid, auth_token, base_url, timeout, connections)
         self.from_number = from_number
 
     def send(self, delivery_id, to, body, subject=None, status_callback=None,

@@ -9,6 +9,7 @@ import pytest
 from eventlet.semaphore import Semaphore
 from nameko.testing.services import worker_factory
 
+from contracts import pricing
 from contracts.errors import (
     IdempotencyKeyReused,
     InsufficientCredits,
@@ -20,7 +21,8 @@ from contracts.events import envelope
 from servicekit.db import utcnow
 from servicekit.testing import memory_database, outbox_events
 from services.messaging import reconcile, resolution, retries
-from services.messaging.budgets import Sender
+from services.messaging.budgets import CallRate, Sender
+from services.messaging.call_settings import CallSettings
 from services.messaging.models import Base, Communication, Delivery
 from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.service import MessagingService
@@ -124,13 +126,27 @@ class FakeSms:
         return self.statuses.get(provider_id, (None, None))
 
 
+class FakeVoice(FakeSms):
+    def send(self, delivery_id, to, body, subject=None, status_callback=None,
+             unsubscribe_url=None, language=None, gather_action=None):
+        self.options = {"status_callback": status_callback, "language": language,
+                        "gather_action": gather_action if unsubscribe_url else None}
+        self.sent.append((delivery_id, to, body))
+        return SendResult("sending", f"CA{len(self.sent)}")
+
+
 class FakeProviders:
     status_callback = "http://127.0.0.1:8000/webhooks/twilio/status"
+    call_status_callback = "http://127.0.0.1:8000/webhooks/twilio/call-status"
+    gather_action = "http://127.0.0.1:8000/webhooks/twilio/gather"
+    call_settings = CallSettings(time_limit_seconds=120)
 
-    def __init__(self, answers=("sid",), rate=1000.0):
+    def __init__(self, answers=("sid",), rate=1000.0, calls_per_second=1000.0):
         self.sms = FakeSms(answers)
-        self.providers = {"sms": self.sms, "email": FakeSms(["sid"])}
+        self.voice = FakeVoice(["sid"])
+        self.providers = {"sms": self.sms, "email": FakeSms(["sid"]), "voice": self.voice}
         self.sender = Sender("+15550000000", rate)
+        self.call_rate = CallRate("AC1", calls_per_second)
         self.retry_policy = retries.RetryPolicy(max_attempts=3, first_delay=2.0, jitter=0)
         self.reconcile_policy = reconcile.ReconcilePolicy()
         self.send_slots = Semaphore(4)
@@ -144,10 +160,11 @@ def request(**changes):
     return body
 
 
-def make(residents=None, answers=("sid",), rate=1000.0):
+def make(residents=None, answers=("sid",), rate=1000.0, calls_per_second=1000.0):
     return worker_factory(MessagingService, db=memory_database(Base), config={},
                           directory=FakeDirectory(residents), consent=FakeConsent(),
-                          credits=FakeCredits(), providers=FakeProviders(answers, rate))
+                          credits=FakeCredits(),
+                          providers=FakeProviders(answers, rate, calls_per_second))
 
 
 @pytest.fixture
@@ -212,8 +229,6 @@ def test_create_persists_the_communication_and_its_event_and_nothing_else_yet(se
 
 @pytest.mark.parametrize("changes, field", [
     ({"kind": "document"}, "kind"),
-    ({"channels": ["voice"]}, "channels"),
-    ({"channels": ["sms", "voice"]}, "channels"),
 ])
 def test_what_this_version_cannot_do_is_refused_whole(service, changes, field):
     with pytest.raises(Unsupported) as refused:
@@ -584,3 +599,56 @@ def test_callbacks_that_came_together_are_one_transaction_and_one_event():
     (updated,) = events(service, "deliveries_updated")[before:]
     assert [i["status"] for i in updated["data"]["items"]] == ["delivered"] * 5
     assert len(events(service, "communication_finished")) == 1
+
+
+# --- calls ------------------------------------------------------------------------------
+
+def call_status(service, provider_id, status, duration=None):
+    service.apply_provider_status(envelope("provider_status_received", {
+        "provider": "twilio", "provider_id": provider_id, "status": status,
+        "error_code": status if status in ("busy", "no-answer") else None,
+        "duration_seconds": duration}))
+
+
+def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
+    service = make([resident(n) for n in range(1, 4)])
+    body = "The water is off on Tuesday from noon to four. " * 4
+    service.create(IDENTITY, request(channels=["voice"], body=body))
+    pipeline(service)
+    held = pricing.voice_hold_credits(body, pricing.DEFAULT_RATES, 2, None, 120)
+    calls = deliveries(service)
+    assert [(d.status, d.credits, d.seconds_per_credit) for d in calls] == \
+        [("sent", held, 60)] * 3
+    assert service.providers.voice.options == {
+        "status_callback": FakeProviders.call_status_callback, "language": "en",
+        "gather_action": None}
+    answered, busy, unanswered = (d.provider_id for d in calls)
+    call_status(service, answered, "in-progress")
+    call_status(service, answered, "completed", 61)
+    call_status(service, busy, "busy")
+    call_status(service, unanswered, "no-answer")
+    ended = {d.provider_id: (d.status, d.credits, d.error_code) for d in deliveries(service)}
+    assert ended == {answered: ("delivered", 2, None),
+                     busy: ("undelivered", held, "busy"),
+                     unanswered: ("undelivered", held, "no-answer")}
+    # credits settles the answered call for 2 and releases the others (free)
+    items = [i for e in events(service, "deliveries_updated") for i in e["data"]["items"]
+             if i["status"] in ("delivered", "undelivered")]
+    assert sorted((i["status"], i["credits"]) for i in items) == \
+        [("delivered", 2), ("undelivered", held), ("undelivered", held)]
+
+
+def test_calls_wait_for_the_accounts_call_rate_without_a_worker_sleeping():
+    service = make([resident(n) for n in range(1, 6)], calls_per_second=1.0)
+    service.create(IDENTITY, request(channels=["voice"]))
+    pipeline(service)
+    assert len(service.providers.voice.sent) == 1      # one call a second, burst of one
+    waiting = [d for d in deliveries(service) if d.status == "queued"]
+    assert len(waiting) == 4 and all(d.next_attempt_at for d in waiting)
+
+
+def test_a_body_too_long_for_a_call_is_refused_before_anything_is_held(service):
+    with pytest.raises(InvalidRequest) as refused:
+        service.create(IDENTITY, request(channels=["voice"], body="&" * 900))
+    assert refused.value.field == "body" and "4,000" in refused.value.detail
+    assert events(service, None) == []
