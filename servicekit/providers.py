@@ -19,16 +19,17 @@ log = logging.getLogger("townhall.providers")
 class Database(DependencyProvider):
     """The service's own database, plus the relay that publishes its outbox."""
 
-    def __init__(self, base, relay=True):
+    def __init__(self, base, relay=True, service=None):
         self.base = base
         self.relay_enabled = relay
+        self.service = service     # another service's database (a companion's: its own)
         self.handle = None
         self._wakeup = None
         self._running = False
 
     def setup(self):
         config = self.container.config
-        url = database_url(config, self.container.service_name)
+        url = database_url(config, self.service or self.container.service_name)
         pool = int(config.get("max_workers", 10)) + 2
         self.handle = DatabaseHandle(create_db_engine(url, pool_size=pool), self.base.metadata,
                                      on_commit=self._notify)

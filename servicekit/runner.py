@@ -12,6 +12,9 @@ from servicekit.tracing import configure_logging
 log = logging.getLogger("townhall.runner")
 
 
+DISPATCH_WORKERS = 4
+
+
 def nameko_config(config, service):
     config = dict(config)
     config.setdefault("max_workers", 10)
@@ -19,6 +22,11 @@ def nameko_config(config, service):
     own = (config.get(service) or {}).get("max_workers")
     if own:
         config["max_workers"] = int(own)
+    if service == "messaging_dispatch":
+        # batches dispatched at once by one process (each holds a worker while its calls
+        # wait for a slot): enough to keep messaging.send_concurrency calls busy
+        messaging = config.get("messaging") or {}
+        config["max_workers"] = int(messaging.get("dispatch_workers") or DISPATCH_WORKERS)
     if service == "gateway":
         gw = config.get("gateway") or {}
         config["WEB_SERVER_ADDRESS"] = f"{gw.get('host', '127.0.0.1')}:{gw.get('port', 8000)}"
@@ -31,18 +39,26 @@ def run(service, config, grace_seconds=20):
         url = migrate.upgrade(service, config)
         log.info("migrated", extra={"database": url.split("@")[-1]})
     topology.declare_all(config)
-    runner = ServiceRunner(nameko_config(config, service))
-    runner.add_service(topology.load_service_class(service))
+    # one runner per pool: a companion (messaging's dispatchers) has workers of its own
+    runners = []
+    for name, cls in [(service, topology.load_service_class(service)),
+                      *topology.load_companions(service).items()]:
+        runner = ServiceRunner(nameko_config(config, name))
+        runner.add_service(cls)
+        runners.append(runner)
 
     def shut_down(signum, _frame):
         log.info("stopping on signal %s", signum)
-        eventlet.spawn_n(_stop, runner, grace_seconds)
+        for runner in runners:
+            eventlet.spawn_n(_stop, runner, grace_seconds)
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
-    runner.start()
+    for runner in runners:
+        runner.start()
     log.info("started %s", service)
-    runner.wait()
+    for runner in runners:
+        runner.wait()
 
 
 def _stop(runner, grace_seconds):

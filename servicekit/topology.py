@@ -25,8 +25,23 @@ SERVICE_CLASSES = {
 }
 
 
+# services that run in another's process, beside it, with a worker pool of their own
+COMPANIONS = {
+    "messaging": {"messaging_dispatch": "services.messaging.dispatch_service:DispatchService"},
+}
+
+
 def load_service_class(name):
-    module, attr = SERVICE_CLASSES[name].split(":")
+    return _load(SERVICE_CLASSES[name])
+
+
+def load_companions(name):
+    """{companion name: class} run in `name`'s process."""
+    return {companion: _load(path) for companion, path in COMPANIONS.get(name, {}).items()}
+
+
+def _load(path):
+    module, attr = path.split(":")
     return getattr(import_module(module), attr)
 
 
@@ -43,6 +58,8 @@ def event_subscriptions(service_cls):
 def all_subscriptions():
     for name in SERVICE_CLASSES:
         yield from event_subscriptions(load_service_class(name))
+        for companion in load_companions(name).values():
+            yield from event_subscriptions(companion)
 
 
 def declare_all(config, subscriptions=None):
