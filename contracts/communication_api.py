@@ -48,6 +48,19 @@ class CommunicationRequest(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=1600))
     subject = fields.String(validate=[validate.Length(max=200), SingleLine()],
                             metadata={"description": "email subject; defaults to the category"})
+    send_at = fields.String(metadata={
+        "format": "date-time",
+        "description": "ISO 8601 with an offset (2026-12-08T09:00:00-05:00), in the future "
+                       "and at most 90 days ahead: the communication waits `scheduled` until "
+                       "then; consent and credits are checked when it goes"})
+
+
+class Reschedule(Schema):
+    class Meta:
+        unknown = RAISE
+
+    send_at = fields.String(required=True, metadata={
+        "format": "date-time", "description": "the new time, as in a send's send_at"})
 
 
 class PayingWallet(credits_api.WalletView):
@@ -56,7 +69,8 @@ class PayingWallet(credits_api.WalletView):
 
 class CommunicationAccepted(Schema):
     id = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "accepted, or scheduled (send_at)"})
+    send_at = fields.String(allow_none=True)
     community_id = fields.String(metadata={"description": "the first community reached"})
     community_ids = fields.List(fields.String())
     audience_size = fields.Integer(metadata={"description": "residents reached when accepted"})
@@ -106,6 +120,8 @@ class CommunicationSummary(Schema):
     sent_by = fields.Nested(Sender)
     created_at = fields.String()
     accepted_at = fields.String()
+    send_at = fields.String(allow_none=True, metadata={
+        "description": "when a scheduled send goes (or went)"})
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     links = fields.Dict(keys=fields.String(), values=fields.String())

@@ -179,6 +179,17 @@ class CommunicationAccepted(Schema):
         "description": "every community the audience touches (community_id is the first)"})
 
 
+class CommunicationScheduled(CommunicationAccepted):
+    """Accepted to go later: `communication_accepted` follows when it is due."""
+
+    send_at = fields.String(required=True, metadata={"description": "when it goes (UTC)"})
+
+
+class CommunicationRescheduled(Schema):
+    communication_id = fields.String(required=True)
+    send_at = fields.String(required=True, metadata={"description": "the new time (UTC)"})
+
+
 class AudiencePageRequested(Schema):
     communication_id = fields.String(required=True)
     page = fields.Integer(required=True, metadata={"description": "1-based page number"})
@@ -389,6 +400,11 @@ CATALOGUE = {
                   "A wallet that was below zero is at or above zero again."),
         EventType("communication_accepted", "messaging", 1, CommunicationAccepted,
                   "A communication was accepted for sending."),
+        EventType("communication_scheduled", "messaging", 1, CommunicationScheduled,
+                  "A communication was accepted to go at its send_at; communication_accepted "
+                  "follows then, once."),
+        EventType("communication_rescheduled", "messaging", 1, CommunicationRescheduled,
+                  "A scheduled communication's send_at was changed before it went."),
         EventType("audience_page_requested", "messaging", 1, AudiencePageRequested,
                   "The next page of a communication's audience is to be resolved.",
                   internal=True),

@@ -23,7 +23,8 @@ STATUS_RANK = {status: rank for rank, status in enumerate(DELIVERY_STATUSES[:4])
 STATUS_RANK.update({status: len(STATUS_RANK) for status in TERMINAL_STATUSES})
 
 # A communication's status, from its deliveries' (lifecycle.overall)
-COMMUNICATION_STATUSES = ("accepted", "preparing", "sending", "completed", "cancelled")
+COMMUNICATION_STATUSES = ("scheduled", "accepted", "preparing", "sending", "completed",
+                          "cancelled")
 
 # what a terminal delivery is charged for: delivered, and unconfirmed (the provider took it
 # and never said more; carriers bill what they send); every other end releases its hold

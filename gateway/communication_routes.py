@@ -66,6 +66,17 @@ class CommunicationRoutes:
         view = self._with_balance(identity, view, view.get("community_id"))
         return schemas.CommunicationView().dump(view)
 
+    @api("POST", "/v1/communications/<string:communication_id>/reschedule",
+         request=schemas.Reschedule, answer=schemas.CommunicationView,
+         errors=(403, 404, 409, 422))
+    def reschedule_communication(self, request, communication_id):
+        """Move a scheduled send that has not gone to another send_at."""
+        identity = self._authenticate(request)
+        payload = schemas.Reschedule().load(json_body(request))
+        view = self.messaging.reschedule(identity, communication_id, payload["send_at"])
+        view["credits"] = self.credits.get_holds(identity, communication_id)
+        return schemas.CommunicationView().dump(view)
+
     @api("GET", "/v1/communications/<string:communication_id>/deliveries",
          query=schemas.DeliveryListQuery, answer=(schemas.DeliveryPage, CSV),
          errors=(403, 404, 422))

@@ -105,6 +105,8 @@ def take(session, ids, status):
 
 
 def overall(communication, counts):
+    if communication.status == "scheduled":
+        return "scheduled"     # it has no deliveries before it goes
     return lifecycle.overall(counts, audience_complete=communication.audience_complete,
                              cancelled=communication.cancelled_at is not None)
 

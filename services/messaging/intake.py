@@ -15,7 +15,7 @@ from servicekit import idempotency
 from servicekit.access import new_id
 from servicekit.db import utcnow
 from servicekit.tracing import current_correlation_id
-from services.messaging import audience, changes, quoting, voice_calls
+from services.messaging import audience, changes, quoting, scheduling, voice_calls
 from services.messaging.models import Communication, CommunicationCommunity, Delivery
 from services.messaging.resolution import PAGE_SIZE
 
@@ -72,7 +72,10 @@ def check_sender(identity, caller, consent, directory, request):
 def accept(db, caller, identity, request, category, recipients, scope, key, digest):
     communication_id = new_id("cmm")
     communities = scope["communities"]
-    answer = {"id": communication_id, "status": "accepted", "community_id": communities[0],
+    send_at = scheduling.parse_send_at(request["send_at"]) if request.get("send_at") else None
+    status = "scheduled" if send_at else "accepted"
+    answer = {"id": communication_id, "status": status, "community_id": communities[0],
+              "send_at": send_at and send_at.isoformat(),
               "community_ids": communities, "audience_size": scope["size"],
               "links": {"self": f"/v1/communications/{communication_id}",
                         "deliveries": f"/v1/communications/{communication_id}/deliveries",
@@ -86,15 +89,20 @@ def accept(db, caller, identity, request, category, recipients, scope, key, dige
                 channels=request["channels"], category_id=category["id"],
                 subject=request.get("subject") or category["name"], body=request["body"],
                 created_by=caller.actor_id, identity=identity, recipients=recipients,
-                correlation_id=current_correlation_id(), status="accepted"))
+                correlation_id=current_correlation_id(), status=status, send_at=send_at,
+                audience_size=scope["size"]))
             uow.session.add_all([CommunicationCommunity(communication_id=communication_id,
                                                         community_id=c) for c in communities])
-            uow.emit("communication_accepted", {
-                "communication_id": communication_id, "community_id": communities[0],
-                "community_ids": communities, "kind": request["kind"],
-                "channels": request["channels"], "category_id": category["id"],
-                "recipient_count": scope["size"] * len(request["channels"])},
-                organization_id=caller.organization_id)
+            uow.session.flush()
+            communication = uow.session.get(Communication, communication_id)
+            if send_at:
+                # handed on when it is due (scheduling.fire_due), not now
+                uow.emit("communication_scheduled", {
+                    **scheduling.accepted_event(communication),
+                    "send_at": send_at.isoformat()}, organization_id=caller.organization_id)
+            else:
+                uow.emit("communication_accepted", scheduling.accepted_event(communication),
+                         organization_id=caller.organization_id)
             if key:
                 idempotency.remember(uow.session, db.metadata, scope_key, key, digest, answer)
     except IntegrityError:

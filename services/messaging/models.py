@@ -20,6 +20,7 @@ Base = make_base()
 
 class Communication(Base):
     __tablename__ = "communications"
+    __table_args__ = (Index("ix_communications_scheduled", "status", "send_at"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
     community_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -42,6 +43,16 @@ class Communication(Base):
     audience_after: Mapped[str | None] = mapped_column(String(40), nullable=True)
     audience_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="accepted", index=True)
+    # a scheduled send: it waits `scheduled` until then, and the scheduler hands it on once
+    send_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # residents the audience reached when it was accepted (or scheduled)
+    audience_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # quiet hours: each community's time zone and the organization's window ({start, end},
+    # local HH:MM) when it was accepted; an emergency waits for neither, with who and why
+    timezones: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    quiet_hours: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergency_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -86,6 +97,8 @@ class Delivery(Base):
     # a queued delivery waits until then (a retry's back-off, or the sender's rate limit);
     # null: its dispatch event is on its way
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # a text or call waiting out its community's quiet hours: until when (else null)
+    held_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # the provider may have it already (an answer lost on the way back): look it up first
     look_up: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

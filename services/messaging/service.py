@@ -2,12 +2,13 @@
 
 Entrypoints only; each step's rules live in the module named for it:
 create (RPC, intake) persists the communication and its audience as asked and answers at
-once -> `communication_accepted` / `audience_page_requested` (resolution) takes the audience
-a page at a time -> `deliveries_created` (preparation) checks consent and holds credits per
-batch -> `deliveries_queued` (dispatching) hands deliveries to the provider under the
-sender's rate limit -> provider statuses (callbacks) move them forward; the release timer
-hands on deliveries whose retry or budget time has come, and the sweeper (reconciliation)
-settles what the provider never confirmed.
+once (a scheduled send waits until the scheduler, scheduling, hands it on) ->
+`communication_accepted` / `audience_page_requested` (resolution) takes the audience a page
+at a time -> `deliveries_created` (preparation) checks consent and holds credits per batch
+-> `deliveries_queued` (dispatching, run by dispatch_service with workers of its own) hands
+deliveries to the provider under the sender's rate limit -> provider statuses (callbacks)
+move them forward; the release timer hands on deliveries whose retry or budget time has
+come, and the sweeper (reconciliation) settles what the provider never confirmed.
 """
 
 from nameko.timer import timer
@@ -29,6 +30,7 @@ from services.messaging import (
     preparation,
     reconciliation,
     resolution,
+    scheduling,
     views,
 )
 from services.messaging.dispatch import Providers
@@ -38,6 +40,7 @@ from services.messaging.notices import Notices
 
 RELEASE_INTERVAL_SECONDS = 0.25
 SWEEP_INTERVAL_SECONDS = 5
+SCHEDULER_INTERVAL_SECONDS = 1
 
 
 class MessagingService(TownhallService, Inbound, Notices):
@@ -101,6 +104,12 @@ class MessagingService(TownhallService, Inbound, Notices):
         intake.cancel(self.db, caller, communication_id, views.load)
         return self.get(identity, communication_id)
 
+    @rpc
+    def reschedule(self, identity, communication_id, send_at):
+        scheduling.reschedule(self.db, Caller.of(identity), communication_id, send_at,
+                              views.load)
+        return self.get(identity, communication_id)
+
     @on_event("messaging", "communication_accepted", transactional=False)
     def resolve_first_page(self, event):
         resolution.resolve_page(self.db, self.directory, event.data["communication_id"], 1,
@@ -118,12 +127,6 @@ class MessagingService(TownhallService, Inbound, Notices):
         preparation.prepare_batch(self.db, self.consent, self.credits,
                                   data["communication_id"], data["batch"], data["delivery_ids"],
                                   self.providers.call_settings.time_limit_seconds)
-
-    @on_event("messaging", "deliveries_queued", transactional=False)
-    def dispatch(self, event):
-        providers = self.providers
-        dispatching.dispatch(self.db, providers, event.data["communication_id"],
-                             event.data["delivery_ids"], providers.retry_policy)
 
     @on_events("gateway", "provider_status_received")
     def apply_provider_status(self, events, uow):
@@ -149,6 +152,10 @@ class MessagingService(TownhallService, Inbound, Notices):
     def release_due(self):
         dispatching.release_due(self.db)
         changes.finish_ready(self.db)
+
+    @timer(interval=SCHEDULER_INTERVAL_SECONDS)
+    def fire_scheduled(self):
+        scheduling.fire_due(self.db)
 
     @timer(interval=SWEEP_INTERVAL_SECONDS)
     def sweep(self):

@@ -58,6 +58,7 @@ def summary(c):
             "subject": c.subject,
             "sent_by": {"type": (c.identity or {}).get("actor_type"), "id": c.created_by},
             "created_at": c.created_at.isoformat(), "accepted_at": c.created_at.isoformat(),
+            "send_at": c.send_at and c.send_at.isoformat(),
             "started_at": c.started_at and c.started_at.isoformat(),
             "finished_at": c.finished_at and c.finished_at.isoformat(),
             "links": {"self": f"/v1/communications/{c.id}",

@@ -4,6 +4,7 @@ every route the gateway serves, so an endpoint added later without an entry fail
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -38,6 +39,9 @@ MATRIX = {
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
     ("post", "/v1/communications/{communication_id}/cancel"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    ("post", "/v1/communications/{communication_id}/reschedule"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
     ("post", "/v1/communications/preview"): dict(
@@ -376,6 +380,21 @@ def setup_order(system, world, caller):
     return {"order_id": made["id"]}, None, None
 
 
+def setup_scheduled_send(system, world, caller):
+    """A send of the matrix's own, scheduled a month ahead, for each caller to move."""
+    made = as_master(system, world, "post", "/v1/communications", {
+        "kind": "message", "channels": ["sms"],
+        "recipients": {"residents": [system.resident("Ada")["id"]]},
+        "category_id": system.demo["category_id"], "body": "Matrix check, later",
+        "send_at": later(30)})
+    assert made["status"] == "scheduled", made
+    return {"communication_id": made["id"]}, {"send_at": later(31)}, None
+
+
+def later(days):
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
 def setup_invoice_payment(system, world, caller):
     made = as_master(system, world, "post", "/v1/credits/orders", credit_order(world, None))
     assert made["status"] == "awaiting_payment", made
@@ -415,6 +434,7 @@ def setup_delete_group(system, world, caller):
 
 
 SETUP = {
+    ("post", "/v1/communications/{communication_id}/reschedule"): setup_scheduled_send,
     ("delete", "/v1/groups/{group_id}"): setup_delete_group,
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
     ("post", "/v1/residents/{resident_id}/move-out"): setup_move_out,

@@ -11,6 +11,7 @@ from nameko.testing.services import worker_factory
 
 from contracts import pricing
 from contracts.errors import (
+    Conflict,
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidRequest,
@@ -184,6 +185,16 @@ def run(service, event_type, handler, done):
             handler(event)
 
 
+def dispatcher(service):
+    """What DispatchService does with a `deliveries_queued` event, on this service's fakes."""
+    from services.messaging import dispatching
+
+    def dispatch(event):
+        dispatching.dispatch(service.db, service.providers, event["data"]["communication_id"],
+                             event["data"]["delivery_ids"], service.providers.retry_policy)
+    return dispatch
+
+
 def pipeline(service, answer=None, callbacks=()):
     """Every step until no new work is left: pages, batches, dispatches, callbacks."""
     done = set()
@@ -192,7 +203,7 @@ def pipeline(service, answer=None, callbacks=()):
         run(service, "communication_accepted", service.resolve_first_page, done)
         run(service, "audience_page_requested", service.resolve_next_page, done)
         run(service, "deliveries_created", service.prepare, done)
-        run(service, "deliveries_queued", service.dispatch, done)
+        run(service, "deliveries_queued", dispatcher(service), done)
         if len(done) == before:
             break
     for status in callbacks:
@@ -370,7 +381,7 @@ def test_dispatch_sends_once_even_if_the_work_is_redelivered(service):
     service.create(IDENTITY, request())
     pipeline(service)
     (queued,) = events(service, "deliveries_queued")
-    service.dispatch(dict(queued, event_id="another-delivery-of-the-same-work"))
+    dispatcher(service)(dict(queued, event_id="another-delivery-of-the-same-work"))
     assert len(service.providers.sms.sent) == 1
     (d,) = deliveries(service)
     assert (d.status, d.provider_id, d.segments) == ("sent", "SM1", 1)
@@ -457,7 +468,7 @@ def release_and_dispatch(service, at):
                 for d in uow.session.query(Delivery).filter(
                         Delivery.id.in_(event["data"]["delivery_ids"])):
                     d.next_attempt_at = None
-            service.dispatch(event)
+            dispatcher(service)(event)
 
 
 # --- provider statuses --------------------------------------------------------------------
@@ -482,7 +493,7 @@ def test_a_callback_before_the_send_is_recorded_is_applied_when_it_is(service):
     service.apply_provider_status(envelope("provider_status_received", {
         "provider": "twilio", "provider_id": "SM1", "status": "delivered",
         "error_code": None}))
-    run(service, "deliveries_queued", service.dispatch, done)
+    run(service, "deliveries_queued", dispatcher(service), done)
     (d,) = deliveries(service)
     assert d.status == "delivered"
 
@@ -583,7 +594,7 @@ def test_work_whose_event_was_parked_is_handed_on_again_by_the_sweeper(service):
     reconciliation.sweep(service.db, service.providers, service.providers.reconcile_policy,
                          now=later)
     run(service, "deliveries_created", service.prepare, done)
-    run(service, "deliveries_queued", service.dispatch, done)
+    run(service, "deliveries_queued", dispatcher(service), done)
     (d,) = deliveries(service)
     assert d.status == "sent" and len(service.providers.sms.sent) == 1
 
@@ -651,4 +662,61 @@ def test_a_body_too_long_for_a_call_is_refused_before_anything_is_held(service):
     with pytest.raises(InvalidRequest) as refused:
         service.create(IDENTITY, request(channels=["voice"], body="&" * 900))
     assert refused.value.field == "body" and "4,000" in refused.value.detail
+    assert events(service, None) == []
+
+
+# --- scheduled sends ---------------------------------------------------------------------
+
+def in_hours(hours):
+    return (utcnow() + timedelta(hours=hours)).isoformat()
+
+
+def test_a_scheduled_send_waits_then_goes_once_however_often_the_scheduler_runs(service):
+    from services.messaging import scheduling
+    answer = service.create(IDENTITY, request(send_at=in_hours(2)))
+    assert answer["status"] == "scheduled" and answer["send_at"]
+    assert events(service, "communication_accepted") == []
+    (scheduled,) = events(service, "communication_scheduled")
+    assert scheduled["data"]["recipient_count"] == 1
+    assert service.get(IDENTITY, answer["id"])["status"] == "scheduled"
+    assert scheduling.fire_due(service.db) == 0                        # not yet
+    due = utcnow() + timedelta(hours=2, seconds=1)
+    assert scheduling.fire_due(service.db, now=due) == 1
+    assert scheduling.fire_due(service.db, now=due) == 0               # once
+    (accepted,) = events(service, "communication_accepted")
+    assert accepted["data"]["communication_id"] == answer["id"]
+    pipeline(service)
+    assert [d.status for d in deliveries(service)] == ["sent"]
+
+
+def test_a_cancelled_scheduled_send_never_goes(service):
+    from services.messaging import scheduling
+    answer = service.create(IDENTITY, request(send_at=in_hours(1)))
+    assert service.cancel(IDENTITY, answer["id"])["status"] == "cancelled"
+    assert scheduling.fire_due(service.db, now=utcnow() + timedelta(days=1)) == 0
+    assert events(service, "communication_accepted") == []
+
+
+def test_a_scheduled_send_can_be_moved_until_it_goes(service):
+    from services.messaging import scheduling
+    answer = service.create(IDENTITY, request(send_at=in_hours(1)))
+    moved = service.reschedule(IDENTITY, answer["id"], in_hours(5))
+    assert moved["status"] == "scheduled" and moved["send_at"] > answer["send_at"]
+    assert scheduling.fire_due(service.db, now=utcnow() + timedelta(hours=2)) == 0
+    assert scheduling.fire_due(service.db, now=utcnow() + timedelta(hours=6)) == 1
+    with pytest.raises(Conflict) as refused:
+        service.reschedule(IDENTITY, answer["id"], in_hours(8))
+    assert refused.value.field == "send_at"
+
+
+@pytest.mark.parametrize("send_at, rule", [
+    ("tomorrow", "ISO 8601"),
+    ("2030-01-01T09:00:00", "offset"),
+    ("2020-01-01T09:00:00+00:00", "future"),
+    ((utcnow() + timedelta(days=91)).isoformat(), "90 days"),
+])
+def test_send_at_is_refused_naming_the_rule(service, send_at, rule):
+    with pytest.raises(InvalidRequest) as refused:
+        service.create(IDENTITY, request(send_at=send_at))
+    assert refused.value.field == "send_at" and rule in refused.value.detail
     assert events(service, None) == []
