@@ -5,10 +5,10 @@ the residents from one CSV file (POST /v1/communities/{id}/imports, followed to 
 never by writing another service's tables. Seeding is timed but is not part of B3's clock."""
 
 import time
-from datetime import UTC, datetime
 
 from bench.measure import Deadline, rate
 from bench.system import HTTP_TIMEOUT_SECONDS
+from servicekit.testing import midday_timezone
 
 MASTER = "master@maplegrove.example"
 RESIDENTS_PER_UNIT = 2
@@ -37,16 +37,6 @@ def residents_csv(count, first=0):
         kind = "owner" if n % RESIDENTS_PER_UNIT == 0 else "tenant"
         lines.append(f"{unit},Bench,Resident {n:05d},{phone(n)},{kind}")
     return ("\n".join(lines) + "\n").encode()
-
-
-def midday_timezone(now=None):
-    """An IANA zone where it is about noon now, so no quiet hours hold the texts back
-    whenever the bench runs (Etc/GMT-N is N hours ahead of UTC: POSIX signs)."""
-    hour = (now or datetime.now(UTC)).hour
-    ahead = 12 - hour  # -11 .. +12
-    if ahead == 0:
-        return "Etc/UTC"
-    return f"Etc/GMT{'-' if ahead > 0 else '+'}{abs(ahead)}"
 
 
 def seed_community(town, name, count, credits, timeout, first=0):

@@ -129,6 +129,8 @@ def _environment(uri, workdir, database_url, credits_per_community, extra):
         # the gateway and every sandbox on ports of this run's own: a `make up` demo keeps its
         **testing.own_ports(),
         TOWNHALL_SEED__COMMUNITY_CREDITS=str(credits_per_community),
+        # the demo's communities where it is day now: no quiet hours hold the sampler back
+        TOWNHALL_SEED__TIMEZONE=testing.midday_timezone(),
         TOWNHALL_LOG_LEVEL="WARNING",
     )
     env.pop("TOWNHALL_CONFIG", None)

@@ -48,6 +48,12 @@ class CommunicationRequest(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=1600))
     subject = fields.String(validate=[validate.Length(max=200), SingleLine()],
                             metadata={"description": "email subject; defaults to the category"})
+    emergency = fields.Boolean(load_default=False, metadata={
+        "description": "true: sent at once, past quiet hours and ahead of other sends; "
+                       "needs send_emergency in every community reached, and a reason"})
+    emergency_reason = fields.String(validate=[validate.Length(min=1, max=300), SingleLine()],
+                                     metadata={"description": "why it cannot wait (required "
+                                                              "with emergency)"})
     send_at = fields.String(metadata={
         "format": "date-time",
         "description": "ISO 8601 with an offset (2026-12-08T09:00:00-05:00), in the future "
@@ -94,6 +100,9 @@ class DeliveryView(Schema):
     segments = fields.Integer(metadata={"description": "Twilio segments of the text sent"})
     attempts = fields.Integer()
     provider_id = fields.String(allow_none=True)
+    held_until = fields.String(allow_none=True, metadata={
+        "description": "a queued text or call waiting out its community's quiet hours: "
+                       "when it goes"})
     updated_at = fields.String()
 
 
@@ -122,6 +131,8 @@ class CommunicationSummary(Schema):
     accepted_at = fields.String()
     send_at = fields.String(allow_none=True, metadata={
         "description": "when a scheduled send goes (or went)"})
+    emergency = fields.Boolean(metadata={"description": "sent past quiet hours, first"})
+    emergency_reason = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     links = fields.Dict(keys=fields.String(), values=fields.String())
@@ -139,6 +150,8 @@ class CommunicationView(CommunicationSummary):
     pages_resolved = fields.Integer()
     cancelled_at = fields.String(allow_none=True)
     cancelled_by = fields.String(allow_none=True)
+    held = fields.Dict(metadata={"description": "texts and calls waiting out quiet hours: "
+                                                "{deliveries, until (the first to go)}"})
     deliveries = fields.List(fields.Nested(DeliveryView), metadata={
         "description": "inline only for a send of at most 100 deliveries; else page "
                        "through links.deliveries"})
@@ -176,6 +189,7 @@ class CommunicationListQuery(Schema):
     kind = fields.String(validate=validate.OneOf(ACCEPTED_KINDS))
     status = fields.String(validate=validate.OneOf(COMMUNICATION_STATUSES))
     category_id = fields.String(validate=validate.Length(min=1, max=64))
+    emergency = fields.Boolean(metadata={"description": "true: the emergency sends only"})
     created_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
     created_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
     cursor = _cursor()

@@ -75,14 +75,31 @@ class CategoryChanges(Schema):
     items = fields.List(fields.Nested(CategoryChangeView))
 
 
+class QuietHours(Strict):
+    start = fields.String(required=True, metadata={
+        "description": "HH:MM local time, 21:00 or earlier: texts and calls wait from here"})
+    end = fields.String(required=True, metadata={
+        "description": "HH:MM local time, 08:00 or later: they go again from here"})
+
+
 class ConsentSettingsRequest(Strict):
     sms_help_text = fields.String(required=True, validate=validate.Length(min=1, max=320),
                                   metadata={"description": "the answer to HELP / INFO texts"})
+    quiet_hours = fields.Nested(QuietHours, metadata={
+        "description": "wider quiet hours than the legal 21:00–08:00 in each community's "
+                       "time zone (never narrower); left out: the legal ones"})
+
+
+class QuietHoursView(Schema):
+    start = fields.String()
+    end = fields.String()
+    default = fields.Boolean(metadata={"description": "true: the legal 21:00–08:00"})
 
 
 class ConsentSettingsView(Schema):
     organization_id = fields.String()
     sms_help_text = fields.String()
+    quiet_hours = fields.Nested(QuietHoursView)
     default = fields.Boolean(metadata={"description": "true: the platform's text, never set"})
     updated_by = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)

@@ -177,6 +177,9 @@ class CommunicationAccepted(Schema):
         "description": "residents reached when accepted, times the channels"})
     community_ids = fields.List(fields.String(), metadata={
         "description": "every community the audience touches (community_id is the first)"})
+    emergency = fields.Boolean(metadata={"description": "sent past quiet hours, first"})
+    emergency_reason = fields.String(allow_none=True, metadata={
+        "description": "why it could not wait (the sender is the communication's)"})
 
 
 class CommunicationScheduled(CommunicationAccepted):
@@ -417,6 +420,9 @@ CATALOGUE = {
         EventType("deliveries_queued", "messaging", 1, DeliveriesQueued,
                   "Deliveries were priced, paid for and handed to the dispatch workers.",
                   internal=True),
+        EventType("urgent_deliveries_queued", "messaging", 1, DeliveriesQueued,
+                  "An emergency send's deliveries, handed to the dispatch workers on a queue "
+                  "of their own, ahead of the ordinary ones waiting.", internal=True),
         EventType("deliveries_updated", "messaging", 1, DeliveriesUpdated,
                   "Deliveries of one communication changed status (one event per batch)."),
         EventType("text_received", "gateway", 1, TextReceived,

@@ -16,6 +16,7 @@ from contracts.errors import Forbidden, NotFound, Unauthenticated
 PERMISSIONS = (
     "send_communications",
     "send_sms",
+    "send_emergency",          # past quiet hours and ahead of other sends, with a reason
     "manage_office_sms_credits",
     "manage_credits",
     "manage_consent_categories",

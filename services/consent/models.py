@@ -130,10 +130,13 @@ class ConsentRequestRecipient(Base):
 
 
 class ConsentSettings(Base):
-    """Per organization: the answer to HELP / INFO texts."""
+    """Per organization: the answer to HELP / INFO texts, and its quiet hours."""
 
     __tablename__ = "consent_settings"
     organization_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     sms_help_text: Mapped[str] = mapped_column(String(320))
+    # quiet hours wider than the legal 21:00–08:00 (local "HH:MM"); null: the legal ones
+    quiet_start: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    quiet_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
     updated_by: Mapped[str] = mapped_column(String(60))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

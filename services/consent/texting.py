@@ -19,7 +19,7 @@ from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
-from services.consent import keyword_replies
+from services.consent import keyword_replies, quiet_hours_setting
 from services.consent.models import ConsentEvent, ConsentSettings, KeywordEvent
 
 log = logging.getLogger("townhall.consent")
@@ -63,9 +63,10 @@ class Texting:
         caller.require("manage_consent_categories")
         if caller.is_system or not caller.organization_id:
             raise Forbidden("settings belong to an organization", "organization_id")
-        unknown = sorted(set(changes) - {"sms_help_text"})
+        unknown = sorted(set(changes) - {"sms_help_text", "quiet_hours"})
         if unknown:
             raise InvalidRequest(f"unknown fields: {', '.join(unknown)}", unknown[0])
+        window = quiet_hours_setting.check(changes.get("quiet_hours"))
         text = changes.get("sms_help_text")
         if (not isinstance(text, str) or not text.strip()
                 or len(text) > keyword_replies.HELP_TEXT_LIMIT):
@@ -79,6 +80,7 @@ class Texting:
                 row = ConsentSettings(organization_id=caller.organization_id)
                 uow.session.add(row)
             row.sms_help_text = text.strip()
+            row.quiet_start, row.quiet_end = window
             row.updated_by, row.updated_at = caller.actor_id, utcnow()
             uow.session.flush()
             return self._settings_view(caller.organization_id, organization["name"], row)
@@ -87,8 +89,18 @@ class Texting:
         default = row is None
         text = (self._default_help_text(organization_name) if default else row.sms_help_text)
         return {"organization_id": organization_id, "sms_help_text": text,
+                "quiet_hours": quiet_hours_setting.view(row),
                 "default": default, "updated_by": None if default else row.updated_by,
                 "updated_at": None if default else row.updated_at.isoformat()}
+
+    @rpc
+    def quiet_hours(self, identity):
+        """The caller's organization's quiet hours: {start, end, default}."""
+        caller = Caller.of(identity)
+        with self.db.read() as session:
+            row = (session.get(ConsentSettings, caller.organization_id)
+                   if caller.organization_id else None)
+        return quiet_hours_setting.view(row)
 
     def _default_help_text(self, organization_name):
         template = (self.config.get("consent") or {}).get("sms_help_text") or DEFAULT_HELP_TEXT

@@ -124,8 +124,9 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
 
     @rpc
     def audience_scope(self, identity, recipients):
-        """The communities an audience touches (sorted ids) and how many distinct residents
-        it is now; NotFound naming the field for an id the caller's organization lacks."""
+        """The communities an audience touches (sorted ids), each one's time zone, and how
+        many distinct residents it is now; NotFound naming the field for an id the caller's
+        organization lacks."""
         caller = Caller.of(identity)
         policy.staff_only(caller, "audiences")
         audience = audiences.parse(recipients)
@@ -134,7 +135,10 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
             communities = audiences.check_named(session, audience, organization_id)
             size = session.scalar(audiences.size_query(audience, organization_id,
                                                        utcnow().date()))
-        return {"communities": communities, "size": size}
+            # what quiet hours are counted in, community by community
+            zones = dict(session.execute(select(Community.id, Community.timezone).where(
+                Community.id.in_(communities))).all())
+        return {"communities": communities, "size": size, "timezones": zones}
 
     @rpc
     def resolve_audience(self, identity, recipients, after=None, limit=None):

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from contracts import footer
 from servicekit.db import utcnow
-from services.messaging import changes, recording
+from services.messaging import changes, holding, recording
 from services.messaging.models import Communication, Delivery
 from services.messaging.providers.base import TransientProviderError, unexpected_failure
 
@@ -39,16 +39,17 @@ class Attempt:
         self.transient = transient   # the TransientProviderError, when it was one
 
 
-def dispatch(db, providers, communication_id, delivery_ids, policy):
+def dispatch(db, providers, communication_id, delivery_ids, policy, now=None):
     with db.unit_of_work() as uow:
         session = uow.session
         communication = session.get(Communication, communication_id)
         taken = changes.take(session, delivery_ids, "queued")
-        due = [d for d in taken if d.next_attempt_at is None or d.next_attempt_at <= utcnow()]
-        work = _within_budget(session, providers, due)
-        now = utcnow()
+        now = now or utcnow()
+        due = [d for d in taken if d.next_attempt_at is None or d.next_attempt_at <= now]
+        work = _within_budget(session, providers, holding.hold_quiet(communication, due, now))
         for d in work:
             d.status, d.sending_since, d.attempts = "sending", now, d.attempts + 1
+            d.held_until = None
             d.first_attempt_at = d.first_attempt_at or now
             d.next_attempt_at = None
     if not work:
@@ -172,13 +173,21 @@ def release_due(db, now=None):
         for delivery_id, communication_id in released:
             by_communication.setdefault(communication_id, []).append(delivery_id)
         for communication_id, ids in by_communication.items():
-            organization_id = session.scalar(select(Communication.organization_id).where(
-                Communication.id == communication_id))
+            organization_id, emergency = session.execute(select(
+                Communication.organization_id, Communication.emergency).where(
+                Communication.id == communication_id)).one()
             for start in range(0, len(ids), 100):
-                uow.emit("deliveries_queued", {"communication_id": communication_id,
-                                               "delivery_ids": sorted(ids[start:start + 100])},
-                         organization_id=organization_id)
+                uow.emit(queued_event(emergency), {
+                    "communication_id": communication_id,
+                    "delivery_ids": sorted(ids[start:start + 100])},
+                    organization_id=organization_id)
         return len(released)
+
+
+def queued_event(emergency):
+    """An emergency's deliveries travel on a queue of their own: they never wait behind the
+    ordinary batches queued before them."""
+    return "urgent_deliveries_queued" if emergency else "deliveries_queued"
 
 
 def _seconds(value):

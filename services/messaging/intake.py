@@ -57,10 +57,14 @@ def check_sender(identity, caller, consent, directory, request):
     if category.get("archived"):
         raise InvalidRequest(f"category {category['id']} is archived; it takes no new "
                              "communications", "category_id")
+    if request.get("emergency") and not (request.get("emergency_reason") or "").strip():
+        raise InvalidRequest("an emergency send says why it cannot wait", "emergency_reason")
     recipients = audience_of(request)
     scope = directory.audience_scope(identity, recipients)
     for community_id in scope["communities"]:
         caller.require("send_communications", community_id)
+        if request.get("emergency"):
+            caller.require("send_emergency", community_id)
         if any(c in PAID_CHANNELS for c in request["channels"]):
             caller.require("send_sms", community_id)
     if scope["size"] == 0:
@@ -69,7 +73,8 @@ def check_sender(identity, caller, consent, directory, request):
     return category, recipients, scope
 
 
-def accept(db, caller, identity, request, category, recipients, scope, key, digest):
+def accept(db, caller, identity, request, category, recipients, scope, key, digest,
+           quiet_hours=None):
     communication_id = new_id("cmm")
     communities = scope["communities"]
     send_at = scheduling.parse_send_at(request["send_at"]) if request.get("send_at") else None
@@ -90,7 +95,10 @@ def accept(db, caller, identity, request, category, recipients, scope, key, dige
                 subject=request.get("subject") or category["name"], body=request["body"],
                 created_by=caller.actor_id, identity=identity, recipients=recipients,
                 correlation_id=current_correlation_id(), status=status, send_at=send_at,
-                audience_size=scope["size"]))
+                audience_size=scope["size"], timezones=scope.get("timezones") or {},
+                quiet_hours=quiet_hours, emergency=bool(request.get("emergency")),
+                emergency_reason=(request.get("emergency_reason") or "").strip() or None
+                if request.get("emergency") else None))
             uow.session.add_all([CommunicationCommunity(communication_id=communication_id,
                                                         community_id=c) for c in communities])
             uow.session.flush()

@@ -5,7 +5,7 @@ or fails each delivery and hands the queued ones to the dispatchers in chunks.""
 from sqlalchemy import select
 
 from contracts.errors import InsufficientCredits
-from services.messaging import changes, quoting
+from services.messaging import changes, dispatching, quoting
 from services.messaging.models import Communication, Delivery
 
 DISPATCH_CHUNK = 100
@@ -57,9 +57,10 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
         if queued:
             changes.start(session, communication)
         for start in range(0, len(queued), DISPATCH_CHUNK):
-            uow.emit("deliveries_queued", {"communication_id": communication_id,
-                                           "delivery_ids": queued[start:start + DISPATCH_CHUNK]},
-                     organization_id=communication.organization_id)
+            uow.emit(dispatching.queued_event(communication.emergency), {
+                "communication_id": communication_id,
+                "delivery_ids": queued[start:start + DISPATCH_CHUNK]},
+                organization_id=communication.organization_id)
 
 
 def _reserve(credits, identity, communication_id, batch, quoted):

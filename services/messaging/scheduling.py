@@ -50,7 +50,9 @@ def accepted_event(communication):
             "community_ids": communication.community_ids or [communication.community_id],
             "kind": communication.kind, "channels": communication.channels,
             "category_id": communication.category_id,
-            "recipient_count": (communication.audience_size or 0) * len(communication.channels)}
+            "recipient_count": (communication.audience_size or 0) * len(communication.channels),
+            "emergency": bool(communication.emergency),
+            "emergency_reason": communication.emergency_reason}
 
 
 def reschedule(db, caller, communication_id, send_at, load):

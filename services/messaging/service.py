@@ -65,8 +65,10 @@ class MessagingService(TownhallService, Inbound, Notices):
             return previous
         category, recipients, scope = intake.check_sender(identity, caller, self.consent,
                                                           self.directory, request)
+        # the organization's quiet hours as they are now go with the send
+        quiet_hours = self.consent.quiet_hours(identity)
         return intake.accept(self.db, caller, identity, request, category, recipients, scope,
-                             idempotency_key, digest)
+                             idempotency_key, digest, quiet_hours)
 
     @rpc
     def preview(self, identity, request):

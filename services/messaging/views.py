@@ -44,11 +44,19 @@ def communication(session, caller, communication_id):
         "audience_complete": c.audience_complete, "pages_resolved": c.pages,
         "body": c.body, "subject": c.subject, "recipients": c.recipients,
         "cancelled_by": c.cancelled_by,
-        "cancelled_at": c.cancelled_at and c.cancelled_at.isoformat()}
+        "cancelled_at": c.cancelled_at and c.cancelled_at.isoformat(),
+        "held": _held(session, c.id)}
     if c.audience_complete and total <= INLINE_DELIVERIES:
         view["deliveries"] = [delivery(d) for d in session.scalars(select(Delivery).where(
             Delivery.communication_id == c.id).order_by(Delivery.id))]
     return view
+
+
+def _held(session, communication_id):
+    count, until = session.execute(select(func.count(), func.min(Delivery.held_until)).where(
+        Delivery.communication_id == communication_id, Delivery.status == "queued",
+        Delivery.held_until.is_not(None))).one()
+    return {"deliveries": count, "until": until and until.isoformat()}
 
 
 def summary(c):
@@ -59,6 +67,7 @@ def summary(c):
             "sent_by": {"type": (c.identity or {}).get("actor_type"), "id": c.created_by},
             "created_at": c.created_at.isoformat(), "accepted_at": c.created_at.isoformat(),
             "send_at": c.send_at and c.send_at.isoformat(),
+            "emergency": bool(c.emergency), "emergency_reason": c.emergency_reason,
             "started_at": c.started_at and c.started_at.isoformat(),
             "finished_at": c.finished_at and c.finished_at.isoformat(),
             "links": {"self": f"/v1/communications/{c.id}",
@@ -70,6 +79,7 @@ def delivery(d):
             "channel": d.channel, "address": d.address, "status": d.status, "reason": d.reason,
             "error_code": d.error_code, "credits": d.credits, "segments": d.segments,
             "attempts": d.attempts, "provider_id": d.provider_id,
+            "held_until": d.held_until and d.held_until.isoformat(),
             "updated_at": d.updated_at.isoformat()}
 
 
@@ -88,7 +98,7 @@ def deliveries(session, caller, communication_id, status=None, channel=None, cur
 
 def communications(session, caller, community_id=None, kind=None, status=None,
                    category_id=None, created_after=None, created_before=None, cursor=None,
-                   limit=None):
+                   limit=None, emergency=None):
     """Past sends, newest first, of the communities the caller may read."""
     limit = pagination.page_size(limit)
     query = select(Communication).where(Communication.organization_id == caller.organization_id)
@@ -109,6 +119,8 @@ def communications(session, caller, community_id=None, kind=None, status=None,
                           (Communication.category_id, category_id)):
         if value:
             query = query.where(column == value)
+    if emergency is not None:
+        query = query.where(Communication.emergency.is_(bool(emergency)))
     if created_after:
         query = query.where(Communication.created_at >= created_after)
     if created_before:

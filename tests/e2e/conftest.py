@@ -40,7 +40,7 @@ class System:
         session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
         return session
 
-    def own_community(self, name, first_names, phone_block, run):
+    def own_community(self, name, first_names, phone_block, run, timezone=None):
         """A community of the Toronto office made for one test file, with one unit and a
         resident per first name (a phone and an email each), so that what the file records
         touches no seeded resident. `run` (hex) keeps names, phones and emails apart between
@@ -52,8 +52,11 @@ class System:
             return answer.json()
 
         toronto = next(o["id"] for o in self.demo["offices"] if o["name"] == "Toronto office")
+        # a zone where it is day now, unless the test asks for another: no quiet hours hold
+        # its texts and calls back whenever it runs
         community = made(master.post(f"{self.url}/v1/communities", timeout=30, json={
-            "name": name, "office_id": toronto}))
+            "name": name, "office_id": toronto,
+            "timezone": timezone or testing.midday_timezone()}))
         unit = made(master.post(f"{self.url}/v1/communities/{community['id']}/units",
                                 json={"label": "1"}, timeout=30))
         residents = {}
@@ -159,6 +162,8 @@ def system(broker_url, postgres_admin, tmp_path_factory):
             TOWNHALL_CONSUMERS__RETRY_DELAYS_SECONDS="[0.2, 1.0, 3.0]",
             # Twilio's default of one call a second would make a voice test wait for it
             TOWNHALL_MESSAGING__VOICE__CALLS_PER_SECOND="50",
+            # the demo's communities in a zone where it is day now (quiet hours)
+            TOWNHALL_SEED__TIMEZONE=testing.midday_timezone(),
         )
         config = configuration.load(environ=env)
         for service in SERVICES:

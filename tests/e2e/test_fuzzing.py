@@ -32,6 +32,7 @@ import pytest
 import requests
 
 from servicekit.config import ROOT
+from servicekit.testing import midday_timezone
 
 pytestmark = pytest.mark.e2e
 
@@ -68,11 +69,11 @@ def fuzz_organization_spec():
         "api_key_permissions": ["send_communications", "send_sms", "view_reports"],
         "offices": [
             {"name": "North office", "communities": [
-                {"name": "Fuzz North Apartments", "timezone": "America/Toronto",
+                {"name": "Fuzz North Apartments", "timezone": midday_timezone(),
                  "address": "1 Fuzz Lane, Toronto ON",
                  "residents": [resident(1, portal=True), resident(2), resident(3)]}]},
             {"name": "South office", "communities": [
-                {"name": "Fuzz South Condos", "timezone": "America/Toronto",
+                {"name": "Fuzz South Condos", "timezone": midday_timezone(),
                  "residents": [resident(4)]}]},
         ],
         "staff": [

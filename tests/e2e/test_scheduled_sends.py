@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def town(system):
-    run = uuid.uuid4().hex[:6]
-    return system.own_community(f"Later Lane {run}", ["Ivy", "Jon"], "572", run)
+    run = uuid.uuid4().hex[:8]   # "-<8 hex>": what other tests know as test-made
+    return system.own_community(f"Later Lane-{run}", ["Ivy", "Jon"], "572", run)
 
 
 @pytest.fixture

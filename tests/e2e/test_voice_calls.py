@@ -21,8 +21,8 @@ BODY = "The water is off on Tuesday from noon to four. Please fill a kettle befo
 
 @pytest.fixture(scope="module")
 def town(system):
-    run = uuid.uuid4().hex[:6]
-    return system.own_community(f"Call Court {run}", ["Ann", "Ben", "Cid", "Dee", "Eve",
+    run = uuid.uuid4().hex[:8]   # "-<8 hex>": what other tests know as test-made
+    return system.own_community(f"Call Court-{run}", ["Ann", "Ben", "Cid", "Dee", "Eve",
                                                        "Fay", "Gus", "Hal"], "571", run)
 
 

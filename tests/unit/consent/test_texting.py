@@ -199,7 +199,8 @@ def test_settings_default_then_set_by_who_may(consent):
     default = consent.get_settings(MANAGER)
     assert default == {"organization_id": ORG, "default": True, "updated_by": None,
                        "updated_at": None,
-                       "sms_help_text": "Maple Grove: help is at 555-0100. Reply STOP."}
+                       "sms_help_text": "Maple Grove: help is at 555-0100. Reply STOP.",
+                       "quiet_hours": {"start": "21:00", "end": "08:00", "default": True}}
     with pytest.raises(Forbidden):
         consent.set_settings(MANAGER, {"sms_help_text": "Hello"})
     for bad in ("", "   ", "x" * 321, None):
@@ -209,6 +210,30 @@ def test_settings_default_then_set_by_who_may(consent):
     made = consent.set_settings(MASTER, {"sms_help_text": "x" * 320})
     assert (made["default"], made["updated_by"]) == (False, "usr_master")
     assert consent.get_settings(MANAGER)["sms_help_text"] == "x" * 320
+
+
+@pytest.mark.parametrize("quiet, field, rule", [
+    ({"start": "22:00", "end": "08:00"}, "quiet_hours.start", "21:00 or earlier"),
+    ({"start": "21:00", "end": "07:30"}, "quiet_hours.end", "08:00 or later"),
+    ({"start": "09:00", "end": "17:00"}, "quiet_hours", "across midnight"),
+    ({"start": "nine", "end": "08:00"}, "quiet_hours.start", "HH:MM"),
+    ({"start": "21:00"}, "quiet_hours", "start"),
+])
+def test_quiet_hours_may_be_widened_never_narrowed(consent, quiet, field, rule):
+    with pytest.raises(InvalidRequest) as refused:
+        consent.set_settings(MASTER, {"sms_help_text": "Help", "quiet_hours": quiet})
+    assert refused.value.field == field and rule in refused.value.detail
+
+
+def test_an_organizations_wider_quiet_hours_are_kept_and_answered(consent):
+    assert consent.quiet_hours(MANAGER) == {"start": "21:00", "end": "08:00", "default": True}
+    made = consent.set_settings(MASTER, {"sms_help_text": "Help",
+                                         "quiet_hours": {"start": "20:00", "end": "09:30"}})
+    assert made["quiet_hours"] == {"start": "20:00", "end": "09:30", "default": False}
+    assert consent.quiet_hours(MANAGER) == made["quiet_hours"]
+    # set back to the legal window (or left out): the default again
+    consent.set_settings(MASTER, {"sms_help_text": "Help"})
+    assert consent.quiet_hours(MANAGER)["default"] is True
 
 
 def test_pure_reply_rules():

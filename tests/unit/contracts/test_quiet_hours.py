@@ -8,8 +8,8 @@ from operator import itemgetter
 
 import pytest
 
-from services.messaging import quiet_hours
-from services.messaging.quiet_hours import (
+from contracts import quiet_hours
+from contracts.quiet_hours import (
     DEFAULT_WINDOW,
     LEGAL_WINDOW,
     QuietHoursError,

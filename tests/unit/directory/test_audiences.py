@@ -109,9 +109,10 @@ def test_a_mix_of_communities_units_residents_and_groups(oak):
     # Fir: Nia; Kay's unit: Kay; Max (of Ash) by name; Lou through Board; Ivy and Jon
     # living in unit 1A of group Unit 1A
     assert names(directory, master, recipients) == ["Ivy", "Jon", "Kay", "Lou", "Max", "Nia"]
+    touched = sorted([oak.community["Ash"], oak.community["Elm"], oak.community["Fir"]])
+    # each community with its time zone: quiet hours are counted in it
     assert directory.audience_scope(master, recipients) == {
-        "communities": sorted([oak.community["Ash"], oak.community["Elm"],
-                               oak.community["Fir"]]), "size": 6}
+        "communities": touched, "size": 6, "timezones": dict.fromkeys(touched, "UTC")}
     assert names(directory, master, {"groups": [board]}) == ["Lou"]
 
 
@@ -178,7 +179,8 @@ def test_a_community_of_2500_comes_in_pages_of_1000_1000_and_500_without_overlap
     assert len(set(ids)) == 2500 and set(ids) == set(made) | {oak.resident["Nia"]["id"]}
     assert ids == sorted(ids)                               # in order of id
     assert directory.audience_scope(master, {"communities": [oak.community["Fir"]]}) == {
-        "communities": [oak.community["Fir"]], "size": 2500}
+        "communities": [oak.community["Fir"]], "size": 2500,
+        "timezones": {oak.community["Fir"]: "UTC"}}
 
 
 def test_each_page_is_one_query_and_one_for_its_contact_points(oak):
@@ -195,7 +197,7 @@ def test_each_page_is_one_query_and_one_for_its_contact_points(oak):
     assert len(statements) == 2 and len(second["residents"]) == 1000
     statements.clear()
     directory.audience_scope(master, recipients)
-    assert len(statements) == 2                  # the names checked, the count
+    assert len(statements) == 3     # the names checked, the count, the time zones
 
 
 @pytest.mark.parametrize("field, named", [
@@ -217,7 +219,8 @@ def test_another_organizations_ids_are_not_found_naming_the_field(oak, field, na
         assert missing.value.field == field
     # for their own organization's master user it is Zed
     assert directory.audience_scope(oak.caller["pine"], {kind: [wrong]}) == {
-        "communities": [oak.community["Pine Court"]], "size": 1}
+        "communities": [oak.community["Pine Court"]], "size": 1,
+        "timezones": {oak.community["Pine Court"]: "UTC"}}
 
 
 def test_an_unknown_id_is_not_found_naming_the_field(oak):

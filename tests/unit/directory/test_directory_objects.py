@@ -373,9 +373,9 @@ def test_a_key_may_hold_only_what_its_creator_holds(directory):
         directory.create_api_key(rae, "everything", list(PERMISSIONS))
     assert escalation.value.field == "permissions"
     assert escalation.value.detail == (
-        "a key holds only what its creator holds; this caller lacks manage_office_sms_credits "
-        "for the organization, manage_credits for the organization, manage_consent_categories "
-        "for the organization")
+        "a key holds only what its creator holds; this caller lacks send_emergency for the "
+        "organization, manage_office_sms_credits for the organization, manage_credits for the "
+        "organization, manage_consent_categories for the organization")
     with pytest.raises(Forbidden, match="manage_consent_categories for office"):
         directory.create_api_key(rae, "west", [], [
             {"name": "manage_consent_categories", "scope_type": "office",

@@ -88,6 +88,9 @@ class FakeConsent:
         self.asked.append((channel, recipients))
         return {r["resident_id"]: self.links for r in recipients} if self.links else {}
 
+    def quiet_hours(self, identity):
+        return {"start": "21:00", "end": "08:00", "default": True}
+
 
 class FakeCredits:
     def __init__(self):

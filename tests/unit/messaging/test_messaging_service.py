@@ -12,6 +12,7 @@ from nameko.testing.services import worker_factory
 from contracts import pricing
 from contracts.errors import (
     Conflict,
+    Forbidden,
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidRequest,
@@ -20,7 +21,7 @@ from contracts.errors import (
 )
 from contracts.events import envelope
 from servicekit.db import utcnow
-from servicekit.testing import memory_database, outbox_events
+from servicekit.testing import memory_database, midday_timezone, outbox_events
 from services.messaging import reconcile, resolution, retries
 from services.messaging.budgets import CallRate, Sender
 from services.messaging.call_settings import CallSettings
@@ -41,13 +42,16 @@ def resident(n, community="com_1", phone=None, email=None):
 class FakeDirectory:
     def __init__(self, residents=None):
         self.residents = residents if residents is not None else [resident(1)]
+        self.timezone = midday_timezone()
         self.pages_asked = 0
 
     def audience_scope(self, identity, recipients):
         if recipients["residents"] == ["res_missing"]:
             raise NotFound("resident res_missing does not exist", "recipients.residents")
-        return {"communities": sorted({r["community_id"] for r in self.residents}),
-                "size": len(self.residents)}
+        communities = sorted({r["community_id"] for r in self.residents})
+        # a zone where it is day now: quiet hours hold nothing back whenever this runs
+        return {"communities": communities, "size": len(self.residents),
+                "timezones": {c: self.timezone for c in communities}}
 
     def resolve_audience(self, identity, recipients, after=None, limit=1000):
         self.pages_asked += 1
@@ -75,6 +79,9 @@ class FakeConsent:
 
     def unsubscribe_links(self, identity, category_id, channel, recipients):
         return {}
+
+    def quiet_hours(self, identity):
+        return {"start": "21:00", "end": "08:00", "default": True}
 
 
 class FakeCredits:
@@ -719,4 +726,69 @@ def test_send_at_is_refused_naming_the_rule(service, send_at, rule):
     with pytest.raises(InvalidRequest) as refused:
         service.create(IDENTITY, request(send_at=send_at))
     assert refused.value.field == "send_at" and rule in refused.value.detail
+    assert events(service, None) == []
+
+
+# --- quiet hours and emergencies ---------------------------------------------------------
+
+def night_timezone():
+    """A zone where it is about 2 a.m. now (Etc/GMT-N is N hours ahead of UTC)."""
+    ahead = (2 - utcnow().hour + 11) % 24 - 11
+    return "Etc/UTC" if ahead == 0 else f"Etc/GMT{'-' if ahead > 0 else '+'}{abs(ahead)}"
+
+
+EMERGENCY = dict(IDENTITY, permissions=[*IDENTITY["permissions"], "send_emergency"])
+
+
+def test_a_text_inside_quiet_hours_waits_queued_until_the_window_opens():
+    service = make()
+    service.directory.timezone = night_timezone()
+    service.create(IDENTITY, request(channels=["sms", "email"]))
+    pipeline(service)
+    text, email = sorted(deliveries(service), key=lambda d: d.channel != "sms")
+    assert email.status == "sent"                       # email is never held
+    assert text.status == "queued" and text.held_until == text.next_attempt_at
+    assert 5 * 3600 < (text.held_until - utcnow()).total_seconds() <= 6 * 3600 + 60
+    assert service.providers.sms.sent == []
+    # the window opens: the release timer hands it on then, and it goes
+    from services.messaging import dispatching
+    opened = text.held_until + timedelta(seconds=1)
+    assert dispatching.release_due(service.db, now=opened) == 1
+    (event,) = [e for e in events(service, "deliveries_queued")
+                if e["data"]["delivery_ids"] == [text.id]][-1:]
+    dispatching.dispatch(service.db, service.providers, event["data"]["communication_id"],
+                         event["data"]["delivery_ids"], service.providers.retry_policy,
+                         now=opened)
+    (text,) = [d for d in deliveries(service) if d.channel == "sms"]
+    assert (text.status, text.held_until) == ("sent", None)
+
+
+def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
+    service = make()
+    service.directory.timezone = night_timezone()
+    answer = service.create(EMERGENCY, request(emergency=True,
+                                               emergency_reason="Gas leak: leave now"))
+    assert events(service, "deliveries_queued") == []
+    done = set()
+    for _ in range(5):
+        run(service, "communication_accepted", service.resolve_first_page, done)
+        run(service, "deliveries_created", service.prepare, done)
+        run(service, "urgent_deliveries_queued", dispatcher(service), done)
+    (d,) = deliveries(service)
+    assert d.status == "sent" and d.held_until is None
+    view = service.get(EMERGENCY, answer["id"])
+    assert (view["emergency"], view["emergency_reason"]) == (True, "Gas leak: leave now")
+    (accepted,) = events(service, "communication_accepted")
+    assert accepted["data"]["emergency"] is True
+    listed = service.list_communications(EMERGENCY, emergency=True)["items"]
+    assert [c["id"] for c in listed] == [answer["id"]]
+
+
+def test_an_emergency_needs_its_permission_and_a_reason(service):
+    with pytest.raises(Forbidden) as refused:
+        service.create(IDENTITY, request(emergency=True, emergency_reason="Gas leak"))
+    assert "send_emergency" in refused.value.detail
+    with pytest.raises(InvalidRequest) as unexplained:
+        service.create(EMERGENCY, request(emergency=True))
+    assert unexplained.value.field == "emergency_reason"
     assert events(service, None) == []
