@@ -1,7 +1,7 @@
 """HTTP schemas of communications: sending (and previewing) one, following it, its
 deliveries, the list of past sends. The enums say exactly what the API takes today, so a
-generated client cannot be led astray: kinds `message` and `announcement`, channels `sms`,
-`email` and `voice` (documents come later and are refused with a 422 until then)."""
+generated client cannot be led astray: kinds `message`, `announcement` and `document`,
+channels `sms`, `email` and `voice`."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -9,7 +9,7 @@ from contracts import credits_api
 from contracts.text import SingleLine
 from contracts.vocabulary import COMMUNICATION_STATUSES, DELIVERY_STATUSES
 
-ACCEPTED_KINDS = ("message", "announcement")
+ACCEPTED_KINDS = ("message", "announcement", "document")
 ACCEPTED_CHANNELS = ("sms", "email", "voice")
 MAX_IDS = 1000
 
@@ -48,6 +48,9 @@ class CommunicationRequest(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=1600))
     subject = fields.String(validate=[validate.Length(max=200), SingleLine()],
                             metadata={"description": "email subject; defaults to the category"})
+    document_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "kind document: the uploaded document (POST /v1/documents) — "
+                       "attached to emails, each recipient's own link in texts and calls"})
     emergency = fields.Boolean(load_default=False, metadata={
         "description": "true: sent at once, past quiet hours and ahead of other sends; "
                        "needs send_emergency in every community reached, and a reason"})
@@ -59,6 +62,26 @@ class CommunicationRequest(Schema):
         "description": "ISO 8601 with an offset (2026-12-08T09:00:00-05:00), in the future "
                        "and at most 90 days ahead: the communication waits `scheduled` until "
                        "then; consent and credits are checked when it goes"})
+
+
+class DocumentView(Schema):
+    id = fields.String()
+    filename = fields.String()
+    content_type = fields.String(metadata={"description": "as its content says"})
+    size = fields.Integer(metadata={"description": "bytes"})
+    sha256 = fields.String()
+    uploaded_by = fields.String()
+    created_at = fields.String()
+    links = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class DocumentQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    filename = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "the name to download it as, for a raw body (a form's file field "
+                       "names itself)"})
 
 
 class Reschedule(Schema):
@@ -133,6 +156,7 @@ class CommunicationSummary(Schema):
         "description": "when a scheduled send goes (or went)"})
     emergency = fields.Boolean(metadata={"description": "sent past quiet hours, first"})
     emergency_reason = fields.String(allow_none=True)
+    document_id = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     links = fields.Dict(keys=fields.String(), values=fields.String())

@@ -99,7 +99,8 @@ TWILIO_SANDBOX_DEFAULTS = {"account_sid": "AC00000000000000000000000000000000",
                            "auth_token": None}
 # the secrets of config/townhall.yaml (servicekit/secrets.py SECRETS): never a fixed value here
 SECRET_SETTINGS = ("TOWNHALL_AUTH__JWT_SECRET", "TOWNHALL_CONSENT__LINK_SECRET",
-                   "TOWNHALL_TWILIO__AUTH_TOKEN", "TOWNHALL_PAYMENTS__SECRET_KEY")
+                   "TOWNHALL_MESSAGING__LINK_SECRET", "TOWNHALL_TWILIO__AUTH_TOKEN",
+                   "TOWNHALL_PAYMENTS__SECRET_KEY")
 PLACEHOLDER = "CHANGE-ME"
 
 

@@ -43,8 +43,8 @@ class Declaration:
     # {name: description}; every path parameter is listed whether described or not
     path_parameters: dict = field(default_factory=dict)
     query: object = None
-    # the kind of body read: json; form (either form encoding); upload (a CSV as the body or
-    # as a form's file field)
+    # the kind of body read: json; form (either form encoding); upload (a file as the body or
+    # as a form's file field: a CSV, or the media types `request` names)
     body: str = "json"
     request: object = None           # the body's schema (a JSON schema dict for a form)
     request_required: bool = True
@@ -67,8 +67,11 @@ class Declaration:
         if self.idempotency_key not in IDEMPOTENCY:
             raise ValueError(f"idempotency_key must be 'accepted', 'required' or None, not "
                              f"{self.idempotency_key!r}")
-        if self.body == "upload" and self.request is not None:
-            raise ValueError("an upload's body is the CSV file; it takes no request schema")
+        if self.body == "upload" and not (self.request is None or (
+                isinstance(self.request, tuple) and all(isinstance(m, str)
+                                                        for m in self.request))):
+            raise ValueError("an upload's body is a file: it takes no request schema, only "
+                             "the media types of its raw body (default: a CSV)")
         if not all(isinstance(a, Answer) for a in self.answers.values()):
             raise TypeError("answers maps statuses to Answer(description, content)")
 

@@ -22,6 +22,7 @@ ERROR_MEANINGS = {400: "Bad request", 401: "No or unknown credentials", 403: "Fo
                   402: "Not enough credits, or the payment failed",
                   409: "Conflicts with what exists (a unit label, an email)",
                   422: "Invalid or unsupported",
+                  413: "Larger than the limit the answer names",
                   429: "Too many failed attempts", 503: "A service is unavailable"}
 IDEMPOTENCY_MEANINGS = {
     "accepted": "same key and body: the first answer again",
@@ -160,8 +161,10 @@ def _content(items, problem=False):
 
 def _request_body(declared):
     if declared.body == "upload":
+        # an upload's raw body is a CSV, or the media types the route names as its request
+        raw = declared.request if isinstance(declared.request, tuple) else ("text/csv",)
         return {"required": True, "content": {
-            "text/csv": {"schema": CSV_FILE},
+            **{media: {"schema": CSV_FILE} for media in raw},
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                                "properties": {"file": CSV_FILE}}}}}
     if declared.request is None:

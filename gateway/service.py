@@ -23,6 +23,7 @@ from gateway.consent_routes import ConsentRoutes
 from gateway.credits_routes import CreditsRoutes
 from gateway.declaration import XML, Answer
 from gateway.directory_routes import DirectoryRoutes
+from gateway.document_routes import DocumentRoutes
 from gateway.group_routes import GroupRoutes
 from gateway.http import api
 from gateway.import_routes import ImportRoutes
@@ -54,7 +55,7 @@ INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body
 class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
                      PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
                      PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
-                     UnsubscribePages, CallWebhooks):
+                     UnsubscribePages, CallWebhooks, DocumentRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()

@@ -64,6 +64,7 @@ class Secret:
 SECRETS = (
     Secret("auth", "jwt_secret"),
     Secret("consent", "link_secret"),
+    Secret("messaging", "link_secret"),
     Secret("twilio", "auth_token", generated=uses_twilio_sandbox,
            why_not="a real Twilio account's token is Twilio's to give"),
     Secret("payments", "secret_key", needed=_card_payments, generated=_local_payment_sandbox,

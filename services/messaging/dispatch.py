@@ -4,10 +4,13 @@ the pipeline needs to use them: the sender and its rate, the retry and reconcile
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
+from servicekit.blobs import blob_store
 from servicekit.config import twilio_base_url
+from servicekit.signing_keys import signing_key
 from services.messaging import reconcile, retries
 from services.messaging.budgets import CallRate, Sender
 from services.messaging.call_settings import CallSettings
+from services.messaging.document_links import DEFAULT_DAYS, DocumentLinks
 from services.messaging.providers.smtp_email import SmtpEmail
 from services.messaging.providers.twilio_sms import TwilioSms
 from services.messaging.providers.twilio_voice import TwilioVoice
@@ -47,6 +50,11 @@ class Providers(DependencyProvider):
         self.gather_action = public_url + "/webhooks/twilio/gather"
         self.sender = Sender.from_config(config)
         self.call_rate = CallRate(twilio["account_sid"], self.call_settings.calls_per_second)
+        # documents: the store every instance shares, and each recipient's own link
+        self.blobs = blob_store(config)
+        self.document_links = DocumentLinks(
+            signing_key(config, "messaging", "link_secret"), public_url,
+            messaging.get("document_link_days", DEFAULT_DAYS))
         self.retry_policy = retries.RetryPolicy.from_config(messaging.get("retries") or {})
         self.reconcile_policy = reconcile.ReconcilePolicy.from_config(messaging)
 

@@ -19,9 +19,13 @@ from sqlalchemy import select, update
 
 from contracts import footer
 from servicekit.db import utcnow
-from services.messaging import changes, holding, recording
-from services.messaging.models import Communication, Delivery
-from services.messaging.providers.base import TransientProviderError, unexpected_failure
+from services.messaging import changes, document_links, holding, recording
+from services.messaging.models import Communication, Delivery, Document
+from services.messaging.providers.base import (
+    Attachment,
+    TransientProviderError,
+    unexpected_failure,
+)
 
 log = logging.getLogger("townhall.messaging")
 CALLS_PER_BATCH = 16      # a batch's calls in flight; messaging.send_concurrency bounds them all
@@ -55,9 +59,20 @@ def dispatch(db, providers, communication_id, delivery_ids, policy, now=None):
     if not work:
         return
     cancelled = CancelWatch(db, communication_id)
+    attachment = _attachment(db, providers, communication, work)
     pool = eventlet.GreenPool(CALLS_PER_BATCH)
-    answers = list(pool.imap(lambda d: _attempt(providers, communication, d, cancelled), work))
+    answers = list(pool.imap(
+        lambda d: _attempt(providers, communication, d, cancelled, attachment), work))
     recording.record(db, providers, communication, answers, policy)
+
+
+def _attachment(db, providers, communication, work):
+    """A document send's emails carry the document: read once for the batch."""
+    if not communication.document_id or not any(d.channel == "email" for d in work):
+        return None
+    with db.read() as session:
+        row = session.get(Document, communication.document_id)
+    return Attachment(row.filename, row.content_type, providers.blobs.get(row.sha256))
 
 
 class CancelWatch:
@@ -112,19 +127,22 @@ def _wait(deliveries, grant):
     return deliveries
 
 
-def _attempt(providers, communication, delivery, cancelled):
+def _attempt(providers, communication, delivery, cancelled, attachment=None):
     provider = providers.providers[delivery.channel]
-    text = footer.text_to_send(delivery.channel, communication.body, delivery.unsubscribe_url)
+    link = (providers.document_links.for_delivery(delivery.id, communication.created_at)
+            if communication.document_id else None)
+    body = document_links.body_for(delivery.channel, communication.body, link)
+    text = footer.text_to_send(delivery.channel, body, delivery.unsubscribe_url)
     with providers.send_slots:
         # asked once the call may go: a cancel while it waited for a slot stops it too;
         # one that may have been handed over already (look_up) is only looked up
         stopped = cancelled()
         if stopped and not delivery.look_up:
             return Attempt(delivery.id, status="cancelled")
-        return _call(provider, providers, communication, delivery, text, stopped)
+        return _call(provider, providers, communication, delivery, text, stopped, attachment)
 
 
-def _call(provider, providers, communication, delivery, text, cancelled):
+def _call(provider, providers, communication, delivery, text, cancelled, attachment=None):
     try:
         if delivery.look_up:
             found = provider.find_sent(delivery.address, text, delivery.first_attempt_at)
@@ -138,6 +156,11 @@ def _call(provider, providers, communication, delivery, text, cancelled):
                                    unsubscribe_url=delivery.unsubscribe_url,
                                    language=delivery.language,
                                    gather_action=providers.gather_action)
+        elif delivery.channel == "email" and attachment is not None:
+            result = provider.send(delivery.id, delivery.address, text,
+                                   subject=communication.subject,
+                                   unsubscribe_url=delivery.unsubscribe_url,
+                                   attachment=attachment)
         else:
             result = provider.send(delivery.id, delivery.address, text,
                                    subject=communication.subject,

@@ -15,11 +15,18 @@ from servicekit import idempotency
 from servicekit.access import new_id
 from servicekit.db import utcnow
 from servicekit.tracing import current_correlation_id
-from services.messaging import audience, changes, quoting, scheduling, voice_calls
+from services.messaging import (
+    audience,
+    changes,
+    documents,
+    quoting,
+    scheduling,
+    voice_calls,
+)
 from services.messaging.models import Communication, CommunicationCommunity, Delivery
 from services.messaging.resolution import PAGE_SIZE
 
-SUPPORTED_KINDS = ("message", "announcement")
+SUPPORTED_KINDS = ("message", "announcement", "document")
 SUPPORTED_CHANNELS = ("sms", "email", "voice")
 PAID_CHANNELS = ("sms", "voice")   # spend credits: the sender needs send_sms
 QUOTE_BATCH = 1000
@@ -39,6 +46,18 @@ def check_supported(request, call_settings=None, gather_action=None):
         raise InvalidRequest("each channel may be named once", "channels")
     if "voice" in request["channels"] and call_settings is not None:
         voice_calls.check_length(request["body"], call_settings.voice, gather_action)
+    if request["kind"] == "document" and not request.get("document_id"):
+        raise InvalidRequest("a document send names its document: upload it with POST "
+                             "/v1/documents and give its id", "document_id")
+    if request["kind"] != "document" and request.get("document_id"):
+        raise InvalidRequest("only a send of kind document carries a document", "document_id")
+
+
+def check_document(db, caller, request):
+    """The document a send names is its organization's (else a 404 naming document_id)."""
+    if request.get("document_id"):
+        with db.read() as session:
+            documents.load(session, caller, request["document_id"])
 
 
 def audience_of(request):
@@ -96,6 +115,7 @@ def accept(db, caller, identity, request, category, recipients, scope, key, dige
                 created_by=caller.actor_id, identity=identity, recipients=recipients,
                 correlation_id=current_correlation_id(), status=status, send_at=send_at,
                 audience_size=scope["size"], timezones=scope.get("timezones") or {},
+                document_id=request.get("document_id"),
                 quiet_hours=quiet_hours, emergency=bool(request.get("emergency")),
                 emergency_reason=(request.get("emergency_reason") or "").strip() or None
                 if request.get("emergency") else None))
@@ -131,11 +151,14 @@ def replay(db, caller, key, digest):
 
 
 def preview(directory, consent, credits, identity, request, recipients, scope,
-            time_limit_seconds=None):
+            time_limit_seconds=None, links=None):
     """What a send of `request` right now would do, sending nothing: the audience, each
     channel's decisions (allowed, or each suppression reason), its credits, and each paying
     wallet's balance after — through the functions the send itself uses."""
     channels = request["channels"]
+    # a document's link is priced as sent: a stand-in of the real links' length
+    stand_in = ((lambda _key: links.stand_in()) if request.get("document_id") and links
+                else None)
     taken, items, after, n = {}, [], None, 0
     while True:
         page = directory.resolve_audience(identity, recipients, after=after, limit=PAGE_SIZE)
@@ -154,7 +177,7 @@ def preview(directory, consent, credits, identity, request, recipients, scope,
         for q in quoting.quote_batch(consent, credits, identity, request["category_id"],
                                      request["body"], channels,
                                      open_items[start:start + QUOTE_BATCH],
-                                     time_limit_seconds):
+                                     time_limit_seconds, stand_in):
             decided[q.key] = q
     per_channel = {c: {"deliveries": 0, "allowed": 0, "suppressed": {}, "credits": 0,
                        "segments": 0} for c in channels}

@@ -53,6 +53,8 @@ class Communication(Base):
     quiet_hours: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     emergency_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # a document send: the document it carries (attached to emails, linked from texts)
+    document_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -182,3 +184,18 @@ class CommunicationCommunity(Base):
     communication_id: Mapped[str] = mapped_column(ForeignKey("communications.id"),
                                                   primary_key=True)
     community_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class Document(Base):
+    """A document uploaded to be sent: its bytes are in the shared store (servicekit.blobs)
+    under their sha256; this row says whose it is and what it is."""
+
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))   # as its content says
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -12,7 +12,7 @@ DISPATCH_CHUNK = 100
 
 
 def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
-                  time_limit_seconds=None):
+                  time_limit_seconds=None, links=None):
     with db.read() as session:
         communication = session.get(Communication, communication_id)
         pending = session.scalars(select(Delivery).where(
@@ -26,7 +26,8 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
               "channel": d.channel, "address": d.address} for d in pending]
     quoted = {q.key: q for q in quoting.quote_batch(
         consent, credits, identity, communication.category_id, communication.body,
-        communication.channels, items, time_limit_seconds)}
+        communication.channels, items, time_limit_seconds,
+        _document_link(communication, links))}
     holds, refused = _reserve(credits, identity, communication_id, batch, quoted)
     with db.unit_of_work() as uow:
         session = uow.session
@@ -61,6 +62,13 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
                 "communication_id": communication_id,
                 "delivery_ids": queued[start:start + DISPATCH_CHUNK]},
                 organization_id=communication.organization_id)
+
+
+def _document_link(communication, links):
+    """Each delivery's own link to the document it carries (its key is its id)."""
+    if not communication.document_id or links is None:
+        return None
+    return lambda delivery_id: links.for_delivery(delivery_id, communication.created_at)
 
 
 def _reserve(credits, identity, communication_id, batch, quoted):

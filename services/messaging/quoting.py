@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from contracts import footer, voice_opt_out
 from contracts.pricing import RateCard, delivery_credits, voice_hold_credits
 from contracts.segments import segments
-from services.messaging import voice_calls
+from services.messaging import document_links, voice_calls
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,13 @@ class Quoted:
 
 
 def quote_batch(consent, credits, identity, category_id, body, channels, items,
-                time_limit_seconds=None):
+                time_limit_seconds=None, document_link=None):
     """items: [{key, resident_id, community_id, channel, address}] not yet decided (a
     duplicate address is decided before). Two consent RPCs per channel and one rate-card RPC
     for the whole batch, never one per delivery. A call is held for the longest it can last,
-    capped by `time_limit_seconds` (messaging.voice.time_limit_seconds)."""
+    capped by `time_limit_seconds` (messaging.voice.time_limit_seconds). A document send's
+    texts and calls are priced with their link (`document_link(key)`: the real one, or a
+    preview's stand-in of the same length)."""
     rates = RateCard(**credits.rate_card(identity))
     decisions, links = {}, {}
     for channel in channels:
@@ -49,8 +51,10 @@ def quote_batch(consent, credits, identity, category_id, body, channels, items,
             urls = consent.unsubscribe_links(identity, category_id, channel, allowed)
             links.update({(resident_id, channel): url for resident_id, url in urls.items()})
     return [price(i, decisions[(i["resident_id"], i["channel"])],
-                  links.get((i["resident_id"], i["channel"])), body, rates,
-                  time_limit_seconds) for i in items]
+                  links.get((i["resident_id"], i["channel"])),
+                  document_links.body_for(i["channel"], body,
+                                          document_link and document_link(i["key"])),
+                  rates, time_limit_seconds) for i in items]
 
 
 def price(item, decision, link, body, rates, time_limit_seconds=None):

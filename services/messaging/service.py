@@ -11,6 +11,8 @@ move them forward; the release timer hands on deliveries whose retry or budget t
 come, and the sweeper (reconciliation) settles what the provider never confirmed.
 """
 
+import base64
+
 from nameko.timer import timer
 
 from servicekit import idempotency
@@ -24,6 +26,7 @@ from services.messaging import (
     callbacks,
     changes,
     dispatching,
+    documents,
     intake,
     keypresses,
     leases,
@@ -65,6 +68,7 @@ class MessagingService(TownhallService, Inbound, Notices):
             return previous
         category, recipients, scope = intake.check_sender(identity, caller, self.consent,
                                                           self.directory, request)
+        intake.check_document(self.db, caller, request)
         # the organization's quiet hours as they are now go with the send
         quiet_hours = self.consent.quiet_hours(identity)
         return intake.accept(self.db, caller, identity, request, category, recipients, scope,
@@ -78,8 +82,10 @@ class MessagingService(TownhallService, Inbound, Notices):
         self._check_supported(request)
         _category, recipients, scope = intake.check_sender(identity, caller, self.consent,
                                                            self.directory, request)
+        intake.check_document(self.db, caller, request)
         return intake.preview(self.directory, self.consent, self.credits, identity, request,
-                              recipients, scope, self.providers.call_settings.time_limit_seconds)
+                              recipients, scope, self.providers.call_settings.time_limit_seconds,
+                              self.providers.document_links)
 
     def _check_supported(self, request):
         intake.check_supported(request, self.providers.call_settings,
@@ -112,6 +118,32 @@ class MessagingService(TownhallService, Inbound, Notices):
                               views.load)
         return self.get(identity, communication_id)
 
+    @rpc
+    def upload_document(self, identity, content_base64, filename=None):
+        """A document to send: checked by its content, kept in the shared store."""
+        return documents.upload(self.db, self.providers.blobs, Caller.of(identity),
+                                base64.b64decode(content_base64), filename)
+
+    @rpc
+    def get_document(self, identity, document_id):
+        caller = Caller.of(identity)
+        caller.require_any(documents.READERS)
+        with self.db.read() as session:
+            return documents.view(documents.load(session, caller, document_id))
+
+    @rpc
+    def open_document_link(self, token, content=False):
+        """Public (the signed token is the authority, no caller): the document a
+        recipient's own link opens, with its bytes when `content`."""
+        with self.db.read() as session:
+            row, _delivery = documents.by_link(session, self.providers.document_links.secret,
+                                               token)
+        answer = documents.public_view(row)
+        if content:
+            answer["content_base64"] = base64.b64encode(
+                self.providers.blobs.get(row.sha256)).decode()
+        return answer
+
     @on_event("messaging", "communication_accepted", transactional=False)
     def resolve_first_page(self, event):
         resolution.resolve_page(self.db, self.directory, event.data["communication_id"], 1,
@@ -128,7 +160,8 @@ class MessagingService(TownhallService, Inbound, Notices):
         data = event.data
         preparation.prepare_batch(self.db, self.consent, self.credits,
                                   data["communication_id"], data["batch"], data["delivery_ids"],
-                                  self.providers.call_settings.time_limit_seconds)
+                                  self.providers.call_settings.time_limit_seconds,
+                                  self.providers.document_links)
 
     @on_events("gateway", "provider_status_received")
     def apply_provider_status(self, events, uow):

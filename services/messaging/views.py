@@ -68,6 +68,7 @@ def summary(c):
             "created_at": c.created_at.isoformat(), "accepted_at": c.created_at.isoformat(),
             "send_at": c.send_at and c.send_at.isoformat(),
             "emergency": bool(c.emergency), "emergency_reason": c.emergency_reason,
+            "document_id": c.document_id,
             "started_at": c.started_at and c.started_at.isoformat(),
             "finished_at": c.finished_at and c.finished_at.isoformat(),
             "links": {"self": f"/v1/communications/{c.id}",

@@ -79,6 +79,10 @@ def expect(default=F, **allowed):
 
 MANAGERS = dict(manager_with=A, master=A)          # manage_directory on Maple Grove
 MATRIX.update({
+    # an upload names no object: every sender may (another organization's, into its own)
+    ("post", "/v1/documents"): expect(manager_with=201, key_with=201, master=201,
+                                      other_org=201),
+    ("get", "/v1/documents/{document_id}"): expect(manager_with=A, key_with=A, master=A),
     ("get", "/v1/organization"): expect(A, resident_of_unit=F, resident_other_unit=F,
                                         other_org=A),
     ("patch", "/v1/organization"): expect(master=A, other_org=A),
@@ -211,6 +215,10 @@ EXEMPT = {
                                               "(test_voice_calls.py)",
     ("post", "/webhooks/twilio/gather"): "authenticated by the provider's signature "
                                          "(test_voice_calls.py)",
+    ("get", "/d/{token}"): "public document page: the signed token is the authority "
+                           "(test_documents.py)",
+    ("get", "/d/{token}/file"): "public document download: the signed token is the "
+                                "authority (test_documents.py)",
     ("post", "/v1/auth/login"): "takes credentials, not an identity",
     ("post", "/v1/auth/refresh"): "takes a refresh token",
     ("post", "/v1/auth/logout"): "takes a refresh token",
@@ -351,6 +359,22 @@ def post_import(system, world, headers):
                          headers=dict(headers, **{"Content-Type": "text/csv"}))
 
 
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08"
+       b"\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05"
+       b"\xfe\x02\xfe\xa75\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def post_document(system, headers):
+    return requests.post(f"{system.url}/v1/documents", timeout=30, headers=headers,
+                         files={"file": ("map.png", PNG, "image/png")})
+
+
+def setup_document(system, world, caller):
+    made = post_document(system, {"Authorization": f"Bearer {world['tokens']['master']}"})
+    assert made.status_code == 201, made.text
+    return {"document_id": made.json()["id"]}, None, None
+
+
 def setup_import(system, world, caller):
     made = post_import(system, world,
                        {"Authorization": f"Bearer {world['tokens']['master']}"})
@@ -435,6 +459,7 @@ def setup_delete_group(system, world, caller):
 
 
 SETUP = {
+    ("get", "/v1/documents/{document_id}"): setup_document,
     ("post", "/v1/communications/{communication_id}/reschedule"): setup_scheduled_send,
     ("delete", "/v1/groups/{group_id}"): setup_delete_group,
     ("delete", "/v1/grants/{grant_id}"): setup_grant,
@@ -530,6 +555,8 @@ def call(system, world, caller, verb, path):
         headers["Idempotency-Key"] = unique(caller)
     if path == "/v1/communities/{community_id}/imports":   # a CSV body, not JSON
         return post_import(system, world, headers)
+    if (verb, path) == ("post", "/v1/documents"):           # a file, not JSON
+        return post_document(system, headers)
     if path.endswith("/consent-imports"):
         return requests.post(system.url + path.format(**ids), data=EMPTY_CONSENT_IMPORT,
                              timeout=30, headers=dict(headers, **{"Content-Type": "text/csv"}))

@@ -111,7 +111,7 @@ def test_the_same_idempotency_key_sends_once(system):
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"kind": "document"}, "kind"),
+    ({"kind": "document"}, "document_id"),                 # a document send names one
     ({"channels": ["voice"], "body": "&" * 900}, "body"),   # its TwiML: over 4,000
     ({"channels": ["sms", "sms"]}, "channels"),
     ({"recipients": {}}, "recipients"),

@@ -11,6 +11,15 @@ class SendResult:
     error_message: str | None = None
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file an email carries (a document send's document)."""
+
+    filename: str
+    content_type: str       # as its content says (contracts.documents)
+    data: bytes
+
+
 class TransientProviderError(Exception):
     """The provider could not be reached or answered 5xx/429: worth another try.
     `maybe_sent`: the provider may have taken the message before the answer was lost (a

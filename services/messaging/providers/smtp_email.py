@@ -27,7 +27,7 @@ class SmtpEmail(Provider):
         self.message_id_domain = address.rpartition("@")[2] or "townhall.invalid"
 
     def send(self, delivery_id, to, body, subject=None, status_callback=None,
-             unsubscribe_url=None):
+             unsubscribe_url=None, attachment=None):
         message = EmailMessage(policy=MESSAGE_POLICY)
         message["From"] = self.from_address
         message["To"] = to
@@ -40,6 +40,10 @@ class SmtpEmail(Provider):
         for name, value in email_headers(unsubscribe_url).items():
             message[name] = value
         message.set_content(body)
+        if attachment is not None:
+            maintype, subtype = attachment.content_type.split("/", 1)
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                                   filename=attachment.filename)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

@@ -288,7 +288,8 @@ def test_invocations_of_shell_lines():
         "run", "gateway")
 
 
-SECRET_VARIABLES = ("JWT_SECRET", "LINK_SECRET", "TWILIO_AUTH_TOKEN", "PAYMENTS_SECRET_KEY")
+SECRET_VARIABLES = ("JWT_SECRET", "LINK_SECRET", "DOCUMENT_LINK_SECRET", "TWILIO_AUTH_TOKEN",
+                    "PAYMENTS_SECRET_KEY")
 
 
 def test_compose_without_the_secret_variables_is_refused():

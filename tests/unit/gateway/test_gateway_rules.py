@@ -74,7 +74,7 @@ def test_openapi_is_generated_from_the_validating_schemas():
     assert set(fields) == set(schemas.CommunicationRequest().fields)
     # exactly what the API takes today: a generated client is never led to a refusal
     assert fields["channels"]["items"]["enum"] == ["sms", "email", "voice"]
-    assert fields["kind"]["enum"] == ["message", "announcement"]
+    assert fields["kind"]["enum"] == ["message", "announcement", "document"]
     assert set(fields["recipients"]) == {"$ref"} or "allOf" in fields["recipients"]
     recipients = spec["components"]["schemas"]["Recipients"]["properties"]
     assert set(recipients) == {"communities", "units", "residents", "groups", "occupancy"}

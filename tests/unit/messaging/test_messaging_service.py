@@ -2,6 +2,7 @@
 other services and the provider. Each step is called by hand with the event the one before
 it wrote to the outbox, the way the broker would hand it on."""
 
+import tempfile
 from datetime import timedelta
 
 import eventlet
@@ -17,14 +18,15 @@ from contracts.errors import (
     InsufficientCredits,
     InvalidRequest,
     NotFound,
-    Unsupported,
 )
 from contracts.events import envelope
+from servicekit.blobs import BlobStore
 from servicekit.db import utcnow
 from servicekit.testing import memory_database, midday_timezone, outbox_events
 from services.messaging import reconcile, resolution, retries
 from services.messaging.budgets import CallRate, Sender
 from services.messaging.call_settings import CallSettings
+from services.messaging.document_links import DocumentLinks
 from services.messaging.models import Base, Communication, Delivery
 from services.messaging.providers.base import SendResult, TransientProviderError
 from services.messaging.service import MessagingService
@@ -116,8 +118,9 @@ class FakeSms:
         self.statuses = {}              # what fetch_status answers
 
     def send(self, delivery_id, to, body, subject=None, status_callback=None,
-             unsubscribe_url=None):
+             unsubscribe_url=None, attachment=None):
         self.sent.append((delivery_id, to, body))
+        self.attachments = getattr(self, "attachments", []) + [attachment]
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -150,6 +153,9 @@ class FakeProviders:
     call_settings = CallSettings(time_limit_seconds=120)
 
     def __init__(self, answers=("sid",), rate=1000.0, calls_per_second=1000.0):
+        self.blobs = BlobStore(tempfile.mkdtemp(prefix="townhall-blobs-"))
+        self.document_links = DocumentLinks("test-link-secret-" + "x" * 32,
+                                            "http://127.0.0.1:8000")
         self.sms = FakeSms(answers)
         self.voice = FakeVoice(["sid"])
         self.providers = {"sms": self.sms, "email": FakeSms(["sid"]), "voice": self.voice}
@@ -246,10 +252,12 @@ def test_create_persists_the_communication_and_its_event_and_nothing_else_yet(se
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"kind": "document"}, "kind"),
+    ({"kind": "document"}, "document_id"),                 # a document send names one
+    ({"document_id": "doc_1"}, "document_id"),             # only a document send does
+    ({"kind": "document", "document_id": "doc_elsewhere"}, "document_id"),   # 404
 ])
-def test_what_this_version_cannot_do_is_refused_whole(service, changes, field):
-    with pytest.raises(Unsupported) as refused:
+def test_a_document_send_is_refused_whole_naming_the_field(service, changes, field):
+    with pytest.raises((InvalidRequest, NotFound)) as refused:
         service.create(IDENTITY, request(**changes))
     assert refused.value.field == field
     assert events(service, None) == []
@@ -792,3 +800,58 @@ def test_an_emergency_needs_its_permission_and_a_reason(service):
         service.create(EMERGENCY, request(emergency=True))
     assert unexplained.value.field == "emergency_reason"
     assert events(service, None) == []
+
+
+# --- documents ---------------------------------------------------------------------------
+
+def agenda_pdf():
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=12)
+    document.cell(text="Board meeting agenda")
+    return bytes(document.output())
+
+
+def test_a_document_goes_attached_by_email_and_as_each_residents_own_link_by_text():
+    import base64
+
+    from contracts.pricing import text_credits
+    from services.messaging import document_links
+    service = make([resident(1), resident(2)])
+    data = agenda_pdf()
+    uploaded = service.upload_document(IDENTITY, base64.b64encode(data).decode(),
+                                       "agenda.pdf")
+    assert (uploaded["content_type"], uploaded["size"]) == ("application/pdf", len(data))
+    body = "The board meets on Thursday; the agenda is attached."
+    ask = request(kind="document", document_id=uploaded["id"], channels=["sms", "email"],
+                  body=body)
+    preview = service.preview(IDENTITY, ask)
+    service.create(IDENTITY, ask)
+    pipeline(service)
+    texts = {to: text for _id, to, text in service.providers.sms.sent}
+    links = {to: text.rsplit("Document: ", 1)[1] for to, text in texts.items()}
+    assert len(set(links.values())) == 2                     # each resident's own link
+    for d in deliveries(service):
+        if d.channel == "sms":
+            link = links[d.address]
+            assert document_links.verify(service.providers.document_links.secret,
+                                         link.rsplit("/d/", 1)[1]) == d.id
+            assert d.credits == text_credits(texts[d.address])   # priced as sent
+    (attachment,) = set(service.providers.providers["email"].attachments)
+    assert (attachment.filename, attachment.content_type, attachment.data) == (
+        "agenda.pdf", "application/pdf", data)
+    held = sum(d.credits for d in deliveries(service))
+    assert preview["credits"] == held                           # the preview equals the hold
+    found = service.open_document_link(links[resident(2)["phone"]].rsplit("/d/", 1)[1],
+                                       content=True)
+    assert base64.b64decode(found["content_base64"]) == data
+
+
+def test_a_file_that_is_not_a_document_is_refused_whatever_its_name(service):
+    import base64
+    with pytest.raises(InvalidRequest) as refused:
+        service.upload_document(IDENTITY, base64.b64encode(b"MZ\x90\x00" * 40).decode(),
+                                "agenda.pdf")
+    assert refused.value.field == "file"

@@ -74,8 +74,8 @@ def test_a_webhook_signed_with_the_old_sandbox_token_is_refused(tmp_path):
 
 def test_two_installations_get_different_secrets_and_each_keeps_its_own(tmp_path):
     first, second = resolved(tmp_path / "one"), resolved(tmp_path / "two")
-    names = [("auth", "jwt_secret"), ("consent", "link_secret"), ("twilio", "auth_token"),
-             ("payments", "secret_key")]
+    names = [("auth", "jwt_secret"), ("consent", "link_secret"), ("messaging", "link_secret"),
+             ("twilio", "auth_token"), ("payments", "secret_key")]
     for section, key in names:
         assert len(first[section][key]) >= 43  # 32 random bytes at least
         assert first[section][key] != second[section][key]
@@ -135,6 +135,7 @@ def test_processes_starting_together_agree_on_one_secret(tmp_path):
 def test_configured_secrets_win_and_nothing_is_written(tmp_path):
     config = resolved(tmp_path, TOWNHALL_AUTH__JWT_SECRET="j" * 32,
                       TOWNHALL_CONSENT__LINK_SECRET="l" * 32,
+                      TOWNHALL_MESSAGING__LINK_SECRET="m" * 32,
                       TOWNHALL_TWILIO__AUTH_TOKEN="t" * 32,
                       TOWNHALL_PAYMENTS__SECRET_KEY="p" * 32)
     assert (config["auth"]["jwt_secret"], config["twilio"]["auth_token"]) == ("j" * 32, "t" * 32)
@@ -144,6 +145,8 @@ def test_configured_secrets_win_and_nothing_is_written(tmp_path):
 @pytest.mark.parametrize(("missing", "variable"), [
     ("TOWNHALL_AUTH__JWT_SECRET", "auth.jwt_secret (TOWNHALL_AUTH__JWT_SECRET)"),
     ("TOWNHALL_CONSENT__LINK_SECRET", "consent.link_secret (TOWNHALL_CONSENT__LINK_SECRET)"),
+    ("TOWNHALL_MESSAGING__LINK_SECRET",
+     "messaging.link_secret (TOWNHALL_MESSAGING__LINK_SECRET)"),
     ("TOWNHALL_TWILIO__AUTH_TOKEN", "twilio.auth_token (TOWNHALL_TWILIO__AUTH_TOKEN)"),
     ("TOWNHALL_PAYMENTS__SECRET_KEY", "payments.secret_key (TOWNHALL_PAYMENTS__SECRET_KEY)"),
 ])
@@ -151,7 +154,8 @@ def test_outside_development_a_missing_secret_stops_the_process(tmp_path, missin
     from servicekit import secrets
 
     environ = {"TOWNHALL_ENVIRONMENT": "production", "TOWNHALL_AUTH__JWT_SECRET": "j" * 32,
-               "TOWNHALL_CONSENT__LINK_SECRET": "l" * 32, "TOWNHALL_TWILIO__AUTH_TOKEN": "t",
+               "TOWNHALL_CONSENT__LINK_SECRET": "l" * 32,
+               "TOWNHALL_MESSAGING__LINK_SECRET": "m" * 32, "TOWNHALL_TWILIO__AUTH_TOKEN": "t",
                "TOWNHALL_PAYMENTS__SECRET_KEY": "p"}
     del environ[missing]
     with pytest.raises(secrets.ConfigurationError, match=re.escape(f"{variable} must be set")):
@@ -169,6 +173,7 @@ def test_a_real_twilio_account_needs_its_own_token_even_in_development(tmp_path)
 def test_invoices_need_no_payment_key(tmp_path):
     config = resolved(tmp_path, TOWNHALL_ENVIRONMENT="production",
                       TOWNHALL_AUTH__JWT_SECRET="j" * 32, TOWNHALL_CONSENT__LINK_SECRET="l" * 32,
+                      TOWNHALL_MESSAGING__LINK_SECRET="m" * 32,
                       TOWNHALL_TWILIO__AUTH_TOKEN="t", TOWNHALL_PAYMENTS__PROVIDER="invoice")
     assert config["payments"]["secret_key"] is None
 

@@ -1,0 +1,41 @@
+"""What a document may be — pure rules, no I/O.
+
+1. A document is a PDF or an image (PNG, JPEG, GIF, WebP), decided by its content (its
+   first bytes, read with the `filetype` library), never by its name or the type a client
+   declares: a program named notice.pdf is refused, a PNG sent as application/pdf is a PNG.
+2. It is at most MAX_BYTES (10 MB), and not empty.
+3. Its name is kept for the download (without any folder part, at most 200 characters);
+   without one, it is named by its kind.
+Every refusal names the field (`file`) and the rule.
+"""
+
+import filetype
+
+from contracts.errors import InvalidRequest
+
+MAX_BYTES = 10 * 1024 * 1024
+ACCEPTED = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg",
+            "image/gif": "gif", "image/webp": "webp"}
+KINDS_IN_WORDS = "a PDF or an image (PNG, JPEG, GIF or WebP)"
+
+
+def check(data, filename=None):
+    """(content type, file name) of an acceptable document, or InvalidRequest."""
+    if not data:
+        raise InvalidRequest("the file is empty", "file")
+    if len(data) > MAX_BYTES:
+        raise InvalidRequest(f"the file is {len(data):,} bytes; a document is at most "
+                             f"{MAX_BYTES:,} bytes (10 MB)", "file")
+    kind = filetype.guess(data[:8192])
+    found = kind.mime if kind else None
+    if found not in ACCEPTED:
+        what = f"its content is {found}" if found else "its content is of no known kind"
+        raise InvalidRequest(f"a document must be {KINDS_IN_WORDS}, decided by its content "
+                             f"whatever its name or declared type; {what}", "file")
+    return found, _name(filename, found)
+
+
+def _name(filename, content_type):
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>')[:200]
+    return name or f"document.{ACCEPTED[content_type]}"
