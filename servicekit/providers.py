@@ -16,13 +16,20 @@ from servicekit.outbox import OutboxRelay
 log = logging.getLogger("townhall.providers")
 
 
+# the handles of this process's services by database URL: a companion (a service that runs
+# in another's process on its database) shares its host's engine and outbox relay
+_HANDLES = {}
+
+
 class Database(DependencyProvider):
-    """The service's own database, plus the relay that publishes its outbox."""
+    """The service's own database, plus the relay that publishes its outbox. With `service`,
+    another service's database, in that service's process: its handle (one pool of
+    connections) and its relay are shared, so a companion opens no pool of its own."""
 
     def __init__(self, base, relay=True, service=None):
         self.base = base
         self.relay_enabled = relay
-        self.service = service     # another service's database (a companion's: its own)
+        self.service = service
         self.handle = None
         self._wakeup = None
         self._running = False
@@ -30,10 +37,17 @@ class Database(DependencyProvider):
     def setup(self):
         config = self.container.config
         url = database_url(config, self.service or self.container.service_name)
+        shared = _HANDLES.get(url) if self.service else None
+        if shared is not None:
+            self.handle, self.relay_enabled = shared, False
+            return
         pool = int(config.get("max_workers", 10)) + 2
         self.handle = DatabaseHandle(create_db_engine(url, pool_size=pool), self.base.metadata,
                                      on_commit=self._notify)
         self._wakeup = Event()
+        if not self.service:
+            self._shared_as = url
+            _HANDLES[url] = self.handle
 
     def start(self):
         if self.relay_enabled:
@@ -43,9 +57,16 @@ class Database(DependencyProvider):
     def stop(self):
         self._running = False
         self._notify()
+        self._unshare()
 
     def kill(self):
         self._running = False
+        self._unshare()
+
+    def _unshare(self):
+        url = getattr(self, "_shared_as", None)
+        if url and _HANDLES.get(url) is self.handle:
+            del _HANDLES[url]
 
     def get_dependency(self, worker_ctx):
         return self.handle

@@ -122,10 +122,11 @@ def communications(session, caller, community_id=None, kind=None, status=None,
             query = query.where(column == value)
     if emergency is not None:
         query = query.where(Communication.emergency.is_(bool(emergency)))
+    # the moments come over RPC as ISO 8601 text (the gateway checked their offset)
     if created_after:
-        query = query.where(Communication.created_at >= created_after)
+        query = query.where(Communication.created_at >= _moment(created_after))
     if created_before:
-        query = query.where(Communication.created_at < created_before)
+        query = query.where(Communication.created_at < _moment(created_before))
     after = _decode(cursor)
     if after:
         query = query.where((Communication.created_at < after["at"]) | (
@@ -141,6 +142,10 @@ def communications(session, caller, community_id=None, kind=None, status=None,
 
 def _encode(position):
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _moment(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _decode(cursor):

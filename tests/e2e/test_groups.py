@@ -29,7 +29,8 @@ def court(system):
         "community_id": community_id, "unit_id": unit["id"], "name": f"Rafa {RUN}",
         "kind": "owner"}).json()
     return {"id": community_id, "residents": dict(own["residents"], Rafa=rafa),
-            "unit_1": own["residents"]["Olga"]["unit_id"], "unit_2": unit["id"]}
+            "unit_1": own["residents"]["Olga"]["unit_id"], "unit_2": unit["id"],
+            "timezone": own["community"]["timezone"]}
 
 
 def problem(answer, status):
@@ -140,7 +141,8 @@ def test_directory_resolves_a_groups_audience_page_by_page_over_the_broker(syste
         harbor = system.demo["other_organization"]["communities"][0]["id"]
         with pytest.raises(NotFound) as missing:
             rpc.directory.audience_scope(sender, {"communities": [court["id"], harbor]})
-    assert scope == {"communities": [court["id"]], "size": 4}
+    assert scope == {"communities": [court["id"]], "size": 4,
+                     "timezones": {court["id"]: court["timezone"]}}
     assert (len(first["residents"]), len(last["residents"]), last["next"]) == (3, 1, None)
     found = {r["id"]: r for r in first["residents"] + last["residents"]}
     assert set(found) == {r["id"] for r in residents.values()}

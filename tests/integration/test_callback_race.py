@@ -28,7 +28,14 @@ def test_a_callback_during_the_recording_of_its_send_moves_the_delivery(make_con
     config = make_config()
     migrate.upgrade("messaging", config)
     make_green()
-    db = DatabaseHandle(create_db_engine(database_url(config, "messaging")), Base.metadata)
+    engine = create_db_engine(database_url(config, "messaging"))
+    try:
+        _race(DatabaseHandle(engine, Base.metadata))
+    finally:
+        engine.dispose()      # its connections go back to the server's limited pool
+
+
+def _race(db):
     communication = _sending(db)
     held = {}
 

@@ -855,3 +855,13 @@ def test_a_file_that_is_not_a_document_is_refused_whatever_its_name(service):
         service.upload_document(IDENTITY, base64.b64encode(b"MZ\x90\x00" * 40).decode(),
                                 "agenda.pdf")
     assert refused.value.field == "file"
+
+
+def test_past_sends_are_listed_by_their_creation_moment_given_as_iso_text(service):
+    """The gateway hands the moments on as ISO 8601 text (an RPC carries no datetime)."""
+    answer = service.create(IDENTITY, request())
+    before = (utcnow() - timedelta(minutes=1)).isoformat()
+    after = (utcnow() + timedelta(minutes=1)).isoformat()
+    found = service.list_communications(IDENTITY, created_after=before, created_before=after)
+    assert [c["id"] for c in found["items"]] == [answer["id"]]
+    assert service.list_communications(IDENTITY, created_after=after)["items"] == []
