@@ -29,3 +29,7 @@ COMMUNICATION_STATUSES = ("scheduled", "accepted", "preparing", "sending", "comp
 # what a terminal delivery is charged for: delivered, and unconfirmed (the provider took it
 # and never said more; carriers bill what they send); every other end releases its hold
 CHARGED_STATUSES = frozenset({"delivered", "unconfirmed"})
+
+# a call that reached nobody (Twilio's CallStatus): its status is also its reason, and it is
+# free
+UNREACHED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})

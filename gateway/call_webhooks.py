@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 from contracts import voice_opt_out
 from contracts.errors import InvalidRequest
 from contracts.events import envelope
+from contracts.vocabulary import UNREACHED_CALL_STATUSES
 from gateway.declaration import XML
 from gateway.http import api
 from gateway.webhooks import verify_twilio
@@ -21,8 +22,6 @@ CALL_STATUS_FORM = {"type": "object", "required": ["CallSid", "CallStatus"], "pr
 GATHER_FORM = {"type": "object", "required": ["CallSid"], "properties": {
     "CallSid": {"type": "string"}, "Digits": {"type": "string"},
     "SpeechResult": {"type": "string"}, "To": {"type": "string"}}}
-# a call that did not reach anybody: its status is also its reason
-UNREACHED = ("busy", "no-answer", "failed", "canceled")
 
 
 class CallWebhooks:
@@ -41,7 +40,7 @@ class CallWebhooks:
             raise InvalidRequest("CallDuration must be whole seconds", "CallDuration")
         self.status_batches.add(self.events, {
             "provider": "twilio", "provider_id": sid, "status": status,
-            "error_code": status if status in UNREACHED else None,
+            "error_code": status if status in UNREACHED_CALL_STATUSES else None,
             "duration_seconds": int(duration) if duration else None},
             correlation_id=current_correlation_id())
         return Response(status=204)
