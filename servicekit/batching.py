@@ -2,8 +2,12 @@
 before them is being handled are handled together, as one batch. An item that arrives
 alone is handled at once; a backlog is handled in as few batches as it takes."""
 
+import weakref
+
 from eventlet.event import Event
 from eventlet.semaphore import Semaphore
+
+_PER_OWNER = weakref.WeakKeyDictionary()   # {owner (a database handle): {name: GroupCommit}}
 
 
 class _Batch:
@@ -13,6 +17,15 @@ class _Batch:
 
 class GroupCommit:
     """One batch handled at a time; the items that come meanwhile wait for the next one."""
+
+    @classmethod
+    def of(cls, owner, name, max_items):
+        """The process's one group named `name` for `owner` (a database handle: what its
+        batches are written to), made on first use."""
+        groups = _PER_OWNER.setdefault(owner, {})
+        if name not in groups:
+            groups[name] = cls(max_items)
+        return groups[name]
 
     def __init__(self, max_items):
         if max_items < 1:

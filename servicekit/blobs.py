@@ -19,8 +19,12 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BlobStore:
-    def __init__(self, root):
+    def __init__(self, root, cached=4):
         self.root = Path(root)
+        # a send reads its document once per batch: the last few are kept in memory (a
+        # blob never changes what it holds, so what is cached cannot go stale)
+        self._recent = {}
+        self._cached = cached
 
     def put(self, data):
         """Store `data`; answers its sha256 (hex)."""
@@ -44,9 +48,14 @@ class BlobStore:
     def get(self, digest):
         """The bytes stored under `digest`; FileNotFoundError when there are none, and
         ValueError when what is stored no longer matches its digest."""
+        if digest in self._recent:
+            return self._recent[digest]
         data = self._path(digest).read_bytes()
         if hashlib.sha256(data).hexdigest() != digest:
             raise ValueError(f"blob {digest} is damaged: its bytes no longer match")
+        if len(self._recent) >= self._cached:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[digest] = data
         return data
 
     def _path(self, digest):

@@ -19,7 +19,6 @@ bad event is parked by itself.
 import functools
 import logging
 import traceback
-import weakref
 
 import eventlet
 from kombu import Connection, Queue
@@ -32,7 +31,6 @@ from servicekit.db import utcnow
 log = logging.getLogger("townhall.consumers")
 DEAD_SUFFIX = ".dead"
 GROUP_MAX_EVENTS = 100
-_groups = weakref.WeakKeyDictionary()   # {database handle: {handler: GroupCommit}}
 
 
 class Event:
@@ -144,7 +142,7 @@ def on_events(source_service, event_type, db_attr="db", max_events=GROUP_MAX_EVE
         @functools.wraps(fn)
         def consume(self, payload):
             event = Event(payload)
-            group = _group(getattr(self, db_attr), handler_name, max_events)
+            group = GroupCommit.of(getattr(self, db_attr), handler_name, max_events)
             try:
                 # the batch is handled with the dependencies of the worker that leads it
                 return group.add(event, lambda events: handle(self, events))
@@ -156,13 +154,6 @@ def on_events(source_service, event_type, db_attr="db", max_events=GROUP_MAX_EVE
         return ReliableEventHandler.decorator(source_service, event_type)(consume)
 
     return decorate
-
-
-def _group(db, handler_name, max_events):
-    groups = _groups.setdefault(db, {})
-    if handler_name not in groups:
-        groups[handler_name] = GroupCommit(max_events)
-    return groups[handler_name]
 
 
 def _with_retries(service, handler_name, attempt_once):

@@ -12,7 +12,6 @@ cancelled before it was handed over.
 
 import logging
 import random
-import weakref
 from datetime import timedelta
 
 import eventlet
@@ -29,15 +28,12 @@ from services.messaging.models import Delivery
 log = logging.getLogger("townhall.messaging")
 RECORD_ATTEMPTS = 6
 GROUP_MAX_BATCHES = 20
-_groups = weakref.WeakKeyDictionary()   # {database handle: GroupCommit}
 
 
 def record(db, providers, communication, attempts, policy, rng=random):
     """Record one batch's answers, together with those other dispatches of this process
     finish meanwhile."""
-    group = _groups.get(db)
-    if group is None:
-        group = _groups[db] = GroupCommit(GROUP_MAX_BATCHES)
+    group = GroupCommit.of(db, "recording", GROUP_MAX_BATCHES)
     return group.add((communication, attempts),
                      lambda batches: _record_with_retries(db, providers, batches, policy, rng))
 
