@@ -200,3 +200,13 @@ def resolve_page(session, audience, organization_id, today, after, limit):
     contacts = session.execute(contacts_query([r.id for r in rows[:limit]])).all() \
         if rows else []
     return page(rows, contacts, limit)
+
+
+def scope(session, audience, organization_id, today):
+    """{communities (sorted ids), size (distinct residents living there today), timezones
+    (each community's: what quiet hours are counted in)}."""
+    communities = check_named(session, audience, organization_id)
+    size = session.scalar(size_query(audience, organization_id, today))
+    zones = dict(session.execute(select(Community.id, Community.timezone).where(
+        Community.id.in_(communities))).all())
+    return {"communities": communities, "size": size, "timezones": zones}

@@ -4,13 +4,22 @@ points, staff, grants, logins and API keys — and who a caller is."""
 from sqlalchemy import or_, select
 
 from contracts.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
-from servicekit.access import EVERYWHERE, PERMISSIONS, ROLES, Caller, new_id
+from servicekit.access import EVERYWHERE, Caller
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
 from servicekit.providers import Database
 from servicekit.service import TownhallService
-from services.directory import audiences, delegation, identity, keys, logins, policy, views
+from services.directory import (
+    audiences,
+    grants,
+    identity,
+    integration_keys,
+    keys,
+    logins,
+    policy,
+    views,
+)
 from services.directory.demo import create_demo
 from services.directory.groups import Groups
 from services.directory.imports import ResidentImports
@@ -20,18 +29,14 @@ from services.directory.models import (
     Base,
     Community,
     ContactPoint,
-    Grant,
     LoginAccount,
     Office,
     Organization,
     Resident,
-    StaffUser,
     Unit,
 )
 from services.directory.people import People
 from services.directory.places import Places
-
-SCOPE_TYPES = ("organization", "office", "community")
 
 
 class DirectoryService(TownhallService, Places, People, Groups, ResidentImports):
@@ -132,13 +137,7 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
         audience = audiences.parse(recipients)
         organization_id = None if caller.is_system else caller.organization_id
         with self.db.read() as session:
-            communities = audiences.check_named(session, audience, organization_id)
-            size = session.scalar(audiences.size_query(audience, organization_id,
-                                                       utcnow().date()))
-            # what quiet hours are counted in, community by community
-            zones = dict(session.execute(select(Community.id, Community.timezone).where(
-                Community.id.in_(communities))).all())
-        return {"communities": communities, "size": size, "timezones": zones}
+            return audiences.scope(session, audience, organization_id, utcnow().date())
 
     @rpc
     def resolve_audience(self, identity, recipients, after=None, limit=None):
@@ -230,45 +229,20 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
     def grant(self, identity, staff_user_id, name, scope_type, scope_id):
         """Give a staff user a permission or a role at a scope (master users only)."""
         caller = policy.master(identity)
-        if name not in PERMISSIONS and name not in ROLES:
-            raise InvalidRequest(f"must be a permission ({', '.join(PERMISSIONS)}) or a role "
-                                 f"({', '.join(ROLES)})", "name")
-        if scope_type not in SCOPE_TYPES:
-            raise InvalidRequest(f"must be one of {', '.join(SCOPE_TYPES)}", "scope_type")
         with self.db.unit_of_work() as uow:
-            session = uow.session
-            user = _staff_of(session, caller, staff_user_id)
-            _check_scope(session, caller, scope_type, scope_id)
-            existing = session.scalars(select(Grant).where(
-                Grant.staff_user_id == user.id, Grant.name == name,
-                Grant.scope_type == scope_type, Grant.scope_id == scope_id)).first()
-            if existing:
-                return views.grant(existing)
-            row = Grant(id=new_id("grt"), organization_id=caller.organization_id,
-                        staff_user_id=user.id, name=name, scope_type=scope_type,
-                        scope_id=scope_id, granted_by=caller.actor_id)
-            session.add(row)
-            session.flush()
-            _grant_changed(uow, caller, row, "permission_granted")
-        return views.grant(row)
+            return grants.grant(uow, caller, staff_user_id, name, scope_type, scope_id)
 
     @rpc
     def revoke(self, identity, grant_id):
         caller = policy.master(identity)
         with self.db.unit_of_work() as uow:
-            row = policy.owned(uow.session, caller, Grant, grant_id, "grant", "grant_id")
-            _grant_changed(uow, caller, row, "permission_revoked")
-            uow.session.delete(row)
-        return {"revoked": grant_id}
+            return grants.revoke(uow, caller, grant_id)
 
     @rpc
     def list_grants(self, identity, staff_user_id):
         caller = policy.master(identity)
         with self.db.read() as session:
-            user = _staff_of(session, caller, staff_user_id)
-            rows = session.scalars(select(Grant).where(Grant.staff_user_id == user.id)
-                                   .order_by(Grant.granted_at)).all()
-        return {"items": [views.grant(r) for r in rows]}
+            return grants.of_user(session, caller, staff_user_id)
 
     @rpc
     def audit_log(self, identity, cursor=None, limit=None):
@@ -301,7 +275,8 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
             except Unauthenticated:
                 key = None
             if key is None:
-                key = _issue_key(session, org.id, "demo key", spec["api_key_permissions"])
+                key = integration_keys.issue(session, org.id, "demo key",
+                                             spec["api_key_permissions"])
             summary = _summary(session, org)
         return dict(summary, api_key=key)
 
@@ -311,49 +286,20 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
         `permissions` are organization-wide, `grants` [{name, scope_type, scope_id}] for an
         office or a community; the key holds only what its creator holds (delegation)."""
         caller = policy.master(identity)
-        if caller.actor_type == "api_key":
-            raise Forbidden("API keys are created by master users, not by other keys",
-                            "actor_type")
-        wanted = delegation.asked(caller.organization_id, permissions, grants or [])
-        missing = [] if caller.is_system else delegation.lacking(
-            identity.get("scopes") or {}, identity.get("office_scopes") or {}, wanted)
-        if missing:
-            raise Forbidden(f"a key holds only what its creator holds; this caller lacks "
-                            f"{delegation.describe(missing)}", "permissions")
         with self.db.unit_of_work() as uow:
-            for _p, scope_type, scope_id in wanted:
-                _check_scope(uow.session, caller, scope_type, scope_id)
-            scoped = [list(g) for g in wanted if g[1] != "organization"]
-            key = _issue_key(uow.session, caller.organization_id, name, permissions,
-                             scoped, None if caller.is_system else caller.actor_id)
-            row = uow.session.scalars(select(ApiKey).where(
-                ApiKey.prefix == keys.prefix_of(key))).one()
-            logins.audit(uow.session, "api_key_created", "succeeded", actor=caller.actor_id,
-                         organization_id=caller.organization_id, target=row.prefix,
-                         permissions=list(permissions), grants=scoped)
-            return dict(views.api_key(row), api_key=key)
+            return integration_keys.create(uow, caller, identity, name, permissions, grants)
 
     @rpc
     def list_api_keys(self, identity):
         caller = policy.master(identity)
         with self.db.read() as session:
-            rows = session.scalars(select(ApiKey).where(
-                ApiKey.organization_id == caller.organization_id)
-                .order_by(ApiKey.created_at)).all()
-            return {"items": [views.api_key(r) for r in rows]}
+            return integration_keys.of_organization(session, caller)
 
     @rpc
     def revoke_api_key(self, identity, api_key_id):
         caller = policy.master(identity)
         with self.db.unit_of_work() as uow:
-            row = policy.owned(uow.session, caller, ApiKey, api_key_id, "API key", "api_key_id")
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-                logins.audit(uow.session, "api_key_revoked", "succeeded",
-                             actor=caller.actor_id, organization_id=row.organization_id,
-                             target=row.prefix)
-            uow.session.flush()
-            return views.api_key(row)
+            return integration_keys.revoke(uow, caller, api_key_id)
 
 
 def _visible_communities(caller):
@@ -367,49 +313,6 @@ def _contact_points(session, resident_ids):
                 ContactPoint.resident_id.in_(resident_ids)).order_by(ContactPoint.created_at)):
             found.setdefault(cp.resident_id, []).append(cp)
     return found
-
-
-def _staff_of(session, caller, staff_user_id):
-    return policy.owned(session, caller, StaffUser, staff_user_id, "staff user",
-                        "staff_user_id")
-
-
-def _check_scope(session, caller, scope_type, scope_id):
-    model = {"office": Office, "community": Community}.get(scope_type)
-    if model is None:
-        if scope_id != caller.organization_id:
-            raise InvalidRequest("must be the caller's organization id", "scope_id")
-        return
-    policy.owned(session, caller, model, scope_id, scope_type, "scope_id")
-
-
-def _grant_changed(uow, caller, row, event_type):
-    permissions = list(ROLES.get(row.name, (row.name,)))
-    uow.emit(event_type, {"grant_id": row.id, "staff_user_id": row.staff_user_id,
-                          "name": row.name, "permissions": permissions,
-                          "scope_type": row.scope_type, "scope_id": row.scope_id,
-                          "holds_send_sms": _holds(uow.session, row, event_type, "send_sms")},
-             organization_id=row.organization_id)
-    logins.audit(uow.session, event_type, "succeeded", actor=caller.actor_id,
-                 organization_id=row.organization_id, target=row.staff_user_id,
-                 name=row.name, scope_type=row.scope_type, scope_id=row.scope_id)
-
-
-def _holds(session, changed, event_type, permission):
-    """Whether the staff user holds `permission` anywhere once `changed` is granted or gone."""
-    query = select(Grant.name).where(Grant.staff_user_id == changed.staff_user_id)
-    if event_type == "permission_revoked":
-        query = query.where(Grant.id != changed.id)
-    return any(permission in ROLES.get(name, (name,)) for name in session.scalars(query))
-
-
-
-def _issue_key(session, organization_id, name, permissions, grants=(), created_by=None):
-    key, prefix, key_hash = keys.generate()
-    session.add(ApiKey(id=new_id("key"), organization_id=organization_id, name=name,
-                       prefix=prefix, key_hash=key_hash, permissions=list(permissions),
-                       grants=list(grants) or None, created_by=created_by))
-    return key
 
 
 def _summary(session, org):
