@@ -202,3 +202,27 @@ def midday_timezone(now=None):
     if ahead == 0:
         return "Etc/UTC"
     return f"Etc/GMT{'-' if ahead > 0 else '+'}{abs(ahead)}"
+
+
+class LocalHttpServer:
+    """An http.server on a free loopback port, served by a thread of its own (plain threads:
+    it works under eventlet too), for tests that receive webhooks."""
+
+    def __init__(self, handler_class, host="127.0.0.1"):
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.host = host
+        self.server = ThreadingHTTPServer((host, 0), handler_class)
+        self.port = self.server.server_address[1]
+        # a short poll: close() waits for it, after every test
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
+                                       daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://{self.host}:{self.port}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -6,13 +6,14 @@ No __init__.py in this folder on purpose: it would make pytest import it as a pa
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 import pytest
 from twilio.rest import Client
 
 from sandbox.launch import HOST, start_twilio_sandbox
+from servicekit.testing import LocalHttpServer
 
 
 class WebhookReceiver:
@@ -61,20 +62,17 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalHttpServer(Handler, HOST)
+        self.port = self.http.port
 
     def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
+        return self.http.url(path)
 
     def posts_to(self, path: str) -> list[dict]:
         return [r for r in self.received if r["path"] == path]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture

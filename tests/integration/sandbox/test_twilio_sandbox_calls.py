@@ -2,9 +2,8 @@
 life of a call (answered, busy, no-answer, failed, by a machine) told by signed status
 callbacks, the read API and a person pressing keys at a <Gather>."""
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -13,7 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from sandbox.launch import HOST
-from servicekit.testing import wait_until
+from servicekit.testing import LocalHttpServer, wait_until
 
 FROM = "+15550000000"
 TO = "+15551230001"
@@ -62,21 +61,16 @@ class SignedReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        # a short poll: shutdown() waits for it, after every test
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
-        self.thread.start()
+        self.http = LocalHttpServer(Handler, HOST)
 
     def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.server.server_address[1]}{path}"
+        return self.http.url(path)
 
     def to(self, path: str) -> list[dict]:
         return [r for r in self.received if r["path"] == path]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture
