@@ -98,6 +98,9 @@ def _kit_tables(metadata):
     )
 
 
+IDLE_CONNECTIONS = 4
+
+
 def create_db_engine(url, pool_size=10):
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -111,8 +114,11 @@ def create_db_engine(url, pool_size=10):
         # a batch's UPDATEs (the ORM's flush of many rows) in pages of statements per round
         # trip, not one round trip per row; no step reads rowcount of such an executemany
         options["executemany_mode"] = "values_plus_batch"
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         **options)
+    # at most IDLE_CONNECTIONS kept open between bursts (a server's connections are shared
+    # by every process of every service); a burst may still open 2 x pool_size in all
+    kept = min(pool_size, IDLE_CONNECTIONS)
+    return create_engine(url, pool_size=kept, max_overflow=2 * pool_size - kept,
+                         pool_pre_ping=True, **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
