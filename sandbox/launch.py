@@ -44,6 +44,7 @@ class SandboxProcess:
         auth_token: str | None = None,
         api_port: int | None = None,
         secret_key: str | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.port = port
@@ -60,6 +61,7 @@ class SandboxProcess:
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
             ),
+            **(secrets or {}),
         }
         self.process = subprocess.Popen(
             command, stdout=self._output, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT
@@ -127,10 +129,12 @@ class SandboxProcess:
         self.stop()
 
 
-def _flag_value(value: Any) -> str:
+def _flag(name: str, value: Any) -> str:
+    """`--name=value` in one word: argparse takes a separate word that starts with "-" for the
+    next flag, and the sandbox refuses to start."""
     if isinstance(value, list | tuple):
-        return ",".join(value)
-    return "" if value is None else str(value)
+        value = ",".join(value)
+    return f"--{name.replace('_', '-')}={'' if value is None else value}"
 
 
 def start_twilio_sandbox(
@@ -144,11 +148,11 @@ def start_twilio_sandbox(
     port = port or free_port()
     auth_token = auth_token or token_urlsafe(32)
     command = [sys.executable, "-m", "sandbox.twilio", "--host", HOST, "--port", str(port)]
-    command += ["--account-sid", account_sid, "--auth-token", auth_token]
-    for name, value in settings.items():
-        command += [f"--{name.replace('_', '-')}", _flag_value(value)]
+    command += [_flag("account_sid", account_sid)]
+    command += [_flag(name, value) for name, value in settings.items()]
     url = f"http://{HOST}:{port}"
-    return SandboxProcess(command, url, port, f"{url}/_sandbox", account_sid, auth_token)
+    return SandboxProcess(command, url, port, f"{url}/_sandbox", account_sid, auth_token,
+                          secrets={"TWILIO_SANDBOX_AUTH_TOKEN": auth_token})
 
 
 def start_smtp_sandbox(port: int | None = None, api_port: int | None = None) -> SandboxProcess:
@@ -171,8 +175,7 @@ def start_payment_sandbox(
     port = port or free_port()
     secret_key = secret_key or token_urlsafe(32)
     command = [sys.executable, "-m", "sandbox.payments", "--host", HOST, "--port", str(port)]
-    command += ["--secret-key", secret_key]
-    for name, value in settings.items():
-        command += [f"--{name.replace('_', '-')}", _flag_value(value)]
+    command += [_flag(name, value) for name, value in settings.items()]
     url = f"http://{HOST}:{port}"
-    return SandboxProcess(command, url, port, f"{url}/_sandbox", secret_key=secret_key)
+    return SandboxProcess(command, url, port, f"{url}/_sandbox", secret_key=secret_key,
+                          secrets={"PAYMENTS_SANDBOX_SECRET_KEY": secret_key})
