@@ -22,23 +22,38 @@ def page_size(limit):
     return limit
 
 
-def decode_cursor(cursor):
+NOT_OURS = "is not a cursor this API gave out"
+
+
+def decode_cursor(cursor, python_type=str):
+    """The key a cursor stands for, as `python_type`; a cursor we never gave out (one that
+    decodes to nothing, or to a key of another type) is the caller's error, not a query."""
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        key = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        if not key:
+            raise ValueError("empty")
+        return python_type(key)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidRequest("is not a cursor this API gave out", "cursor") from None
+        raise InvalidRequest(NOT_OURS, "cursor") from None
 
 
 def encode_cursor(key):
     return base64.urlsafe_b64encode(str(key).encode()).decode().rstrip("=")
 
 
+def _python_type(column):
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return str
+
+
 def paginate(session, query, key_column, cursor, limit):
     """Run `query` (a select of ORM objects) for one page: (rows, next_cursor)."""
     limit = page_size(limit)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, _python_type(key_column))
     if after is not None:
         query = query.where(key_column > after)
     rows = session.scalars(query.order_by(key_column).limit(limit + 1)).all()

@@ -251,3 +251,14 @@ def test_a_lone_surrogate_in_a_password_is_refused_naming_the_field(system):
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "password"
     assert "surrogate" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/audit-log", "/v1/credits/orders"])
+def test_a_cursor_that_decodes_to_nothing_is_refused_naming_it(system, path):
+    """Found as the master user (seed 20261206): a cursor of characters outside base64
+    decoded to "" and PostgreSQL refused it as the audit log's number: a 500."""
+    master = system.staff("master@maplegrove.example")
+    answer = master.get(f"{system.url}{path}", timeout=30,
+                        params={"cursor": "\x0e\U000e21f6^\u00e1"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "cursor"
