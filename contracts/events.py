@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from contracts.vocabulary import CHANNELS, DELIVERY_STATUSES
+from contracts.vocabulary import (
+    ASSIGNEE_TYPES,
+    CHANNELS,
+    DELIVERY_STATUSES,
+    TICKET_KINDS,
+    TICKET_PRIORITIES,
+    TICKET_STATUSES,
+    VISIBILITIES,
+)
 
 
 class Envelope(Schema):
@@ -347,6 +355,74 @@ class ConsentRequestsMailed(Schema):
     items = fields.List(fields.Nested(ConsentRequestMailing), required=True)
 
 
+class TicketFacts(Schema):
+    """What every ticket event says of its ticket. Nothing here is ever managers-only text:
+    partners and residents' tools may read it."""
+
+    ticket_id = fields.String(required=True)
+    number = fields.String(required=True, metadata={"description": "e.g. WO-1001"})
+    kind = fields.String(required=True, validate=validate.OneOf(TICKET_KINDS))
+    community_id = fields.String(required=True)
+    unit_id = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(TICKET_STATUSES))
+    priority = fields.String(required=True, validate=validate.OneOf(TICKET_PRIORITIES))
+
+
+class TicketCreated(TicketFacts):
+    location = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    category = fields.String(required=True)
+    reporter_type = fields.String(required=True, metadata={"description": "resident or staff"})
+    due_at = fields.String(allow_none=True)
+
+
+class TicketStatusChanged(TicketFacts):
+    previous_status = fields.String(required=True, validate=validate.OneOf(TICKET_STATUSES))
+    changed_by_type = fields.String(required=True,
+                                    metadata={"description": "resident, staff or api_key"})
+    note = fields.String(allow_none=True, metadata={
+        "description": "the move's note when residents may read it; never a managers-only "
+                       "note"})
+
+
+class TicketCommented(TicketFacts):
+    comment_id = fields.String(required=True)
+    visibility = fields.String(required=True, validate=validate.OneOf(VISIBILITIES))
+    author_type = fields.String(required=True, metadata={"description": "resident or staff"})
+    body = fields.String(allow_none=True, metadata={
+        "description": "the comment, when residents may read it; null for a managers-only "
+                       "one (its text never leaves tickets in an event)"})
+
+
+class TicketAssigned(TicketFacts):
+    assignee_type = fields.String(allow_none=True, validate=validate.OneOf(ASSIGNEE_TYPES),
+                                  metadata={"description": "null: unassigned"})
+    assignee_id = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True)
+
+
+class TicketOverdue(TicketFacts):
+    due_at = fields.String(required=True)
+
+
+class TicketNotice(Schema):
+    to = fields.String(required=True, validate=validate.OneOf(["staff", "resident"]))
+    id = fields.String(required=True, metadata={"description": "the staff user or resident"})
+    email = fields.String(allow_none=True, metadata={"description": "staff: where to write"})
+    channels = fields.List(fields.String(validate=validate.OneOf(CHANNELS)), metadata={
+        "description": "resident: the channels to try (their preferences still apply)"})
+    subject = fields.String(required=True)
+    body = fields.String(required=True)
+
+
+class TicketNoticesRequested(Schema):
+    ticket_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    occasion = fields.String(required=True, validate=validate.OneOf(
+        ["created", "resident_commented", "status_changed", "comment_shared"]))
+    notices = fields.List(fields.Nested(TicketNotice), required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -449,6 +525,22 @@ CATALOGUE = {
                   "withdrawal from calls of that category.", internal=True),
         EventType("provider_statuses_received", "gateway", 1, ProviderStatusesReceived,
                   "Signed status callbacks received together (one event per batch).",
+                  internal=True),
+        EventType("ticket_created", "tickets", 1, TicketCreated,
+                  "A work order was reported (by a resident, or by staff)."),
+        EventType("ticket_status_changed", "tickets", 1, TicketStatusChanged,
+                  "A work order moved from one status to another."),
+        EventType("ticket_commented", "tickets", 1, TicketCommented,
+                  "A comment was added to a work order (a managers-only one without its "
+                  "text)."),
+        EventType("ticket_assigned", "tickets", 1, TicketAssigned,
+                  "A work order was assigned to a staff user, a team or a vendor, or "
+                  "unassigned."),
+        EventType("ticket_overdue", "tickets", 1, TicketOverdue,
+                  "An open work order passed its due date (once per ticket and due date)."),
+        EventType("ticket_notices_requested", "tickets", 1, TicketNoticesRequested,
+                  "The emails (and texts) a work order's change owes management and its "
+                  "reporter, written in the community's words, for messaging to send.",
                   internal=True),
     ]
 }

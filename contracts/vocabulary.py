@@ -33,3 +33,25 @@ CHARGED_STATUSES = frozenset({"delivered", "unconfirmed"})
 # a call that reached nobody (Twilio's CallStatus): its status is also its reason, and it is
 # free
 UNREACHED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+# Work orders (services/tickets). A ticket is of one unit or of a community's common area.
+TICKET_KINDS = ("unit", "common_area")
+# Pilera's statuses; services/tickets/moves.py lists the moves between them and who may
+# make each
+TICKET_STATUSES = ("new", "acknowledged", "approved", "in_progress", "in_review", "on_hold",
+                   "completed", "cancelled", "rejected")
+# open: still work to do (the dashboard's and the overdue sweeper's)
+OPEN_TICKET_STATUSES = frozenset({"new", "acknowledged", "approved", "in_progress",
+                                  "in_review", "on_hold"})
+TICKET_PRIORITIES = ("low", "normal", "high", "emergency")
+# who may read a comment, an attachment or a move's note
+VISIBILITIES = ("managers_and_residents", "managers_only")
+ASSIGNEE_TYPES = ("staff", "team", "vendor")
+# an organization's categories until it sets its own
+DEFAULT_TICKET_CATEGORIES = ("plumbing", "electrical", "appliance", "heating_cooling",
+                             "pest_control", "locks_and_keys", "doors_and_windows",
+                             "cleaning", "grounds", "other")
+# hours from creation to the due date, per priority, until an organization sets its own
+DEFAULT_RESPONSE_TARGETS_HOURS = {"emergency": 4, "high": 24, "normal": 72, "low": 168}
+# who may reopen a completed ticket (an organization setting)
+REOPEN_POLICIES = ("nobody", "staff", "staff_and_reporter")

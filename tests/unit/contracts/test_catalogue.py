@@ -11,7 +11,8 @@ def test_the_published_catalogue_matches_the_schemas():
 
 
 # a state reached, named as the credits issue and its partners name it
-STATE_EVENTS = {"wallet_balance_low"}
+# facts named for the state they report (the issue names ticket_overdue so)
+STATE_EVENTS = {"wallet_balance_low", "ticket_overdue"}
 IRREGULAR_PAST = {"went", "sent", "paid", "made", "began"}
 
 
