@@ -19,20 +19,25 @@ ACCEPTED = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg",
 KINDS_IN_WORDS = "a PDF or an image (PNG, JPEG, GIF or WebP)"
 
 
-def check(data, filename=None):
-    """(content type, file name) of an acceptable document, or InvalidRequest."""
+def check(data, filename=None, what="document"):
+    """(content type, file name) of an acceptable document (or, as `what` says, a ticket's
+    attachment), or InvalidRequest."""
     if not data:
         raise InvalidRequest("the file is empty", "file")
     if len(data) > MAX_BYTES:
-        raise InvalidRequest(f"the file is {len(data):,} bytes; a document is at most "
+        raise InvalidRequest(f"the file is {len(data):,} bytes; {_a(what)} is at most "
                              f"{MAX_BYTES:,} bytes (10 MB)", "file")
     kind = filetype.guess(data[:8192])
     found = kind.mime if kind else None
     if found not in ACCEPTED:
-        what = f"its content is {found}" if found else "its content is of no known kind"
-        raise InvalidRequest(f"a document must be {KINDS_IN_WORDS}, decided by its content "
-                             f"whatever its name or declared type; {what}", "file")
+        seen = f"its content is {found}" if found else "its content is of no known kind"
+        raise InvalidRequest(f"{_a(what)} must be {KINDS_IN_WORDS}, decided by its content "
+                             f"whatever its name or declared type; {seen}", "file")
     return found, _name(filename, found)
+
+
+def _a(what):
+    return f"an {what}" if what[0] in "aeiou" else f"a {what}"
 
 
 def _name(filename, content_type):

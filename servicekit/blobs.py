@@ -13,6 +13,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from nameko.extensions import DependencyProvider
+
 from servicekit.config import data_dir
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -67,3 +69,13 @@ class BlobStore:
 def blob_store(config):
     storage = config.get("storage") or {}
     return BlobStore(storage.get("path") or data_dir(config) / "blobs")
+
+
+class Blobs(DependencyProvider):
+    """The shared file store as a nameko dependency (built once, in setup)."""
+
+    def setup(self):
+        self.store = blob_store(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.store

@@ -6,11 +6,12 @@ units through `format_money`. The PDF's built-in Helvetica covers Windows-1252 (
 names, €, curly quotes); any other character is written without its accent or as "?".
 """
 
-import unicodedata
 from datetime import datetime
 
 from fpdf import FPDF
 
+from servicekit.pdf_text import ENCODING
+from servicekit.pdf_text import shown as _text
 from services.credits.orders import (
     Order,
     Party,
@@ -23,12 +24,9 @@ from services.credits.orders import (
 from services.credits.payments import PENDING, SUCCEEDED, PaymentResult
 
 TITLE = "Tax invoice / Receipt"
-ENCODING = "windows-1252"
 TARGET_NAMES = {"community": "Community", "pool": "Organization pool", "user": "User"}
 PAYMENT_NAMES = {"sandbox": "card", "invoice": "invoice payment"}
 LINE_HEIGHT = 5.5
-# letters that have no decomposition into a base letter and an accent
-PLAIN_LETTERS = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i"}
 COLUMNS = (90, 25, 30, 35)  # description, quantity, unit price, amount (mm; page body is 180)
 
 
@@ -141,22 +139,3 @@ def _payment(pdf: FPDF, order: Order, payment: PaymentResult) -> None:
                   "is recorded.")
     pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(0, LINE_HEIGHT, _text(detail), new_x="LMARGIN", new_y="NEXT")
-
-
-def _text(text: str) -> str:
-    """What Helvetica can show: the text itself, else without accents, else "?"."""
-    try:
-        text.encode(ENCODING)
-        return text
-    except UnicodeEncodeError:
-        pass
-    shown = []
-    for char in text:
-        try:
-            char.encode(ENCODING)
-            shown.append(char)
-        except UnicodeEncodeError:
-            bare = PLAIN_LETTERS.get(char) or "".join(
-                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-            shown.append(bare if bare and bare.isascii() else "?")
-    return "".join(shown)

@@ -13,8 +13,9 @@ no I/O. Times are UTC and timezone-aware.
    complete: from being reported to its (latest) completion.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from contracts.errors import InvalidRequest
 from contracts.vocabulary import DEFAULT_RESPONSE_TARGETS_HOURS, OPEN_TICKET_STATUSES
 
 
@@ -35,3 +36,18 @@ def seconds_between(start, end):
     if start is None or end is None:
         return None
     return max(0, int((end - start).total_seconds()))
+
+
+def moment(value, field):
+    """An aware moment from its ISO 8601 text (as dates travel by RPC), in UTC."""
+    if value is None or isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidRequest("must be an ISO 8601 date and time with an offset",
+                                 field) from None
+    if parsed is not None and parsed.tzinfo is None:
+        raise InvalidRequest("must carry a UTC offset (e.g. 2026-12-08T09:00:00-05:00)", field)
+    return parsed and parsed.astimezone(UTC)

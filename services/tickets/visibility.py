@@ -55,6 +55,11 @@ def reads(caller, visibility):
     return visibility != STAFF_ONLY or not caller.is_resident
 
 
+def readable(caller):
+    """The visibilities `caller` reads."""
+    return (SHARED,) if caller.is_resident else (SHARED, STAFF_ONLY)
+
+
 def may_mark(caller, visibility):
     """Residents write only what everyone reads; staff choose."""
     return visibility == SHARED or not caller.is_resident

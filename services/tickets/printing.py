@@ -1,0 +1,122 @@
+"""A work order on paper: its details, the comments and the activity log its reader may
+read — as a PDF (fpdf2, no system fonts needed). Pure: a ticket view and its log entries in
+(already cut to the reader, views.py), bytes out; the same inputs and time give the same
+document."""
+
+from datetime import datetime
+
+from fpdf import FPDF
+
+from servicekit.pdf_text import ENCODING
+from servicekit.pdf_text import shown as _text
+from services.tickets.notifying import STATUS_WORDS
+
+LINE_HEIGHT = 5.5
+LABEL_WIDTH = 45
+ACTION_WORDS = {"created": "reported", "changed": "changed", "moved": "moved",
+                "assigned": "assigned", "commented": "commented",
+                "attachment_added": "attached a file", "due_date_changed": "changed the due "
+                "date", "overdue": "marked overdue"}
+
+
+def render_ticket_pdf(ticket, entries, community_name, printed_at: datetime) -> bytes:
+    if printed_at.tzinfo is None or printed_at.utcoffset() is None:
+        raise ValueError("printed_at: must be timezone-aware")
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = ENCODING
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_creation_date(printed_at)
+    pdf.set_title(f"Work order {ticket['number']}")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(0, 9, _text(f"Work order {ticket['number']}: {ticket['title']}"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.cell(0, LINE_HEIGHT, _text(f"{community_name} - printed "
+                                   f"{printed_at.strftime('%Y-%m-%d %H:%M %Z')}"),
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for label, value in details(ticket):
+        _row(pdf, label, value)
+    _section(pdf, "Description")
+    _paragraph(pdf, ticket.get("description") or "(none)")
+    _section(pdf, "Comments")
+    if not ticket.get("comments"):
+        _paragraph(pdf, "(none)")
+    for comment in ticket.get("comments") or ():
+        author = (comment["author"] or {}).get("name") or comment["author"]["type"]
+        marker = " [managers only]" if comment["visibility"] == "managers_only" else ""
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.multi_cell(0, LINE_HEIGHT, _text(f"{_when(comment['created_at'])} {author}"
+                                             f"{marker}"), new_x="LMARGIN", new_y="NEXT")
+        _paragraph(pdf, comment["body"])
+    _section(pdf, "Activity")
+    for entry in entries:
+        _paragraph(pdf, activity_line(entry))
+    return bytes(pdf.output())
+
+
+def details(ticket):
+    """(label, value) rows of the ticket's facts, as printed and on the printable page."""
+    place = (f"Unit {ticket.get('unit_label') or ticket.get('unit_id')}"
+             if ticket["kind"] == "unit" else f"Common area: {ticket.get('location')}")
+    assignee = ticket.get("assignee")
+    rows = [("Status", STATUS_WORDS[ticket["status"]]), ("Where", place),
+            ("Category", ticket["category"]), ("Priority", ticket["priority"]),
+            ("Reported by", (ticket.get("reporter") or {}).get("name") or "-"),
+            ("Reported", _when(ticket["created_at"])),
+            ("Due", _when(ticket.get("due_at")) + (" (overdue)" if ticket.get("overdue")
+                                                  else "")),
+            ("Assigned to", assignee["name"] if assignee else "nobody yet")]
+    if ticket["kind"] == "unit":
+        rows.append(("Permission to enter", "yes" if ticket.get("permission_to_enter")
+                     else "no"))
+        if ticket.get("entry_notes"):
+            rows.append(("Entry notes", ticket["entry_notes"]))
+        for window in ticket.get("preferred_times") or ():
+            days = ", ".join(window.get("days") or ()) or "any day"
+            rows.append(("Preferred time", f"{days} {window['start']}-{window['end']}"))
+    if ticket.get("completed_at"):
+        rows.append(("Completed", _when(ticket["completed_at"])))
+    return rows
+
+
+def activity_line(entry):
+    who = (entry.get("actor") or {}).get("name") or (entry.get("actor") or {}).get("type")
+    what = ACTION_WORDS.get(entry["action"], entry["action"])
+    details = entry.get("details") or {}
+    if entry["action"] == "moved":
+        what = (f"moved it from {STATUS_WORDS.get(details.get('from'), details.get('from'))} "
+                f"to {STATUS_WORDS.get(details.get('to'), details.get('to'))}")
+    elif entry["action"] == "assigned":
+        to = details.get("to")
+        what = f"assigned it to {to['name']}" if to else "unassigned it"
+    elif entry["action"] == "changed":
+        what = "changed " + ", ".join(sorted(details.get("fields") or {}))
+    line = f"{_when(entry['at'])} {who} {what}"
+    if details.get("note"):
+        line += f": {details['note']}"
+    return line
+
+
+def _when(iso):
+    return iso[:16].replace("T", " ") + " UTC" if iso else "-"
+
+
+def _row(pdf, label, value):
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(LABEL_WIDTH, LINE_HEIGHT, _text(label))
+    pdf.set_font("Helvetica", "", 10)
+    pdf.multi_cell(0, LINE_HEIGHT, _text(str(value)), new_x="LMARGIN", new_y="NEXT")
+
+
+def _section(pdf, heading):
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 7, _text(heading), new_x="LMARGIN", new_y="NEXT")
+
+
+def _paragraph(pdf, text):
+    pdf.set_font("Helvetica", "", 10)
+    pdf.multi_cell(0, LINE_HEIGHT, _text(text), new_x="LMARGIN", new_y="NEXT")
