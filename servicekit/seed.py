@@ -18,7 +18,16 @@ LAST = ["Nguyen", "Smith", "Garcia", "Okafor", "Kowalski", "Haddad", "Tremblay",
         "Rossi", "Dubois", "Kim", "Cohen", "Silva", "Murphy", "Ivanova"]
 KEY_PERMISSIONS = ["send_communications", "send_sms", "view_reports", "manage_credits"]
 CATEGORY = ("General announcements", "opt_in")
-SERVICES = ("directory", "consent", "credits")
+SERVICES = ("directory", "consent", "credits", "tickets")
+# each community's work-order settings (Pilera's "Ticket Work Order Email Message": the text
+# that opens every work order email of the community)
+TICKET_SETTINGS = {
+    "Maple Grove Apartments": {"email_header": (
+        "Maple Grove Apartments maintenance: we answer every work order within one business "
+        "day. For a flood, fire or gas smell call the 24-hour line, 416-555-0100.")},
+    "Birch Court Condos": {"email_header": "Birch Court Condos: thank you for letting us "
+                                           "know."},
+}
 
 
 def _residents(community_index, count, first_units):
@@ -197,6 +206,10 @@ def _seed_organization(rpc, config, spec, previous):
                               f"seed:opening:{community['id']}")
     else:
         _seed_user_credits(rpc, seeder, spec, demo)
+    for community in demo["communities"]:
+        if community["name"] in TICKET_SETTINGS:
+            rpc.tickets.update_community_settings(seeder, community["id"],
+                                                  TICKET_SETTINGS[community["name"]])
     passwords = _passwords(spec)
     for account in demo["accounts"]:
         account["password"] = passwords.get(account["email"])
