@@ -130,6 +130,13 @@ class System:
         messages = requests.get(f"{self.twilio_url}/_sandbox/messages", timeout=10).json()
         return [m for m in messages if to is None or m["to"] == to]
 
+    def emails_to(self, address):
+        """What the SMTP sink received for `address`, oldest first."""
+        api = self.env["TOWNHALL_SANDBOX__SMTP_API_PORT"]
+        answer = requests.get(f"http://127.0.0.1:{api}/messages", timeout=30)
+        answer.raise_for_status()
+        return [m for m in answer.json() if address in m["rcpt_tos"]]
+
     def configure_provider(self, **settings):
         requests.post(f"{self.twilio_url}/_sandbox/config", json=settings,
                       timeout=10).raise_for_status()
