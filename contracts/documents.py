@@ -36,6 +36,20 @@ def check(data, filename=None, what="document"):
     return found, _name(filename, found)
 
 
+GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream")
+
+
+def check_declared(declared, found):
+    """A declared media type must be what the content is (a generic one declares nothing):
+    a client that calls a file what it is not is told so, naming the field."""
+    declared = (declared or "").split(";", 1)[0].strip().lower()
+    if declared == "image/jpg":
+        declared = "image/jpeg"
+    if declared and declared not in GENERIC_TYPES and declared != found:
+        raise InvalidRequest(f"the file is declared as {declared} but its content is "
+                             f"{found}: send it as what it is", "file")
+
+
 def _a(what):
     return f"an {what}" if what[0] in "aeiou" else f"a {what}"
 

@@ -8,8 +8,9 @@ Who may write, the first rule that applies deciding:
    whatever a resident writes is read by managers and residents;
 3. nobody else.
 A file on a comment is read by whoever reads the comment. Attachments are PDFs or images of
-at most 10 MB, checked by their content (contracts.documents), kept in the store shared
-with messaging's documents (servicekit.blobs).
+at most 10 MB, checked by their content (contracts.documents); a declared type the content
+belies (a program sent as image/jpeg, a PNG sent as a PDF) is refused too. They are kept in
+the store shared with messaging's documents (servicekit.blobs).
 Management is told of a resident's comment; the reporter of a comment by staff they may
 read. A managers-only comment never reaches a resident: not in an answer, a list, the log,
 an event or a notice.
@@ -68,13 +69,16 @@ class Comments:
 
     @rpc
     def add_attachment(self, identity, ticket_id, content_base64, filename=None,
-                       comment_id=None, visibility=None):
+                       comment_id=None, visibility=None, declared_type=None):
+        """A file for the ticket (or one of its comments). `declared_type` is the media
+        type the client said it sends: one its content belies is refused."""
         caller = Caller.of(identity)
         try:
             data = base64.b64decode(content_base64 or "", validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest("the file did not arrive whole", "file") from None
         content_type, name = documents.check(data, filename, "attachment")
+        documents.check_declared(declared_type, content_type)
         with self.db.read() as session:
             row = policy.for_reading(session, caller, ticket_id)
             comment = _comment(session, caller, row, comment_id)

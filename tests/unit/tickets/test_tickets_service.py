@@ -401,3 +401,16 @@ def test_settings_are_the_defaults_until_management_sets_them(service):
         service.update_community_settings(MANAGER, "maple", {"notify": {"created": {
             "staff_user_ids": ["usr_ghost"]}}})
     assert raised.value.field == "notify.staff_user_ids"
+
+
+@pytest.mark.parametrize("declared", ["application/pdf", "image/jpeg", "text/plain"])
+def test_an_attachment_declared_as_what_it_is_not_is_refused(service, declared):
+    made = unit_ticket(service)
+    with pytest.raises(InvalidRequest) as raised:
+        service.add_attachment(ADA, made["id"], base64.b64encode(PNG).decode(), "tap.png",
+                               declared_type=declared)
+    assert raised.value.field == "file"
+    assert f"declared as {declared} but its content is image/png" in str(raised.value)
+    for fine in ("image/png", "application/octet-stream", None):
+        assert service.add_attachment(ADA, made["id"], base64.b64encode(PNG).decode(),
+                                      declared_type=fine)["content_type"] == "image/png"
