@@ -20,6 +20,7 @@ from services.directory import (
     policy,
     views,
 )
+from services.directory.community_staff import CommunityStaff
 from services.directory.demo import create_demo
 from services.directory.groups import Groups
 from services.directory.imports import ResidentImports
@@ -39,7 +40,8 @@ from services.directory.people import People
 from services.directory.places import Places
 
 
-class DirectoryService(TownhallService, Places, People, Groups, ResidentImports):
+class DirectoryService(TownhallService, Places, People, Groups, ResidentImports,
+                       CommunityStaff):
     name = "directory"
     db = Database(Base)
 
