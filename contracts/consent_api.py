@@ -44,6 +44,9 @@ class CategoryView(Schema):
     response_team_ids = fields.List(fields.String())
     used_count = fields.Integer(metadata={"description": "communications that used it"})
     archived = fields.Boolean()
+    built_in = fields.Boolean(metadata={
+        "description": "Townhall's own (Work orders): renamed by master users, never deleted, "
+                       "archived or made non-transactional"})
     created_at = fields.String()
     updated_at = fields.String(allow_none=True)
 

@@ -39,6 +39,13 @@ SYSTEM = {"actor_type": "system", "actor_id": "system", "organization_id": None,
           "scopes": {p: EVERYWHERE for p in PERMISSIONS}}
 
 
+def system_of(organization_id, actor_id):
+    """Townhall's own service `actor_id` acting for one organization: every permission
+    there, and nothing of any other organization (see Caller.owns)."""
+    return {"actor_type": "system", "actor_id": actor_id, "organization_id": organization_id,
+            "scopes": {p: EVERYWHERE for p in PERMISSIONS}}
+
+
 @dataclass(frozen=True)
 class Caller:
     actor_type: str            # staff, resident, api_key, system
@@ -62,6 +69,17 @@ class Caller:
     @property
     def is_system(self):
         return self.actor_type == "system"
+
+    @property
+    def confined(self):
+        """Whether the caller acts within one organization: everyone except Townhall's own
+        services acting for none (SYSTEM). A system identity that names an organization
+        is confined to it like any other caller."""
+        return not self.is_system or self.organization_id is not None
+
+    def owns(self, organization_id):
+        """Whether objects of `organization_id` exist for this caller."""
+        return not self.confined or organization_id == self.organization_id
 
     @property
     def is_resident(self):
@@ -112,7 +130,7 @@ class Caller:
 
     def check_owner(self, organization_id, what, object_id):
         """Tenant isolation: another organization's object does not exist for this caller."""
-        if not self.is_system and organization_id != self.organization_id:
+        if not self.owns(organization_id):
             raise NotFound(f"{what} {object_id} does not exist", what)
 
 

@@ -13,6 +13,7 @@ from servicekit.consumers import on_event
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
+from services.consent import work_orders
 from services.consent.models import Category, CategoryChange
 from services.consent.rules import MODES
 
@@ -61,6 +62,7 @@ class Categories:
             if row.archived_at is not None:
                 raise Conflict(f"category {category_id} is archived; restore it first",
                                "category_id")
+            work_orders.check_change(caller, row, fields)
             if "name" in fields and fields["name"].lower() != row.name.lower():
                 _check_name_free(session, row.organization_id, fields["name"])
             diff = {k: [getattr(row, k), v] for k, v in fields.items() if getattr(row, k) != v}
@@ -79,6 +81,8 @@ class Categories:
         caller.require("manage_consent_categories")
         with self.db.unit_of_work() as uow:
             row = owned_category(uow.session, caller, category_id)
+            if archived:
+                work_orders.check_kept(row, "archived")
             if (row.archived_at is not None) != archived:
                 row.archived_at = utcnow() if archived else None
                 row.updated_at = utcnow()
@@ -93,12 +97,19 @@ class Categories:
         caller.require("manage_consent_categories")
         with self.db.unit_of_work() as uow:
             row = owned_category(uow.session, caller, category_id)
+            work_orders.check_kept(row, "deleted")
             if row.used_count:
                 raise Conflict(f"{row.used_count} communication(s) used category "
                                f"{category_id}; archive it instead", "category_id")
             _log(uow.session, row, caller, "deleted", {"name": [row.name, None]})
             uow.session.delete(row)
         return {"deleted": category_id}
+
+    @rpc
+    def work_order_category(self, identity):
+        """The organization's built-in "Work orders" category, as get_category shows it:
+        transactional, made on first use, one per organization (work_orders.py)."""
+        return work_orders.find_or_create(self.db, Caller.of(identity), category_view)
 
     @rpc
     def get_category(self, identity, category_id):
@@ -187,6 +198,7 @@ def category_view(row):
             "transactional": row.transactional, "access_team_ids": list(row.access_team_ids),
             "response_team_ids": list(row.response_team_ids), "used_count": row.used_count,
             "archived": row.archived_at is not None,
+            "built_in": row.system_key is not None,
             "created_at": row.created_at.isoformat(),
             "updated_at": row.updated_at.isoformat() if row.updated_at else None}
 

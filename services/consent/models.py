@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.db import UtcDateTime, make_base, utcnow
@@ -9,11 +9,15 @@ Base = make_base()
 
 
 class Category(Base):
-    """A communication category (Property Vista): what residents consent to."""
+    """A communication category (Property Vista): what residents consent to. Townhall's own
+    (the built-in "Work orders") carry a system key, one of each per organization."""
 
     __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("organization_id", "system_key",
+                                       name="uq_categories_organization_system_key"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str] = mapped_column(String(40), index=True)
+    system_key: Mapped[str | None] = mapped_column(String(40), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20), default="message")  # message, broadcast
     mode: Mapped[str] = mapped_column(String(20))

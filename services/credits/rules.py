@@ -10,6 +10,11 @@ Models (DESIGN.md, seeds 000–002):
   only users with send_sms hold credits; a user who loses it keeps a frozen balance that can
   only be transferred away; never below zero.
 * `pool` (AgentBox system-wide): one organization pool pays for every send; never below zero.
+
+Townhall's own sends for an organization (work-order notices, sent by the system, not by a
+user) are paid like any other: by the community under community wallets, by the pool under
+the shared pool, and — having no user's credits to spend — by the pool (the system /
+unallocated credits) under individual user credits.
 """
 
 from dataclasses import dataclass, field
@@ -37,6 +42,7 @@ class Actor:
     credit_communities: frozenset | str = frozenset()  # manage_credits: community ids or "*"
     team_members: frozenset = frozenset()   # staff ids sharing a team with the caller
     is_staff: bool = True
+    is_system: bool = False                 # Townhall's own service, for the organization
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def payer(model, community_id, actor):
     """Whose wallet pays for a send to a community."""
     if model == "community":
         return owner("community", community_id)
-    if model == "pool":
+    if model == "pool" or actor.is_system:
         return POOL
     if not actor.is_staff:
         raise Refusal("this organization uses individual user credits: a send is paid from "

@@ -557,7 +557,7 @@ def _actor(caller, identity=None):
         is_master=caller.is_system or caller.scopes.get("manage_credits") == EVERYWHERE,
         managed_offices=managed if managed == EVERYWHERE else frozenset(managed),
         credit_communities=credit if credit == EVERYWHERE else frozenset(credit),
-        is_staff=caller.actor_type == "staff")
+        is_staff=caller.actor_type == "staff", is_system=caller.is_system)
 
 
 def _rates(row):

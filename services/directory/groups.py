@@ -60,7 +60,7 @@ class Groups:
         caller = Caller.of(identity)
         policy.staff_only(caller, "groups")
         query = select(Group)
-        if not caller.is_system:
+        if caller.confined:
             query = query.where(Group.organization_id == caller.organization_id)
         visible = caller.communities()
         if visible != EVERYWHERE:

@@ -322,8 +322,7 @@ class ResidentImports:
         caller = Caller.of(identity)
         with self.db.read() as session:
             job = session.get(ResidentImport, import_id)
-            if job is None or (not caller.is_system
-                               and job.organization_id != caller.organization_id):
+            if job is None or not caller.owns(job.organization_id):
                 raise NotFound(f"import {import_id} does not exist", "import_id")
             caller.require("manage_directory", job.community_id)
             return import_view(job)

@@ -443,7 +443,7 @@ def _resident_view(session, row):
 def _point(session, caller, contact_point_id):
     point = session.get(ContactPoint, contact_point_id)
     row = session.get(Resident, point.resident_id) if point else None
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
+    if row is None or not caller.owns(row.organization_id):
         raise NotFound(f"contact point {contact_point_id} does not exist", "contact_point_id")
     policy.may_see_resident(caller, row)
     return point, row

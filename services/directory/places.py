@@ -221,8 +221,7 @@ def _office_communities(session, office_ids):
 def _unit(session, caller, unit_id):
     row = session.get(Unit, unit_id)
     community = session.get(Community, row.community_id) if row else None
-    if community is None or (not caller.is_system
-                             and community.organization_id != caller.organization_id):
+    if community is None or not caller.owns(community.organization_id):
         raise NotFound(f"unit {unit_id} does not exist", "unit_id")
     return row
 

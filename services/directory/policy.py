@@ -34,7 +34,7 @@ def owned(session, caller, model, object_id, what, field):
     """The row of `model` with that id, if it belongs to the caller's organization; otherwise
     NotFound, so another organization's objects do not exist for the caller."""
     row = session.get(model, object_id) if object_id else None
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
+    if row is None or not caller.owns(row.organization_id):
         raise NotFound(f"{what} {object_id} does not exist", field)
     return row
 

@@ -20,6 +20,7 @@ from services.directory import (
     policy,
     views,
 )
+from services.directory.community_staff import CommunityStaff
 from services.directory.demo import create_demo
 from services.directory.groups import Groups
 from services.directory.imports import ResidentImports
@@ -39,7 +40,8 @@ from services.directory.people import People
 from services.directory.places import Places
 
 
-class DirectoryService(TownhallService, Places, People, Groups, ResidentImports):
+class DirectoryService(TownhallService, Places, People, Groups, ResidentImports,
+                       CommunityStaff):
     name = "directory"
     db = Database(Base)
 
@@ -119,8 +121,7 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
         found = []
         for resident_id in resident_ids:
             row = rows.get(resident_id)
-            if row is None or (not caller.is_system
-                               and row.organization_id != caller.organization_id):
+            if row is None or not caller.owns(row.organization_id):
                 raise NotFound(f"resident {resident_id} does not exist", "recipients.residents")
             found.append(views.resident(row, points.get(row.id, [])))
         return found
@@ -135,7 +136,7 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
         caller = Caller.of(identity)
         policy.staff_only(caller, "audiences")
         audience = audiences.parse(recipients)
-        organization_id = None if caller.is_system else caller.organization_id
+        organization_id = caller.organization_id if caller.confined else None
         with self.db.read() as session:
             return audiences.scope(session, audience, organization_id, utcnow().date())
 
@@ -150,7 +151,7 @@ class DirectoryService(TownhallService, Places, People, Groups, ResidentImports)
         audience = audiences.parse(recipients)
         limit = audiences.page_limit(limit)
         after = audiences.check_after(after)
-        organization_id = None if caller.is_system else caller.organization_id
+        organization_id = caller.organization_id if caller.confined else None
         with self.db.read() as session:
             if after is None:
                 audiences.check_named(session, audience, organization_id)

@@ -120,15 +120,15 @@ class ProviderCallback(Base):
 
 class Notice(Base):
     """A message Townhall sends on its own account and charges nobody for: the reply to an
-    SMS keyword (STOP confirmation, HELP text) and consent-request emails. (kind, reference)
-    is unique, so a redelivered event never sends a second one."""
+    SMS keyword (STOP confirmation, HELP text), consent-request emails and work-order emails
+    to staff. (kind, reference) is unique, so a redelivered event never sends a second one."""
 
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("kind", "reference", name="uq_notices_kind_reference"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     organization_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    kind: Mapped[str] = mapped_column(String(30))        # keyword_reply, consent_request
-    reference: Mapped[str] = mapped_column(String(120))  # inbound sid; request:resident
+    kind: Mapped[str] = mapped_column(String(30))        # keyword_reply, consent_request, ticket
+    reference: Mapped[str] = mapped_column(String(120))  # inbound sid; request:resident; event:n
     channel: Mapped[str] = mapped_column(String(10))
     address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -1,4 +1,5 @@
-"""Notices: what Townhall sends on its own account (keyword replies, consent-request emails).
+"""Notices: what Townhall sends on its own account (keyword replies, consent-request emails,
+work-order emails to staff).
 
 Mixed into MessagingService. Notices are free: no consent check (consent itself asked for
 them) and no credits. Each is committed before it is sent and is unique by (kind,
@@ -48,7 +49,7 @@ class Notices:
         pool = eventlet.GreenPool(NOTICE_POOL)
         results = dict(pool.imap(lambda c: send_notice(self.providers, *c), claimed))
         with self.db.unit_of_work() as uow:
-            _record(uow, results)
+            record_outcomes(uow, results)
             notices = uow.session.scalars(select(Notice).where(
                 Notice.kind == "consent_request",
                 Notice.reference.in_(list(references)))).all()
@@ -74,12 +75,13 @@ class Notices:
         pool = eventlet.GreenPool(NOTICE_POOL)
         results = dict(pool.imap(lambda n: send_notice(self.providers, n, True), notices))
         with self.db.unit_of_work() as uow:
-            _record(uow, results)
+            record_outcomes(uow, results)
             _report_mailed(uow, uow.session.scalars(select(Notice).where(
                 Notice.id.in_(taken), Notice.kind == "consent_request")).all())
 
 
-def _record(uow, results):
+def record_outcomes(uow, results):
+    """What became of each notice sent: {notice id: outcome} as send_notice answers it."""
     now = utcnow()
     for notice_id, (status, provider_id, error_code, reason) in results.items():
         uow.session.execute(update(Notice).where(Notice.id == notice_id).values(

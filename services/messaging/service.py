@@ -40,13 +40,14 @@ from services.messaging.dispatch import Providers
 from services.messaging.inbound import Inbound
 from services.messaging.models import Base, Communication
 from services.messaging.notices import Notices
+from services.messaging.ticket_notices import TicketNotices
 
 RELEASE_INTERVAL_SECONDS = 0.25
 SWEEP_INTERVAL_SECONDS = 5
 SCHEDULER_INTERVAL_SECONDS = 1
 
 
-class MessagingService(TownhallService, Inbound, Notices):
+class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
     name = "messaging"
     db = Database(Base)
     providers = Providers()

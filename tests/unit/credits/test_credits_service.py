@@ -8,6 +8,7 @@ from contracts.errors import Forbidden, InvalidRequest, NotFound
 from contracts.events import envelope
 from contracts.footer import text_to_send
 from contracts.pricing import delivery_credits
+from servicekit.access import system_of
 from servicekit.testing import memory_database, outbox_events
 from services.consent import link_rules, tokens
 from services.credits.models import Base, Entry
@@ -168,3 +169,20 @@ def test_a_quote_with_the_unsubscribe_footer_is_what_messaging_holds(credits):
     with pytest.raises(InvalidRequest) as bad:
         credits.quote(ME, body, ["sms"], 1, unsubscribe_footer=True)
     assert bad.value.field == "public_url"
+
+
+@pytest.mark.parametrize("model, wallet", [("community", "community:com_1"),
+                                           ("pool", "pool"), ("user", "pool")])
+def test_townhalls_own_sends_for_an_organization_are_paid_as_any_send_or_by_the_pool(
+        model, wallet):
+    # work-order notices are sent by the organization's system identity, not by a user
+    credits = worker_factory(CreditsService, db=memory_database(Base), config={})
+    credits.open_wallet(ME, ORG, "com_1")            # as community_created opens it
+    credits.change_settings(ME, {"model": model})
+    credits.add_credits(ME, wallet, 5, "opening", "seed-1")
+    tickets = system_of(ORG, "tickets")
+    reserved = credits.reserve(tickets, "com_1", "cmm_1", [{"delivery_id": "d", "amount": 1}],
+                               "reserve:cmm_1")
+    assert reserved["total"] == 1
+    assert credits.payer_wallet(tickets, "com_1")["wallet"] == wallet
+    assert credits.wallet(ME, wallet)["held"] == 1

@@ -110,6 +110,11 @@ def test_who_pays_under_each_model():
     assert payer("user", "c1", REGULAR) == "user:bob"
     with pytest.raises(Refusal, match="not an API key"):
         payer("user", "c1", Actor("key_1", is_staff=False))
+    # Townhall's own sends (work-order notices): as any send, but from the system pool
+    # where only users hold credits
+    tickets = Actor("tickets", is_master=True, is_staff=False, is_system=True)
+    assert [payer(model, "c1", tickets) for model in ("community", "pool", "user")] == [
+        "community:c1", "pool", "pool"]
 
 
 def test_community_wallets_go_negative_unless_the_organization_sets_a_floor():

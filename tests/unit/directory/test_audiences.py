@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 
 from contracts.errors import Forbidden, InvalidRequest, NotFound
-from servicekit.access import SYSTEM
+from servicekit.access import SYSTEM, system_of
 from services.directory import audiences
 
 
@@ -243,6 +243,20 @@ def test_the_system_caller_resolves_any_organizations_audience(oak):
     recipients = {"communities": [oak.community["Elm"], oak.community["Pine Court"]]}
     assert oak.service.audience_scope(SYSTEM, recipients)["size"] == 5
     assert names(oak.service, SYSTEM, recipients) == ["Ivy", "Jon", "Kay", "Lou", "Zed"]
+
+
+def test_a_system_caller_acting_for_one_organization_resolves_only_its_audiences(oak):
+    tickets = system_of(oak.organization_id, "tickets")
+    elm, zed = oak.community["Elm"], oak.resident["Zed"]["id"]
+    assert oak.service.audience_scope(tickets, {"communities": [elm]})["size"] == 4
+    assert names(oak.service, tickets, {"communities": [elm]}) == ["Ivy", "Jon", "Kay", "Lou"]
+    for ask in (oak.service.audience_scope, oak.service.resolve_audience):
+        with pytest.raises(NotFound, match=zed):
+            ask(tickets, {"residents": [zed]})
+    with pytest.raises(NotFound, match=zed):
+        oak.service.get_residents(tickets, [zed])
+    assert oak.service.resolve_audience(tickets, {"residents": [zed]}, after="res_") == {
+        "residents": [], "next": None}
 
 
 def test_residents_may_not_resolve_audiences(oak):

@@ -1,7 +1,15 @@
 import pytest
 
 from contracts.errors import Forbidden, NotFound, Unauthenticated
-from servicekit.access import EVERYWHERE, PERMISSIONS, ROLES, Caller, expand_scopes
+from servicekit.access import (
+    EVERYWHERE,
+    PERMISSIONS,
+    ROLES,
+    SYSTEM,
+    Caller,
+    expand_scopes,
+    system_of,
+)
 
 
 def staff(scopes, org="org_1"):
@@ -51,3 +59,19 @@ def test_an_identity_is_required_and_legacy_permission_lists_are_organization_wi
     key = Caller.of({"actor_type": "api_key", "actor_id": "key_1", "organization_id": "o",
                      "permissions": ["send_sms"]})
     assert key.may("send_sms", "any-community") and not key.may("view_reports")
+
+
+def test_a_system_identity_that_names_an_organization_is_confined_to_it():
+    tickets = Caller.of(system_of("org_1", "tickets"))
+    assert tickets.is_system and tickets.confined and tickets.organization_id == "org_1"
+    assert tickets.may("send_sms", "any-community of org_1")
+    tickets.check_owner("org_1", "community", "c1")
+    with pytest.raises(NotFound):
+        tickets.check_owner("org_2", "community", "c9")
+    # written out by hand, with the "*" shorthand, it is the same caller
+    assert Caller.of({"actor_type": "system", "actor_id": "tickets",
+                      "organization_id": "org_1", "scopes": {"*": "*"}}) == tickets
+    # Townhall's own services acting for no organization see every one
+    everywhere = Caller.of(SYSTEM)
+    assert not everywhere.confined and everywhere.owns("org_2")
+    everywhere.check_owner("org_2", "community", "c9")
