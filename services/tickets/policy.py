@@ -13,7 +13,7 @@ def place(row):
 
 def for_reading(session, caller, ticket_id, lock=False):
     row = session.get(Ticket, ticket_id, with_for_update=lock) if ticket_id else None
-    if row is None or (not caller.is_system and row.organization_id != caller.organization_id):
+    if row is None or not caller.owns(row.organization_id):
         raise NotFound(f"ticket {ticket_id} does not exist", "ticket_id")
     if not visibility.sees(caller, place(row)):
         if caller.is_resident:

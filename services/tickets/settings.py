@@ -11,7 +11,7 @@ each answers its defaults.
 
 from contracts.errors import Forbidden, InvalidRequest
 from contracts.vocabulary import DEFAULT_TICKET_CATEGORIES
-from servicekit.access import EVERYWHERE, Caller
+from servicekit.access import EVERYWHERE, Caller, system_of
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from services.tickets import due_dates, notifying
@@ -121,9 +121,8 @@ def _check_named_staff(directory, caller, community_id, notify):
 
 
 def system_identity(organization_id):
-    """tickets acting on its own account for an organization (finding whom to notify)."""
-    return {"actor_type": "system", "actor_id": "tickets", "organization_id": organization_id,
-            "permissions": ["*"]}
+    """tickets acting on its own account for one organization (finding whom to notify)."""
+    return system_of(organization_id, "tickets")
 
 
 def organization_view(organization_id, row):
