@@ -175,6 +175,13 @@ class WalletStateChanged(Schema):
     threshold = fields.Integer(metadata={"description": "wallet_balance_low: the threshold"})
 
 
+class SentBy(Schema):
+    type = fields.String(required=True, metadata={"description": "staff or api_key"})
+    id = fields.String(required=True, metadata={"description": "the staff user or API key"})
+    name = fields.String(allow_none=True, metadata={
+        "description": "the staff user's or the API key's name when it was sent"})
+
+
 class CommunicationAccepted(Schema):
     communication_id = fields.String(required=True)
     community_id = fields.String(required=True)
@@ -187,7 +194,11 @@ class CommunicationAccepted(Schema):
         "description": "every community the audience touches (community_id is the first)"})
     emergency = fields.Boolean(metadata={"description": "sent past quiet hours, first"})
     emergency_reason = fields.String(allow_none=True, metadata={
-        "description": "why it could not wait (the sender is the communication's)"})
+        "description": "why it could not wait (with emergency)"})
+    sent_by = fields.Nested(SentBy, metadata={"description": "who sent it"})
+    accepted_at = fields.String(metadata={
+        "description": "ISO 8601, UTC: when the request was accepted (a scheduled send: "
+                       "when it was scheduled, not when it went)"})
 
 
 class CommunicationScheduled(CommunicationAccepted):

@@ -745,7 +745,8 @@ def night_timezone():
     return "Etc/UTC" if ahead == 0 else f"Etc/GMT{'-' if ahead > 0 else '+'}{abs(ahead)}"
 
 
-EMERGENCY = dict(IDENTITY, permissions=[*IDENTITY["permissions"], "send_emergency"])
+EMERGENCY = dict(IDENTITY, permissions=[*IDENTITY["permissions"], "send_emergency"],
+                 name="Front desk integration")
 
 
 def test_a_text_inside_quiet_hours_waits_queued_until_the_window_opens():
@@ -787,7 +788,12 @@ def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
     view = service.get(EMERGENCY, answer["id"])
     assert (view["emergency"], view["emergency_reason"]) == (True, "Gas leak: leave now")
     (accepted,) = events(service, "communication_accepted")
-    assert accepted["data"]["emergency"] is True
+    # what the emergency report is built from: who, why, when
+    assert (accepted["data"]["emergency"], accepted["data"]["emergency_reason"]) == (
+        True, "Gas leak: leave now")
+    assert accepted["data"]["sent_by"] == {"type": "api_key", "id": "key_1",
+                                           "name": "Front desk integration"}
+    assert accepted["data"]["accepted_at"] == view["accepted_at"]
     listed = service.list_communications(EMERGENCY, emergency=True)["items"]
     assert [c["id"] for c in listed] == [answer["id"]]
 
