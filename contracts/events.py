@@ -248,6 +248,18 @@ class DeliveryChange(Schema):
     error_code = fields.String(allow_none=True)
     credits = fields.Integer(required=True, metadata={"description": "credits priced for it"})
     hold_id = fields.String(allow_none=True)
+    duration_seconds = fields.Integer(allow_none=True, metadata={
+        "description": "a call's length in seconds (Twilio's CallDuration; 0 when nobody "
+                       "answered) when the change came with it, on its final status; null "
+                       "for texts, emails and every other change"})
+    credits_charged = fields.Integer(allow_none=True, metadata={
+        "description": "on a final status, what it is charged: a delivered or unconfirmed "
+                       "text its credits, an answered call its started minutes, an email 0, "
+                       "and 0 for every end that is not charged (failed, undelivered, "
+                       "suppressed, cancelled; a busy or unanswered call); null while it is "
+                       "in flight. credits settles the delivery's hold for exactly this "
+                       "(credits_settled), or releases it for 0 (credits_released), unless "
+                       "the hold had expired by then (released, reason expired)"})
 
 
 class DeliveriesUpdated(Schema):
