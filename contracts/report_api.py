@@ -1,8 +1,16 @@
 """HTTP schemas of the reports built from events: the report of emergency sends."""
 
+from datetime import UTC, datetime
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from contracts.vocabulary import DELIVERY_STATUSES
+
+# a moment a day inside Python's years 1-9999 whatever its offset, so it still is one in UTC
+# (0001-01-01T00:00:00+05:00 is not, and the database could not be asked with it)
+WITHIN_YEARS = validate.Range(min=datetime(1, 1, 2, tzinfo=UTC),
+                              max=datetime(9999, 12, 30, tzinfo=UTC),
+                              error="must be between 0001-01-02 and 9999-12-30 (UTC)")
 
 
 class EmergencySendQuery(Schema):
@@ -11,9 +19,9 @@ class EmergencySendQuery(Schema):
 
     community_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
         "description": "only the sends that reached this community"})
-    created_after = fields.AwareDateTime(metadata={
+    created_after = fields.AwareDateTime(validate=WITHIN_YEARS, metadata={
         "description": "ISO 8601 with an offset: accepted at or after"})
-    created_before = fields.AwareDateTime(metadata={
+    created_before = fields.AwareDateTime(validate=WITHIN_YEARS, metadata={
         "description": "ISO 8601 with an offset: accepted before"})
     cursor = fields.String(validate=validate.Length(max=500),
                            metadata={"description": "the `next` of the page before"})

@@ -124,6 +124,8 @@ def test_the_report_is_narrowed_by_time_and_refuses_what_it_cannot_read(system, 
     assert listed(senior, system, community_id=emergency["community_id"],
                   created_after=(datetime.now(UTC) + timedelta(minutes=1)).isoformat()) == {}
     for params, field in ((dict(created_after="2026-12-08T09:00:00"), "created_after"),
+                          (dict(created_before="0001-01-01T00:00:00+05:00"),
+                           "created_before"),
                           (dict(cursor="bm90IGEgY3Vyc29y"), "cursor"),
                           (dict(format="pdf"), "format"), (dict(limit="0"), "limit")):
         answer = report(senior, system, **params)
