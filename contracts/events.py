@@ -176,7 +176,8 @@ class WalletStateChanged(Schema):
 
 
 class SentBy(Schema):
-    type = fields.String(required=True, metadata={"description": "staff or api_key"})
+    type = fields.String(required=True, metadata={
+        "description": "staff or api_key; system for Townhall's own sends"})
     id = fields.String(required=True, metadata={"description": "the staff user or API key"})
     name = fields.String(allow_none=True, metadata={
         "description": "the staff user's or the API key's name when it was sent"})
