@@ -175,6 +175,14 @@ class WalletStateChanged(Schema):
     threshold = fields.Integer(metadata={"description": "wallet_balance_low: the threshold"})
 
 
+class SentBy(Schema):
+    type = fields.String(required=True, metadata={
+        "description": "staff or api_key; system for Townhall's own sends"})
+    id = fields.String(required=True, metadata={"description": "the staff user or API key"})
+    name = fields.String(allow_none=True, metadata={
+        "description": "the staff user's or the API key's name when it was sent"})
+
+
 class CommunicationAccepted(Schema):
     communication_id = fields.String(required=True)
     community_id = fields.String(required=True)
@@ -187,7 +195,11 @@ class CommunicationAccepted(Schema):
         "description": "every community the audience touches (community_id is the first)"})
     emergency = fields.Boolean(metadata={"description": "sent past quiet hours, first"})
     emergency_reason = fields.String(allow_none=True, metadata={
-        "description": "why it could not wait (the sender is the communication's)"})
+        "description": "why it could not wait (with emergency)"})
+    sent_by = fields.Nested(SentBy, metadata={"description": "who sent it"})
+    accepted_at = fields.String(metadata={
+        "description": "ISO 8601, UTC: when the request was accepted (a scheduled send: "
+                       "when it was scheduled, not when it went)"})
 
 
 class CommunicationScheduled(CommunicationAccepted):
@@ -237,6 +249,18 @@ class DeliveryChange(Schema):
     error_code = fields.String(allow_none=True)
     credits = fields.Integer(required=True, metadata={"description": "credits priced for it"})
     hold_id = fields.String(allow_none=True)
+    duration_seconds = fields.Integer(allow_none=True, metadata={
+        "description": "a call's length in seconds (Twilio's CallDuration; 0 when nobody "
+                       "answered) when the change came with it, on its final status; null "
+                       "for texts, emails and every other change"})
+    credits_charged = fields.Integer(allow_none=True, metadata={
+        "description": "on a final status, what it is charged: a delivered or unconfirmed "
+                       "text its credits, an answered call its started minutes, an email 0, "
+                       "and 0 for every end that is not charged (failed, undelivered, "
+                       "suppressed, cancelled; a busy or unanswered call); null while it is "
+                       "in flight. credits settles the delivery's hold for exactly this "
+                       "(credits_settled), or releases it for 0 (credits_released), unless "
+                       "the hold had expired by then (released, reason expired)"})
 
 
 class DeliveriesUpdated(Schema):

@@ -32,6 +32,7 @@ from gateway.people_routes import PeopleRoutes
 from gateway.places_routes import PlacesRoutes
 from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
+from gateway.report_routes import ReportRoutes
 from gateway.status_batches import StatusBatches
 from gateway.unsubscribe_pages import UnsubscribePages
 from gateway.webhooks import verify_twilio
@@ -55,7 +56,7 @@ INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body
 class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
                      PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
                      PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
-                     UnsubscribePages, CallWebhooks, DocumentRoutes):
+                     UnsubscribePages, CallWebhooks, DocumentRoutes, ReportRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()

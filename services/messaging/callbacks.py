@@ -35,14 +35,15 @@ def apply_statuses(uow, statuses, providers):
     if not deliveries:
         return {}
     previous = {d.id: d.status for d in deliveries}
-    apply_waiting(session, deliveries)
+    durations = apply_waiting(session, deliveries)
     moved = [d for d in deliveries if d.status != previous[d.id]]
     by_communication = {}
     for d in moved:
         by_communication.setdefault(d.communication_id, []).append(d)
     for communication_id, group in by_communication.items():
         communication = session.get(Communication, communication_id)
-        changes.emit(uow, communication, [changes.change(d, previous[d.id]) for d in group])
+        changes.emit(uow, communication, [changes.change(d, previous[d.id], durations.get(d.id))
+                                          for d in group])
         for d in group:
             report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
     return by_communication
@@ -54,10 +55,12 @@ def provider_keys(provider_ids):
 
 def apply_waiting(session, deliveries):
     """Move each delivery to the furthest status recorded for its provider id, if that is a
-    step forward."""
+    step forward. Answers {delivery id: seconds} of the calls moved by a status that came
+    with their duration, for the change to carry."""
     ids = [d.provider_id for d in deliveries if d.provider_id]
+    durations = {}
     if not ids:
-        return
+        return durations
     best = {}
     for callback in session.execute(select(
             ProviderCallback.provider_id, ProviderCallback.status, ProviderCallback.error_code,
@@ -71,6 +74,9 @@ def apply_waiting(session, deliveries):
         if callback is not None and lifecycle.advances(d.status, callback.status):
             changes.move(d, callback.status, error_code=callback.error_code,
                          credits=_call_charge(d, callback))
+            if callback.duration_seconds is not None:
+                durations[d.id] = callback.duration_seconds
+    return durations
 
 
 def _call_charge(delivery, callback):

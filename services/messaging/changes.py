@@ -4,7 +4,7 @@ every delivery has ended is finished exactly once."""
 
 from sqlalchemy import exists, func, select, update
 
-from contracts.vocabulary import TERMINAL_STATUSES
+from contracts.vocabulary import CHARGED_STATUSES, TERMINAL_STATUSES
 from servicekit.db import utcnow
 from services.messaging import lifecycle
 from services.messaging.models import Communication, Delivery
@@ -23,12 +23,23 @@ def move(delivery, status, reason=None, error_code=None, credits=None, hold_id=N
         delivery.hold_id = hold_id
 
 
-def change(delivery, previous):
+def change(delivery, previous, duration_seconds=None):
+    """A delivery's move as `deliveries_updated` tells it; `duration_seconds`: a call's
+    CallDuration, when the status it moved to came with one."""
     return {"delivery_id": delivery.id, "resident_id": delivery.resident_id,
             "channel": delivery.channel, "status": delivery.status,
             "previous_status": previous, "reason": delivery.reason,
             "error_code": delivery.error_code, "credits": delivery.credits,
-            "hold_id": delivery.hold_id, "community_id": delivery.community_id}
+            "hold_id": delivery.hold_id, "community_id": delivery.community_id,
+            "duration_seconds": duration_seconds, "credits_charged": charged(delivery)}
+
+
+def charged(delivery):
+    """What a delivery that ended is charged (the credits its hold is settled for: a call's
+    are its real duration by then), 0 for an end that is not charged; None in flight."""
+    if delivery.status in CHARGED_STATUSES:
+        return delivery.credits
+    return 0 if delivery.status in TERMINAL_STATUSES else None
 
 
 def emit(uow, communication, changes):

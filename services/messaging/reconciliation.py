@@ -152,12 +152,12 @@ def join_late_callbacks(db, providers):
                 ProviderCallback.status.not_in(("sending", "sent")))))
             .order_by(Delivery.id).limit(SWEEP_BATCH).with_for_update()).all()
         previous = {d.id: d.status for d in waiting}
-        apply_waiting(session, waiting)
+        durations = apply_waiting(session, waiting)
         made = {}
         for d in waiting:
             if d.status != previous[d.id]:
-                made.setdefault(d.communication_id, []).append(changes.change(d,
-                                                                          previous[d.id]))
+                made.setdefault(d.communication_id, []).append(
+                    changes.change(d, previous[d.id], durations.get(d.id)))
         for communication_id, items in made.items():
             changes.emit(uow, session.get(Communication, communication_id), items)
     return sum(len(i) for i in made.values())

@@ -73,13 +73,13 @@ def _record(db, providers, batches, policy, rng):
             recorded.append(d)
             _apply(d, a, policy, now, rng)
         # callbacks that came before their send was recorded: one look for them all
-        apply_waiting(session, recorded)
+        durations = apply_waiting(session, recorded)
         made = {}
         for d in recorded:
             communication = communications[d.id]
             if d.status != previous[d.id]:
                 made.setdefault(communication.id, (communication, []))[1].append(
-                    changes.change(d, previous[d.id]))
+                    changes.change(d, previous[d.id], durations.get(d.id)))
             report_opt_out(uow, d, previous[d.id], providers, communication.organization_id)
         for communication, items in made.values():
             changes.emit(uow, communication, items)

@@ -52,7 +52,16 @@ def accepted_event(communication):
             "category_id": communication.category_id,
             "recipient_count": (communication.audience_size or 0) * len(communication.channels),
             "emergency": bool(communication.emergency),
-            "emergency_reason": communication.emergency_reason}
+            "emergency_reason": communication.emergency_reason,
+            "sent_by": sender(communication),
+            "accepted_at": communication.created_at.isoformat()}
+
+
+def sender(communication):
+    """Who sent it, as the identity it was sent with named them then."""
+    identity = communication.identity or {}
+    return {"type": identity.get("actor_type"), "id": communication.created_by,
+            "name": identity.get("name")}
 
 
 def reschedule(db, caller, communication_id, send_at, load):

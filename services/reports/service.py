@@ -1,4 +1,5 @@
-"""reports: delivery statistics per community, built only from messaging's events."""
+"""reports: delivery statistics per community and the report of emergency sends, built only
+from messaging's events."""
 
 from sqlalchemy import func, select, update
 
@@ -9,6 +10,7 @@ from servicekit.db import insert_missing, utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database
 from servicekit.service import TownhallService
+from services.reports import emergencies
 from services.reports.models import Base, DeliveryState
 
 
@@ -63,3 +65,22 @@ class ReportsService(TownhallService):
                 .group_by(DeliveryState.status)).all()
         counts = {status: n for status, n in rows}
         return {"community_id": community_id, "counts": counts, "total": sum(counts.values())}
+
+    @on_events("messaging", "communication_accepted")
+    def record_emergency_sends(self, events, uow):
+        """The emergency sends among the accepted ones: who, why, when, where."""
+        emergencies.record_accepted(uow.session, events)
+
+    @on_events("messaging", "communication_finished")
+    def record_finished_communications(self, events, uow):
+        """When each communication ended, and how (completed or cancelled)."""
+        emergencies.record_finished(uow.session, events)
+
+    @rpc
+    def emergency_sends(self, identity, community_id=None, created_after=None,
+                        created_before=None, cursor=None, limit=None):
+        """A page of the emergency sends the caller may read, newest first."""
+        with self.db.read() as session:
+            return emergencies.page(session, Caller.of(identity), community_id=community_id,
+                                    created_after=created_after, created_before=created_before,
+                                    cursor=cursor, limit=limit)

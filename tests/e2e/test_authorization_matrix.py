@@ -56,6 +56,12 @@ MATRIX = {
     ("get", "/v1/reports/deliveries"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
+    # view_reports or send_emergency for Maple Grove: the manager (view_reports there), the
+    # demo key (view_reports) and the master user; residents of it see its page but hold
+    # neither; another organization's staff do not find the community
+    ("get", "/v1/reports/emergency-sends"): dict(
+        anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=A,
+        staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=A, master=A),
     ("get", "/v1/staff/{staff_user_id}/grants"): dict(
         anonymous=U, resident_of_unit=F, resident_other_unit=F, manager_with=F,
         staff_without=F, staff_nothing=F, other_org=N, key_without=F, key_with=F, master=A),
@@ -547,7 +553,7 @@ def call(system, world, caller, verb, path):
         ids.update(more)
     if (verb, path) in BODIES:
         body = BODIES[(verb, path)](ids, caller)
-    if path == "/v1/reports/deliveries":
+    if path in ("/v1/reports/deliveries", "/v1/reports/emergency-sends"):
         params = {"community_id": world["community_id"]}
     if path.startswith("/v1/credits/wallets/{wallet}"):
         ids["wallet"] = f"community:{world['community_id']}"

@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 import requests
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
 from twilio.request_validator import RequestValidator
 
 from servicekit.testing import wait_until
@@ -58,7 +60,40 @@ def deliveries(system, communication_id):
     return answer.json()["items"]
 
 
-def test_a_voice_announcement_is_charged_by_the_minutes_answered(system, town):
+class Partner:
+    """A partner's own queue bound to messaging's deliveries_updated, as docs/events.md says."""
+
+    def __init__(self, system):
+        self.connection = Connection(system.env["TOWNHALL_AMQP_URI"])
+        self.queue = Queue(f"e2e-partner-{uuid.uuid4().hex[:8]}", routing_key="deliveries_updated",
+                           exchange=get_event_exchange("messaging", {}), exclusive=True,
+                           auto_delete=True)(self.connection.channel())
+        self.queue.declare()
+        self.ended = {}
+
+    def final_items(self, communication_id, count):
+        """Each delivery's final item, once `count` deliveries have ended."""
+        message = self.queue.get(no_ack=True)
+        while message is not None:
+            data = message.payload["data"]
+            if data["communication_id"] == communication_id:
+                for item in data["items"]:
+                    if item["status"] in ("delivered", "undelivered", "failed"):
+                        self.ended[item["delivery_id"]] = item
+            message = self.queue.get(no_ack=True)
+        return self.ended if len(self.ended) >= count else None
+
+
+@pytest.fixture
+def partner(system):
+    partner = Partner(system)
+    try:
+        yield partner
+    finally:
+        partner.connection.close()
+
+
+def test_a_voice_announcement_is_charged_by_the_minutes_answered(system, town, partner):
     system.configure_provider(seed=11, call_busy_rate=0.3, call_no_answer_rate=0.3,
                               call_min_seconds=30, call_max_seconds=150)
     try:
@@ -76,6 +111,8 @@ def test_a_voice_announcement_is_charged_by_the_minutes_answered(system, town):
                                   call_min_seconds=20, call_max_seconds=90)
     made = {d["address"]: d for d in deliveries(system, communication_id)}
     assert len(made) == 8
+    # what a partner bound to deliveries_updated learns of each call's end
+    told = wait_until(lambda: partner.final_items(communication_id, 8), timeout=30)
     outcomes, charged = {}, 0
     for resident in town["residents"].values():
         phone = next(c["value"] for c in resident["contact_points"] if c["kind"] == "phone")
@@ -87,13 +124,19 @@ def test_a_voice_announcement_is_charged_by_the_minutes_answered(system, town):
         assert 'loop="2"' in call["twiml"] and BODY in call["twiml"]
         assert 'language="en-US"' in call["twiml"] and "<Gather" in call["twiml"]
         assert call["parameters"]["TimeLimit"] == "300"
+        item = told[delivery["id"]]
+        assert (item["status"], item["error_code"]) == (delivery["status"],
+                                                        delivery["error_code"])
+        assert item["duration_seconds"] == int(call["duration"])
         if call["status"] == "completed":
             assert delivery["status"] == "delivered"
             assert delivery["credits"] == math.ceil(int(call["duration"]) / 60)
+            assert item["credits_charged"] == delivery["credits"]
             charged += delivery["credits"]
         else:
             assert delivery["status"] == "undelivered"
             assert delivery["error_code"] == call["status"]
+            assert (item["duration_seconds"], item["credits_charged"]) == (0, 0)
     # the seeded draw gives each kind of call at least once
     assert set(outcomes) == {"completed", "busy", "no-answer"}, outcomes
     assert view["credits"]["charged"] == charged

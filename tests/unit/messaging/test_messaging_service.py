@@ -651,7 +651,7 @@ def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
     answered, busy, unanswered = (d.provider_id for d in calls)
     call_status(service, answered, "in-progress")
     call_status(service, answered, "completed", 61)
-    call_status(service, busy, "busy")
+    call_status(service, busy, "busy", 0)
     call_status(service, unanswered, "no-answer")
     ended = {d.provider_id: (d.status, d.credits, d.error_code) for d in deliveries(service)}
     assert ended == {answered: ("delivered", 2, None),
@@ -662,6 +662,41 @@ def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
              if i["status"] in ("delivered", "undelivered")]
     assert sorted((i["status"], i["credits"]) for i in items) == \
         [("delivered", 2), ("undelivered", held), ("undelivered", held)]
+    # what partners read of each call's outcome: its length when Twilio said, and its charge
+    outcome = {i["delivery_id"]: (i["status"], i["error_code"], i["duration_seconds"],
+                                  i["credits_charged"]) for i in items}
+    ids = {d.provider_id: d.id for d in calls}
+    assert outcome == {ids[answered]: ("delivered", None, 61, 2),
+                       ids[busy]: ("undelivered", "busy", 0, 0),
+                       ids[unanswered]: ("undelivered", "no-answer", None, 0)}
+    in_flight = [i for e in events(service, "deliveries_updated") for i in e["data"]["items"]
+                 if i["status"] in ("queued", "sent")]
+    assert in_flight and {(i["duration_seconds"], i["credits_charged"])
+                          for i in in_flight} == {(None, None)}
+
+
+def test_a_call_that_ends_before_its_send_is_recorded_still_carries_its_duration(service):
+    service.create(IDENTITY, request(channels=["voice"]))
+    done = set()
+    run(service, "communication_accepted", service.resolve_first_page, done)
+    run(service, "deliveries_created", service.prepare, done)
+    call_status(service, "CA1", "completed", 125)      # the fake's first call
+    run(service, "deliveries_queued", dispatcher(service), done)
+    (d,) = deliveries(service)
+    assert (d.status, d.credits) == ("delivered", 3)
+    (item,) = [i for e in events(service, "deliveries_updated") for i in e["data"]["items"]
+               if i["status"] == "delivered"]
+    assert (item["duration_seconds"], item["credits_charged"]) == (125, 3)
+
+
+def test_a_texts_outcome_carries_its_charge_and_no_duration():
+    service = make([resident(1), resident(2)], answers=("sid", RuntimeError("boom")))
+    service.create(IDENTITY, request())
+    pipeline(service, callbacks=["delivered"])
+    ended = {i["status"]: (i["duration_seconds"], i["credits_charged"])
+             for e in events(service, "deliveries_updated") for i in e["data"]["items"]
+             if i["status"] in ("delivered", "failed")}
+    assert ended == {"delivered": (None, 1), "failed": (None, 0)}
 
 
 def test_calls_wait_for_the_accounts_call_rate_without_a_worker_sleeping():
@@ -745,7 +780,8 @@ def night_timezone():
     return "Etc/UTC" if ahead == 0 else f"Etc/GMT{'-' if ahead > 0 else '+'}{abs(ahead)}"
 
 
-EMERGENCY = dict(IDENTITY, permissions=[*IDENTITY["permissions"], "send_emergency"])
+EMERGENCY = dict(IDENTITY, permissions=[*IDENTITY["permissions"], "send_emergency"],
+                 name="Front desk integration")
 
 
 def test_a_text_inside_quiet_hours_waits_queued_until_the_window_opens():
@@ -787,7 +823,12 @@ def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
     view = service.get(EMERGENCY, answer["id"])
     assert (view["emergency"], view["emergency_reason"]) == (True, "Gas leak: leave now")
     (accepted,) = events(service, "communication_accepted")
-    assert accepted["data"]["emergency"] is True
+    # what the emergency report is built from: who, why, when
+    assert (accepted["data"]["emergency"], accepted["data"]["emergency_reason"]) == (
+        True, "Gas leak: leave now")
+    assert accepted["data"]["sent_by"] == {"type": "api_key", "id": "key_1",
+                                           "name": "Front desk integration"}
+    assert accepted["data"]["accepted_at"] == view["accepted_at"]
     listed = service.list_communications(EMERGENCY, emergency=True)["items"]
     assert [c["id"] for c in listed] == [answer["id"]]
 
