@@ -6,6 +6,7 @@ channels `sms`, `email` and `voice`."""
 from marshmallow import RAISE, Schema, fields, validate
 
 from contracts import credits_api
+from contracts.moments import WITHIN_YEARS
 from contracts.text import SingleLine
 from contracts.vocabulary import COMMUNICATION_STATUSES, DELIVERY_STATUSES
 
@@ -214,8 +215,10 @@ class CommunicationListQuery(Schema):
     status = fields.String(validate=validate.OneOf(COMMUNICATION_STATUSES))
     category_id = fields.String(validate=validate.Length(min=1, max=64))
     emergency = fields.Boolean(metadata={"description": "true: the emergency sends only"})
-    created_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
-    created_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
+    created_after = fields.AwareDateTime(validate=WITHIN_YEARS,
+                                         metadata={"description": "ISO 8601 with an offset"})
+    created_before = fields.AwareDateTime(validate=WITHIN_YEARS,
+                                         metadata={"description": "ISO 8601 with an offset"})
     cursor = _cursor()
     limit = fields.Integer(validate=validate.Range(min=1, max=200))
 

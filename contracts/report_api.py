@@ -1,16 +1,9 @@
 """HTTP schemas of the reports built from events: the report of emergency sends."""
 
-from datetime import UTC, datetime
-
 from marshmallow import RAISE, Schema, fields, validate
 
+from contracts.moments import WITHIN_YEARS
 from contracts.vocabulary import DELIVERY_STATUSES
-
-# a moment a day inside Python's years 1-9999 whatever its offset, so it still is one in UTC
-# (0001-01-01T00:00:00+05:00 is not, and the database could not be asked with it)
-WITHIN_YEARS = validate.Range(min=datetime(1, 1, 2, tzinfo=UTC),
-                              max=datetime(9999, 12, 30, tzinfo=UTC),
-                              error="must be between 0001-01-02 and 9999-12-30 (UTC)")
 
 
 class EmergencySendQuery(Schema):

@@ -7,6 +7,7 @@ need its data (who may see or change what, the organization's categories, allowe
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.moments import WITHIN_YEARS
 from contracts.text import SingleLine
 from contracts.vocabulary import (
     ASSIGNEE_TYPES,
@@ -96,7 +97,7 @@ class TicketChange(Strict):
     entry_notes = fields.String(validate=validate.Length(max=1000), allow_none=True)
     preferred_times = _preferred_times()
     contact_email = fields.Email(validate=validate.Length(max=254))
-    due_at = fields.AwareDateTime(allow_none=True, metadata={
+    due_at = fields.AwareDateTime(allow_none=True, validate=WITHIN_YEARS, metadata={
         "description": "staff: ISO 8601 with an offset; null returns to the organization's "
                        "response target for the priority"})
 
@@ -250,8 +251,10 @@ class TicketListQuery(Strict):
         "description": "a staff user's or team's id, or none for nobody"})
     unit_id = fields.String(validate=ID)
     overdue = fields.Boolean()
-    created_after = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
-    created_before = fields.AwareDateTime(metadata={"description": "ISO 8601 with an offset"})
+    created_after = fields.AwareDateTime(validate=WITHIN_YEARS,
+                                         metadata={"description": "ISO 8601 with an offset"})
+    created_before = fields.AwareDateTime(validate=WITHIN_YEARS,
+                                         metadata={"description": "ISO 8601 with an offset"})
     q = fields.String(validate=[validate.Length(min=1, max=100), SingleLine()], metadata={
         "description": "words in the title, description, location or number"})
     cursor = _cursor()
