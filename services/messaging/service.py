@@ -84,7 +84,7 @@ class MessagingService(TownhallService, Inbound, Notices):
                                                            self.directory, request)
         intake.check_document(self.db, caller, request)
         return intake.preview(self.directory, self.consent, self.credits, identity, request,
-                              recipients, scope, self.providers.call_settings.time_limit_seconds,
+                              recipients, scope, self.providers.call_settings,
                               self.providers.document_links)
 
     def _check_supported(self, request):
@@ -160,7 +160,7 @@ class MessagingService(TownhallService, Inbound, Notices):
         data = event.data
         preparation.prepare_batch(self.db, self.consent, self.credits,
                                   data["communication_id"], data["batch"], data["delivery_ids"],
-                                  self.providers.call_settings.time_limit_seconds,
+                                  self.providers.call_settings,
                                   self.providers.document_links)
 
     @on_events("gateway", "provider_status_received")

@@ -1,7 +1,7 @@
 """messaging's call provider (services/messaging/providers/twilio_voice.py) with the real
 twilio client against the sandbox: what `messaging.voice` configures reaches `calls.create`
-as Twilio's parameters — `Timeout` and `MachineDetection` only when they are set, `TimeLimit`
-always — as the sandbox recorded them (`/_sandbox/calls`)."""
+as Twilio's parameters — `Timeout` and `MachineDetection` (with its `MachineDetectionTimeout`)
+only when they are set, `TimeLimit` always — as the sandbox recorded them (`/_sandbox/calls`)."""
 
 import pytest
 import requests
@@ -38,6 +38,8 @@ def test_timeout_and_machine_detection_reach_calls_create_when_configured(twilio
     parameters = call_made(twilio_sandbox, settings)
     assert parameters["Timeout"] == "25"
     assert parameters["MachineDetection"] == "DetectMessageEnd"
+    # how long Twilio may listen for the machine: said, since the call's hold counts it
+    assert parameters["MachineDetectionTimeout"] == "30"
     assert parameters["TimeLimit"] == "180"
     assert (parameters["To"], parameters["From"]) == (TO, FROM)
     assert "<Say" in parameters["Twiml"]
@@ -45,5 +47,5 @@ def test_timeout_and_machine_detection_reach_calls_create_when_configured(twilio
 
 def test_neither_is_sent_when_left_unset(twilio_sandbox):
     parameters = call_made(twilio_sandbox, CallSettings(time_limit_seconds=300))
-    assert "Timeout" not in parameters and "MachineDetection" not in parameters
+    assert not {"Timeout", "MachineDetection", "MachineDetectionTimeout"} & set(parameters)
     assert parameters["TimeLimit"] == "300"

@@ -23,7 +23,7 @@ from contracts.events import envelope
 from servicekit.blobs import BlobStore
 from servicekit.db import utcnow
 from servicekit.testing import memory_database, midday_timezone, outbox_events
-from services.messaging import reconcile, resolution, retries
+from services.messaging import reconcile, resolution, retries, voice_calls
 from services.messaging.budgets import CallRate, Sender
 from services.messaging.call_settings import CallSettings
 from services.messaging.document_links import DocumentLinks
@@ -641,7 +641,8 @@ def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
     body = "The water is off on Tuesday from noon to four. " * 4
     service.create(IDENTITY, request(channels=["voice"], body=body))
     pipeline(service)
-    held = pricing.voice_hold_credits(body, pricing.DEFAULT_RATES, 2, None, 120)
+    held = pricing.voice_credits(voice_calls.longest_seconds(
+        body, "en", False, FakeProviders.call_settings))
     calls = deliveries(service)
     assert [(d.status, d.credits, d.seconds_per_credit) for d in calls] == \
         [("sent", held, 60)] * 3
@@ -662,6 +663,27 @@ def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
              if i["status"] in ("delivered", "undelivered")]
     assert sorted((i["status"], i["credits"]) for i in items) == \
         [("delivered", 2), ("undelivered", held), ("undelivered", held)]
+
+
+class OptOutConsent(FakeConsent):
+    """An opt-out-enabled category: every allowed resident has an unsubscribe link."""
+
+    def unsubscribe_links(self, identity, category_id, channel, recipients):
+        return {r["resident_id"]: f"https://th.example/u/{r['resident_id']}"
+                for r in recipients}
+
+
+def test_a_calls_hold_prices_the_offer_in_the_residents_own_language():
+    english, spanish = resident(1), dict(resident(2), language="es")
+    service = make([english, spanish])
+    service.consent = OptOutConsent()
+    body = "x" * 270     # 60 s with the English offer, 61 with the longer Spanish one
+    quoted = service.preview(IDENTITY, request(channels=["voice"], body=body))
+    service.create(IDENTITY, request(channels=["voice"], body=body))
+    pipeline(service)
+    held = {d.resident_id: d.credits for d in deliveries(service)}
+    assert held == {english["id"]: 1, spanish["id"]: 2}
+    assert quoted["credits"] == 3          # the preview holds what the send holds
 
 
 def test_calls_wait_for_the_accounts_call_rate_without_a_worker_sleeping():
