@@ -5,11 +5,12 @@
 2. Until it is due it may be rescheduled (the same rules) or cancelled; once it has gone,
    neither (409).
 3. The scheduler hands each due one on exactly once, whatever the number of instances: one
-   statement moves it `scheduled` -> `accepted` (rows another instance holds are skipped,
-   not waited for), and `communication_accepted` is written in the same transaction, so a
-   crash before the commit leaves it due (it goes late, never twice), one after it leaves
-   it handed on (never lost). From there it is an ordinary send: audience, consent and
-   credits are all decided when it goes, so a STOP or an unsubscribe received since wins.
+   statement moves up to FIRE_BATCH of them `scheduled` -> `accepted` (rows another instance
+   holds are skipped, not waited for), and `communication_accepted` is written in the same
+   transaction, so a crash before the commit leaves it due (it goes late, never twice), one
+   after it leaves it handed on (never lost). From there it is an ordinary send: audience,
+   consent and credits are all decided when it goes, so a STOP or an unsubscribe received
+   since wins.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -76,12 +77,14 @@ def fire_due(db, now=None):
     now = now or utcnow()
     with db.unit_of_work() as uow:
         session = uow.session
+        # a CTE, taken once: as an IN (subquery) PostgreSQL ran the locking LIMIT again for
+        # every row it updated, so one claim took every due send, however many
         due = (select(Communication.id).where(
             Communication.status == "scheduled", Communication.cancelled_at.is_(None),
             Communication.send_at <= now).order_by(Communication.send_at).limit(FIRE_BATCH)
-            .with_for_update(skip_locked=True))
+            .with_for_update(skip_locked=True)).cte("due")
         fired = session.scalars(update(Communication).where(
-            Communication.id.in_(due.scalar_subquery()), Communication.status == "scheduled")
+            Communication.id.in_(select(due.c.id)), Communication.status == "scheduled")
             .values(status="accepted").returning(Communication.id)).all()
         for communication in session.scalars(select(Communication).where(
                 Communication.id.in_(fired))):
