@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from contracts.errors import Conflict, InvalidRequest
+from servicekit import idempotency
 from servicekit.db import utcnow
 from services.messaging.models import Communication
 
@@ -56,9 +57,13 @@ def accepted_event(communication):
             "emergency_reason": communication.emergency_reason}
 
 
-def reschedule(db, caller, communication_id, send_at, load):
-    moment = parse_send_at(send_at)
-    with db.unit_of_work() as uow:
+def reschedule(db, caller, communication_id, send_at, load, view, idempotency_key=None):
+    """Move a scheduled send to `send_at`, answering `view` of it as it then is; the same
+    Idempotency-Key and request answer that again and move nothing (another request under
+    the key is refused), so a retried request never moves a send that moved since."""
+
+    def work(uow):
+        moment = parse_send_at(send_at)
         communication = load(uow.session, caller, communication_id, for_change=True)
         moved = uow.session.execute(update(Communication).where(
             Communication.id == communication_id, Communication.status == "scheduled",
@@ -70,6 +75,11 @@ def reschedule(db, caller, communication_id, send_at, load):
         uow.emit("communication_rescheduled", {"communication_id": communication_id,
                                                "send_at": moment.isoformat()},
                  organization_id=communication.organization_id)
+        uow.session.refresh(communication)
+        return view(uow.session, caller, communication_id)
+
+    return idempotency.once(db, idempotency.caller_scope(caller), idempotency_key,
+                            {"reschedule": [communication_id, send_at]}, work)
 
 
 def fire_due(db, now=None):

@@ -113,16 +113,15 @@ class MessagingService(TownhallService, Inbound, Notices):
         return self.get(identity, communication_id)
 
     @rpc
-    def reschedule(self, identity, communication_id, send_at):
-        scheduling.reschedule(self.db, Caller.of(identity), communication_id, send_at,
-                              views.load)
-        return self.get(identity, communication_id)
+    def reschedule(self, identity, communication_id, send_at, idempotency_key=None):
+        return scheduling.reschedule(self.db, Caller.of(identity), communication_id, send_at,
+                                     views.load, views.communication, idempotency_key)
 
     @rpc
-    def upload_document(self, identity, content_base64, filename=None):
+    def upload_document(self, identity, content_base64, filename=None, idempotency_key=None):
         """A document to send: checked by its content, kept in the shared store."""
         return documents.upload(self.db, self.providers.blobs, Caller.of(identity),
-                                base64.b64decode(content_base64), filename)
+                                base64.b64decode(content_base64), filename, idempotency_key)
 
     @rpc
     def get_document(self, identity, document_id):

@@ -2,7 +2,8 @@
 email (attached, read back from the SMTP sink) and by text (each resident's own signed link
 to a public download page), fetched from that link with no login, and refused when the link
 is changed; a file that is not a PDF or an image is refused whatever its name, and one over
-10 MB too. The download page is also opened in Chromium, as a resident would."""
+10 MB too; an upload sent again under its Idempotency-Key is the same document. The download
+page is also opened in Chromium, as a resident would."""
 
 import email
 import email.policy
@@ -123,6 +124,22 @@ def test_a_file_that_is_not_a_document_is_refused_naming_the_rule(system, name, 
                                  files={"file": (name, data, declared)})
     assert answer.status_code == status, answer.text
     assert answer.json()["field"] == "file" and rule in answer.json()["detail"]
+
+
+def test_an_upload_under_an_idempotency_key_is_one_document(system):
+    key = {"Idempotency-Key": f"agenda-{uuid.uuid4().hex[:8]}"}
+    data = agenda_pdf(f"Keyed agenda {uuid.uuid4().hex[:6]}")
+
+    def upload(content, name="agenda.pdf"):
+        return system.session.post(f"{system.url}/v1/documents", timeout=30, headers=key,
+                                   files={"file": (name, content, "application/pdf")})
+
+    first, again = upload(data), upload(data)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    for other in (upload(agenda_pdf("Another agenda")), upload(data, "minutes.pdf")):
+        assert other.status_code == 422, other.text
+        assert other.json()["field"] == "Idempotency-Key"
 
 
 def test_the_download_page_in_chromium(system, town, sent, browser):

@@ -1,7 +1,7 @@
 """Scheduled sends through the whole system: a send scheduled a few seconds ahead goes out
-once with two messaging instances running; one scheduled for later is listed, moved and
-cancelled and never goes; consent is decided when it goes, so a withdrawal made meanwhile
-wins."""
+once with two messaging instances running; one scheduled for later is listed, moved (a move
+sent again under its Idempotency-Key answers the same) and cancelled and never goes; consent
+is decided when it goes, so a withdrawal made meanwhile wins."""
 
 import time
 import uuid
@@ -72,11 +72,21 @@ def test_a_later_send_is_listed_moved_and_cancelled_and_never_goes(system, town)
     listed = system.session.get(f"{system.url}/v1/communications", timeout=30, params={
         "community_id": town["community"]["id"], "status": "scheduled"}).json()
     assert communication_id in [c["id"] for c in listed["items"]]
+    key = {"Idempotency-Key": f"move-{uuid.uuid4().hex[:8]}"}
+    two_days = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     moved = system.session.post(
         f"{system.url}/v1/communications/{communication_id}/reschedule", timeout=30,
-        json={"send_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()})
+        json={"send_at": two_days}, headers=key)
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "scheduled"
+    again = system.session.post(
+        f"{system.url}/v1/communications/{communication_id}/reschedule", timeout=30,
+        json={"send_at": two_days}, headers=key)
+    assert again.status_code == 200 and again.json() == moved.json()
+    other = system.session.post(
+        f"{system.url}/v1/communications/{communication_id}/reschedule", timeout=30,
+        json={"send_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()}, headers=key)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
     too_far = system.session.post(
         f"{system.url}/v1/communications/{communication_id}/reschedule", timeout=30,
         json={"send_at": (datetime.now(UTC) + timedelta(days=120)).isoformat()})

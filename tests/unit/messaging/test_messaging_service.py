@@ -746,6 +746,21 @@ def test_a_scheduled_send_can_be_moved_until_it_goes(service):
     assert refused.value.field == "send_at"
 
 
+def test_a_reschedule_under_an_idempotency_key_answers_its_first_result_again(service):
+    answer = service.create(IDENTITY, request(send_at=in_hours(1)))
+    asked = in_hours(5)
+    first = service.reschedule(IDENTITY, answer["id"], asked, idempotency_key="move-1")
+    moved = service.reschedule(IDENTITY, answer["id"], in_hours(7))   # moved again meanwhile
+    again = service.reschedule(IDENTITY, answer["id"], asked, idempotency_key="move-1")
+    assert again == first                     # the first answer, and nothing moved back
+    assert service.get(IDENTITY, answer["id"])["send_at"] == moved["send_at"] != \
+        first["send_at"]
+    assert len(events(service, "communication_rescheduled")) == 2
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        service.reschedule(IDENTITY, answer["id"], in_hours(9), idempotency_key="move-1")
+    assert refused.value.field == "Idempotency-Key"
+
+
 @pytest.mark.parametrize("send_at, rule", [
     ("tomorrow", "ISO 8601"),
     ("2030-01-01T09:00:00", "offset"),
@@ -869,6 +884,25 @@ def test_a_document_goes_attached_by_email_and_as_each_residents_own_link_by_tex
     found = service.open_document_link(links[resident(2)["phone"]].rsplit("/d/", 1)[1],
                                        content=True)
     assert base64.b64decode(found["content_base64"]) == data
+
+
+def test_an_upload_under_an_idempotency_key_keeps_one_document(service):
+    import base64
+
+    from services.messaging.models import Document
+    data = base64.b64encode(agenda_pdf()).decode()
+    first = service.upload_document(IDENTITY, data, "agenda.pdf", idempotency_key="doc-1")
+    assert service.upload_document(IDENTITY, data, "agenda.pdf",
+                                   idempotency_key="doc-1") == first
+    with service.db.read() as session:
+        assert [d.id for d in session.query(Document)] == [first["id"]]
+    for other in ((data, "minutes.pdf"),
+                  (base64.b64encode(agenda_pdf() + b"\n").decode(), "agenda.pdf")):
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            service.upload_document(IDENTITY, *other, idempotency_key="doc-1")
+        assert refused.value.field == "Idempotency-Key"
+    # without a key, each upload is a document of its own
+    assert service.upload_document(IDENTITY, data, "agenda.pdf")["id"] != first["id"]
 
 
 def test_a_file_that_is_not_a_document_is_refused_whatever_its_name(service):
