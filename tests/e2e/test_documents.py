@@ -15,9 +15,17 @@ import pytest
 import requests
 from fpdf import FPDF
 
+from contracts.pricing import text_credits
+
 pytestmark = pytest.mark.e2e
 
 LINK = re.compile(r"Document: (\S+/d/\S+)")
+# a body that is one credit alone and two with the resident's link and unsubscribe footer:
+# a text priced without what it carries would be charged one credit too few
+BODY = ("The board meets on Thursday at 7 pm in the community room; the agenda is attached. "
+        "Please read it before the meeting and bring your questions about the budget, the "
+        "roof repairs, the parking rules and the garden plan for next spring. Thank you, "
+        "the board.")
 
 
 def agenda_pdf(title):
@@ -48,7 +56,7 @@ def sent(system, town):
         "kind": "document", "document_id": document["id"], "channels": ["email", "sms"],
         "recipients": {"communities": [town["community"]["id"]]},
         "category_id": system.demo["category_id"], "subject": "Board meeting agenda",
-        "body": "The board meets on Thursday at 7 pm; the agenda is attached."})
+        "body": BODY})
     assert answer.status_code == 202, answer.text
     view = system.wait_until_done(answer.json()["id"], timeout=60)
     return {"data": data, "document": document, "view": view}
@@ -99,9 +107,14 @@ def test_each_text_carries_the_residents_own_link_which_opens_it_without_login(s
         assert file.status_code == 200 and file.content == sent["data"]
         assert file.headers["Content-Type"] == "application/pdf"
         assert 'filename="agenda.pdf"' in file.headers["Content-Disposition"]
-    # the texts were priced with their link, as sent
+    # each text was charged the price of the text the provider received: body, link, footer
     texts = [d for d in sent["view"]["deliveries"] if d["channel"] == "sms"]
-    assert all(d["status"] == "delivered" and d["credits"] >= 1 for d in texts)
+    assert len(texts) == len(links)
+    for d in texts:
+        (received,) = [m for m in system.provider_messages(to=d["address"])
+                       if "Document: " in m["body"]]
+        assert d["status"] == "delivered"
+        assert d["credits"] == text_credits(received["body"]) > text_credits(BODY)
 
 
 def test_a_changed_link_opens_nothing(system, town, sent):
