@@ -27,7 +27,8 @@ SERVICE_CLASSES = {
 
 # services that run in another's process, beside it, with a worker pool of their own
 COMPANIONS = {
-    "messaging": {"messaging_dispatch": "services.messaging.dispatch_service:DispatchService"},
+    "messaging": {"messaging_dispatch": "services.messaging.dispatch_service:DispatchService",
+                  "messaging_urgent": "services.messaging.urgent_service:UrgentService"},
 }
 
 

@@ -21,6 +21,7 @@ from services.messaging import (
     documents,
     quoting,
     scheduling,
+    urgency,
     voice_calls,
 )
 from services.messaging.models import Communication, CommunicationCommunity, Delivery
@@ -129,8 +130,8 @@ def accept(db, caller, identity, request, category, recipients, scope, key, dige
                     **scheduling.accepted_event(communication),
                     "send_at": send_at.isoformat()}, organization_id=caller.organization_id)
             else:
-                uow.emit("communication_accepted", scheduling.accepted_event(communication),
-                         organization_id=caller.organization_id)
+                urgency.emit_accepted(uow, communication,
+                                      scheduling.accepted_event(communication))
             if key:
                 idempotency.remember(uow.session, db.metadata, scope_key, key, digest, answer)
     except IntegrityError:

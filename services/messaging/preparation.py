@@ -5,7 +5,7 @@ or fails each delivery and hands the queued ones to the dispatchers in chunks.""
 from sqlalchemy import select
 
 from contracts.errors import InsufficientCredits
-from services.messaging import changes, dispatching, quoting
+from services.messaging import changes, quoting, urgency
 from services.messaging.models import Communication, Delivery
 
 DISPATCH_CHUNK = 100
@@ -59,7 +59,7 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
         if queued:
             changes.start(session, communication)
         for start in range(0, len(queued), DISPATCH_CHUNK):
-            uow.emit(dispatching.queued_event(communication.emergency), {
+            uow.emit(urgency.event_type("deliveries_queued", communication.emergency), {
                 "communication_id": communication_id,
                 "delivery_ids": queued[start:start + DISPATCH_CHUNK]},
                 organization_id=communication.organization_id)

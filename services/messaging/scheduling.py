@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from contracts.errors import Conflict, InvalidRequest
 from servicekit import idempotency
 from servicekit.db import utcnow
+from services.messaging import urgency
 from services.messaging.models import Communication
 
 MAX_DAYS_AHEAD = 90
@@ -98,6 +99,5 @@ def fire_due(db, now=None):
             .values(status="accepted").returning(Communication.id)).all()
         for communication in session.scalars(select(Communication).where(
                 Communication.id.in_(fired))):
-            uow.emit("communication_accepted", accepted_event(communication),
-                     organization_id=communication.organization_id)
+            urgency.emit_accepted(uow, communication, accepted_event(communication))
         return len(fired)

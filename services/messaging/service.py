@@ -8,7 +8,9 @@ at a time -> `deliveries_created` (preparation) checks consent and holds credits
 -> `deliveries_queued` (dispatching, run by dispatch_service with workers of its own) hands
 deliveries to the provider under the sender's rate limit -> provider statuses (callbacks)
 move them forward; the release timer hands on deliveries whose retry or budget time has
-come, and the sweeper (reconciliation) settles what the provider never confirmed.
+come, and the sweeper (reconciliation) settles what the provider never confirmed. An
+emergency's steps travel on urgent twins of those events, taken by urgent_service's workers
+(urgency).
 """
 
 import base64
@@ -145,6 +147,8 @@ class MessagingService(TownhallService, Inbound, Notices):
 
     @on_event("messaging", "communication_accepted", transactional=False)
     def resolve_first_page(self, event):
+        if event.data.get("emergency"):
+            return   # its first page was asked for on the urgent queue (urgency.emit_accepted)
         resolution.resolve_page(self.db, self.directory, event.data["communication_id"], 1,
                                 None)
 

@@ -808,25 +808,100 @@ def test_a_text_inside_quiet_hours_waits_queued_until_the_window_opens():
     assert (text.status, text.held_until) == ("sent", None)
 
 
-def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
-    service = make()
+def urgent_worker(service):
+    """messaging's urgent workers (UrgentService) on this service's database and fakes."""
+    from services.messaging.urgent_service import UrgentService
+    return worker_factory(UrgentService, db=service.db, config={}, providers=service.providers,
+                          directory=service.directory, consent=service.consent,
+                          credits=service.credits)
+
+
+def urgent_pipeline(service):
+    urgent, done = urgent_worker(service), set()
+    for _ in range(10):
+        before = len(done)
+        run(service, "communication_accepted", service.resolve_first_page, done)
+        run(service, "urgent_audience_page_requested", urgent.resolve_page, done)
+        run(service, "urgent_deliveries_created", urgent.prepare, done)
+        run(service, "urgent_deliveries_queued", urgent.dispatch, done)
+        if len(done) == before:
+            break
+
+
+def test_an_emergency_goes_at_once_on_urgent_queues_only_and_says_who_and_why():
+    service = make([resident(n) for n in range(1, 4)])
     service.directory.timezone = night_timezone()
     answer = service.create(EMERGENCY, request(emergency=True,
                                                emergency_reason="Gas leak: leave now"))
-    assert events(service, "deliveries_queued") == []
-    done = set()
-    for _ in range(5):
-        run(service, "communication_accepted", service.resolve_first_page, done)
-        run(service, "deliveries_created", service.prepare, done)
-        run(service, "urgent_deliveries_queued", dispatcher(service), done)
-    (d,) = deliveries(service)
-    assert d.status == "sent" and d.held_until is None
+    urgent_pipeline(service)
+    assert [d.status for d in deliveries(service)] == ["sent"] * 3
+    assert all(d.held_until is None for d in deliveries(service))
+    # every step went on an urgent queue; ordinary workers got nothing of it to do
+    for step in ("audience_page_requested", "deliveries_created", "deliveries_queued"):
+        assert events(service, step) == [], step
+        assert events(service, "urgent_" + step), step
+    assert service.directory.pages_asked == 1        # the ordinary first page was skipped
     view = service.get(EMERGENCY, answer["id"])
     assert (view["emergency"], view["emergency_reason"]) == (True, "Gas leak: leave now")
     (accepted,) = events(service, "communication_accepted")
     assert accepted["data"]["emergency"] is True
     listed = service.list_communications(EMERGENCY, emergency=True)["items"]
     assert [c["id"] for c in listed] == [answer["id"]]
+
+
+def test_a_scheduled_emergency_is_handed_to_the_urgent_workers_when_it_is_due():
+    from services.messaging import scheduling
+    service = make()
+    service.create(EMERGENCY, request(emergency=True, emergency_reason="Boil water notice",
+                                      send_at=in_hours(1)))
+    assert scheduling.fire_due(service.db, now=utcnow() + timedelta(hours=2)) == 1
+    (page,) = events(service, "urgent_audience_page_requested")
+    assert (page["data"]["page"], page["data"]["after"]) == (1, None)
+    urgent_pipeline(service)
+    assert [d.status for d in deliveries(service)] == ["sent"]
+
+
+def test_an_ordinary_backlog_waiting_for_the_budget_holds_back_while_an_emergency_waits():
+    """One text a second: an ordinary send's texts wait for the budget; an emergency that
+    comes then takes the tokens as they accrue, and the ordinary ones are told to come back
+    only after it."""
+    from services.messaging import dispatching
+    service = make([resident(n) for n in range(1, 6)], rate=1.0)
+    ordinary = service.create(IDENTITY, request())
+    pipeline(service)
+    assert len(service.providers.sms.sent) == 1       # the burst; four wait for the budget
+    emergency = service.create(EMERGENCY, request(emergency=True, emergency_reason="Fire"))
+    urgent_pipeline(service)
+    waiting = [d for d in deliveries(service) if d.status == "queued"]
+    mine = [d for d in waiting if d.communication_id == emergency["id"]]
+    assert len(mine) >= 4                               # the bucket was empty
+    # the ordinary ones come due and are handed on again (as the release timer would):
+    # none goes, though a token or so has accrued
+    theirs = [d.id for d in waiting if d.communication_id == ordinary["id"]]
+    sent = len(service.providers.sms.sent)
+    dispatching.dispatch(service.db, service.providers, ordinary["id"], theirs,
+                         service.providers.retry_policy, now=utcnow() + timedelta(seconds=2))
+    assert len(service.providers.sms.sent) == sent
+    later = {d.id: d.next_attempt_at for d in deliveries(service) if d.status == "queued"}
+    # not at the next token (a second), but once the emergency's texts had theirs
+    assert min(later[i] for i in theirs) - max(later[d.id] for d in mine) > \
+        timedelta(seconds=len(mine) - 2)
+
+
+def test_the_release_timer_hands_on_an_emergencys_deliveries_first(monkeypatch):
+    from services.messaging import dispatching
+    service = make([resident(n) for n in range(1, 21)], rate=1.0)
+    service.create(IDENTITY, request())
+    pipeline(service)
+    emergency = service.create(EMERGENCY, request(emergency=True, emergency_reason="Fire"))
+    urgent_pipeline(service)
+    before = {e["event_id"] for e in events(service, None)}
+    monkeypatch.setattr(dispatching, "RELEASE_BATCH", 5)
+    # everything waiting is due (19 ordinary, 20 emergency); the emergency's go first
+    assert dispatching.release_due(service.db, now=utcnow() + timedelta(minutes=5)) == 5
+    (released,) = [e for e in events(service, None) if e["event_id"] not in before]
+    assert released["type"] == "urgent_deliveries_queued"
+    assert released["data"]["communication_id"] == emergency["id"]
 
 
 def test_an_emergency_needs_its_permission_and_a_reason(service):
