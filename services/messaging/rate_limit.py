@@ -37,7 +37,7 @@ SENDER_RATES = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 # how long ordinary batches keep holding back after the time an emergency's remaining
 # segments take to accrue: the time it takes the emergency's batch to come back for them
 # (the release timer's tick, an event to the urgent workers)
-URGENT_GRACE_SECONDS = 1.0
+URGENT_GRACE_SECONDS = 2.0
 
 # tokens are floats: what is short of a whole segment by less than this is a rounding error
 _EPSILON = 1e-9
