@@ -511,9 +511,15 @@ CATALOGUE = {
         EventType("audience_page_requested", "messaging", 1, AudiencePageRequested,
                   "The next page of a communication's audience is to be resolved.",
                   internal=True),
+        EventType("urgent_audience_page_requested", "messaging", 1, AudiencePageRequested,
+                  "A page of an emergency's audience is to be resolved (its first page "
+                  "too), by workers that take no ordinary work.", internal=True),
         EventType("deliveries_created", "messaging", 1, DeliveriesCreated,
                   "A page of the audience became deliveries, to be checked and paid for.",
                   internal=True),
+        EventType("urgent_deliveries_created", "messaging", 1, DeliveriesCreated,
+                  "A page of an emergency's audience became deliveries, to be checked and "
+                  "paid for by workers that take no ordinary work.", internal=True),
         EventType("communication_finished", "messaging", 1, CommunicationFinished,
                   "Every delivery of a communication has ended (completed), or it was "
                   "cancelled and everything not handed to the provider ended."),
@@ -521,8 +527,8 @@ CATALOGUE = {
                   "Deliveries were priced, paid for and handed to the dispatch workers.",
                   internal=True),
         EventType("urgent_deliveries_queued", "messaging", 1, DeliveriesQueued,
-                  "An emergency send's deliveries, handed to the dispatch workers on a queue "
-                  "of their own, ahead of the ordinary ones waiting.", internal=True),
+                  "An emergency send's deliveries, handed to workers that take no ordinary "
+                  "work, ahead of the ordinary ones waiting.", internal=True),
         EventType("deliveries_updated", "messaging", 1, DeliveriesUpdated,
                   "Deliveries of one communication changed status (one event per batch)."),
         EventType("text_received", "gateway", 1, TextReceived,

@@ -47,7 +47,7 @@ def text_to_send(channel, body, unsubscribe_url=None):
         return body + SMS_FOOTER.format(url=unsubscribe_url)
     if channel == "email":
         return body.rstrip("\n") + EMAIL_FOOTER.format(url=unsubscribe_url)
-    return body  # a call cannot carry a link; voice opt-outs go by keypress (later)
+    return body  # a call cannot carry a link: its opt-out is a keypress (voice_opt_out)
 
 
 def email_headers(unsubscribe_url=None):

@@ -35,31 +35,22 @@ def voice_credits(seconds, rates=DEFAULT_RATES):
     return math.ceil(max(seconds, 0) / rates.voice_seconds)
 
 
-# how long a call of a body lasts at most, for its hold: read at ~150 words a minute
-# (12.5 characters a second), said `repeats` times with a pause after each, then the
-# opt-out prompt and the seconds the call waits for its key
+# how long a call lasts at most, for its hold: what it says, read at ~150 words a minute
+# (12.5 characters a second) with a pause after each thing said, and the seconds it waits
+# in silence (for a key, for an answering machine's greeting)
 SPOKEN_CHARS_PER_SECOND = 12.5
 PAUSE_SECONDS = 1
-GATHER_SECONDS = 5
 
 
-def call_seconds_estimate(body, repeats=2, prompt=None, time_limit_seconds=None):
-    """The longest a call of `body` should last, capped by the TimeLimit sent to Twilio."""
-    spoken = math.ceil(len(body or "") / SPOKEN_CHARS_PER_SECOND) + PAUSE_SECONDS
-    seconds = repeats * spoken
-    if prompt:
-        seconds += math.ceil(len(prompt) / SPOKEN_CHARS_PER_SECOND) + GATHER_SECONDS
+def call_seconds_estimate(said, waiting_seconds=0, time_limit_seconds=None):
+    """The longest a call should last: each text of `said` (in order, one entry each time it
+    is said) spoken with a pause after it, plus `waiting_seconds`, capped by the TimeLimit
+    sent to Twilio. messaging.voice_calls says what a call says."""
+    seconds = sum(math.ceil(len(text or "") / SPOKEN_CHARS_PER_SECOND) + PAUSE_SECONDS
+                  for text in said) + max(waiting_seconds, 0)
     if time_limit_seconds is not None:
         seconds = min(seconds, time_limit_seconds)
     return max(seconds, 1)
-
-
-def voice_hold_credits(body, rates=DEFAULT_RATES, repeats=2, prompt=None,
-                       time_limit_seconds=None):
-    """A call's hold: the credits of the longest it can last (at least one started minute);
-    it settles later on the real duration, for less or, rarely, more."""
-    return voice_credits(call_seconds_estimate(body, repeats, prompt, time_limit_seconds),
-                         rates)
 
 
 def delivery_credits(channel, body, rates=DEFAULT_RATES):

@@ -68,12 +68,13 @@ class CommunicationRoutes:
 
     @api("POST", "/v1/communications/<string:communication_id>/reschedule",
          request=schemas.Reschedule, answer=schemas.CommunicationView,
-         errors=(403, 404, 409, 422))
+         errors=(403, 404, 409, 422), idempotency_key="accepted")
     def reschedule_communication(self, request, communication_id):
         """Move a scheduled send that has not gone to another send_at."""
         identity = self._authenticate(request)
         payload = schemas.Reschedule().load(json_body(request))
-        view = self.messaging.reschedule(identity, communication_id, payload["send_at"])
+        view = self.messaging.reschedule(identity, communication_id, payload["send_at"],
+                                         idempotency_key=idempotency_key(request))
         view["credits"] = self.credits.get_holds(identity, communication_id)
         return schemas.CommunicationView().dump(view)
 

@@ -12,7 +12,13 @@ from contracts import documents
 from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
 from gateway.consent_request_routes import LINK_PROBLEMS
 from gateway.declaration import HTML
-from gateway.http import UPLOAD_ENVELOPE_BYTES, api, json_response, read_at_most
+from gateway.http import (
+    UPLOAD_ENVELOPE_BYTES,
+    api,
+    idempotency_key,
+    json_response,
+    read_at_most,
+)
 from gateway.pages import HEADERS, link_problem, page
 
 TOKEN = {"token": "the signed token from the text or call"}
@@ -23,7 +29,7 @@ FILE = tuple(documents.ACCEPTED)      # the media type its content says
 class DocumentRoutes:
     @api("POST", "/v1/documents", body="upload", request=FILE, query=schemas.DocumentQuery,
          answer=schemas.DocumentView, status=201, location=True,
-         errors=(403, 413, 422),
+         errors=(403, 413, 422), idempotency_key="accepted",
          description="A PDF or an image (PNG, JPEG, GIF, WebP) of at most 10 MB, as the "
                      "`file` field of multipart/form-data or as the raw body; its kind is "
                      "decided by its content, not by its name or declared type.")
@@ -33,7 +39,8 @@ class DocumentRoutes:
         query = schemas.DocumentQuery().load(request.args.to_dict())
         data, filename = _file(request)
         made = self.messaging.upload_document(identity, base64.b64encode(data).decode(),
-                                              query.get("filename") or filename)
+                                              query.get("filename") or filename,
+                                              idempotency_key=idempotency_key(request))
         return json_response(schemas.DocumentView().dump(made), 201,
                              headers={"Location": made["links"]["self"]})
 

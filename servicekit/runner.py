@@ -13,6 +13,7 @@ log = logging.getLogger("townhall.runner")
 
 
 DISPATCH_WORKERS = 4
+URGENT_WORKERS = 4
 
 
 def nameko_config(config, service):
@@ -27,6 +28,10 @@ def nameko_config(config, service):
         # wait for a slot): enough to keep messaging.send_concurrency calls busy
         messaging = config.get("messaging") or {}
         config["max_workers"] = int(messaging.get("dispatch_workers") or DISPATCH_WORKERS)
+    if service == "messaging_urgent":
+        # an emergency's pages, batches and dispatches: rare, and never behind ordinary work
+        messaging = config.get("messaging") or {}
+        config["max_workers"] = int(messaging.get("urgent_workers") or URGENT_WORKERS)
     if service == "gateway":
         gw = config.get("gateway") or {}
         config["WEB_SERVER_ADDRESS"] = f"{gw.get('host', '127.0.0.1')}:{gw.get('port', 8000)}"

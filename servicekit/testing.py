@@ -153,6 +153,45 @@ def own_ports():
     return env
 
 
+class EventTap:
+    """A queue of a test's own, bound to a service's event exchange for one event type on
+    the test's vhost: every such event published while it exists, as the broker carried it
+    (a relay that published one twice shows it twice). For counting what really went out,
+    e.g. that a scheduled send was handed on once however many instances ran."""
+
+    def __init__(self, amqp_uri, source_service, event_type):
+        from kombu import Connection, Queue
+
+        self.connection = Connection(amqp_uri, heartbeat=0)
+        self.queue = Queue(f"test-tap-{event_type}-{uuid.uuid4().hex[:8]}", auto_delete=True,
+                           durable=False)(self.connection.default_channel)
+        self.queue.declare()
+        # the exchange exists (every service declares its own at start): bound, not declared
+        self.queue.bind_to(exchange=f"{source_service}.events", routing_key=event_type)
+        self.seen = []
+
+    def envelopes(self, **data):
+        """Every envelope taken so far whose data has these values (all, without any)."""
+        while (message := self.queue.get(no_ack=True)) is not None:
+            self.seen.append(message.decode())
+        return [e for e in self.seen
+                if all(e["data"].get(key) == value for key, value in data.items())]
+
+    def close(self):
+        try:
+            self.queue.delete()
+        finally:
+            self.connection.release()
+
+
+def queue_consumers(amqp_uri, queue_name):
+    """How many consumers `queue_name` has now (e.g. rpc-<service>: its running instances)."""
+    from kombu import Connection
+
+    with Connection(amqp_uri, heartbeat=0) as connection:
+        return connection.default_channel.queue_declare(queue_name, passive=True).consumer_count
+
+
 def memory_database(base):
     """An in-memory SQLite database with a service's tables, for unit tests of services."""
     from sqlalchemy import create_engine

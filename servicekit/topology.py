@@ -27,8 +27,18 @@ SERVICE_CLASSES = {
 
 # services that run in another's process, beside it, with a worker pool of their own
 COMPANIONS = {
-    "messaging": {"messaging_dispatch": "services.messaging.dispatch_service:DispatchService"},
+    "messaging": {"messaging_dispatch": "services.messaging.dispatch_service:DispatchService",
+                  "messaging_urgent": "services.messaging.urgent_service:UrgentService"},
 }
+
+
+# queues of consumers that are gone: still bound, they would collect a copy of every event
+# for ever, so every start deletes them (their dead-letter queues are left to be read). What
+# one held when it went is handed on again by its service's sweeper.
+RETIRED_QUEUES = (
+    # an emergency's batches are dispatched by messaging_urgent now
+    "evt-messaging-urgent_deliveries_queued--messaging_dispatch.dispatch_urgent",
+)
 
 
 def load_service_class(name):
@@ -63,10 +73,13 @@ def all_subscriptions():
 
 
 def declare_all(config, subscriptions=None):
-    """Declare every event exchange, consumer queue and dead-letter queue. Idempotent."""
+    """Declare every event exchange, consumer queue and dead-letter queue, and delete the
+    retired ones. Idempotent."""
     subscriptions = list(all_subscriptions() if subscriptions is None else subscriptions)
     with Connection(config["AMQP_URI"]) as conn:
         channel = conn.channel()
+        for queue_name in RETIRED_QUEUES:
+            channel.queue_delete(queue_name)      # none there: nothing happens
         for source, event_type, queue_name in subscriptions:
             exchange = get_event_exchange(source, config)
             queue = Queue(queue_name, exchange=exchange, routing_key=event_type,

@@ -1,6 +1,6 @@
 """The senders' segment budgets and the account's call rate, shared by every messaging
 instance: one row per sender (and one for the account's calls) in messaging's database,
-taken per batch under the row's lock by rate_limit's rules."""
+taken per batch under the row's lock by rate_limit's rules — an emergency's batch first."""
 
 import time
 
@@ -27,20 +27,22 @@ def rates(config):
     return found
 
 
-def take(session, sender, rate, costs, now=None):
-    """A grant for the longest prefix of `costs` (segments) the sender may send now. The
-    first statement writes the row, so the transaction holds the sender's lock (PostgreSQL's
-    row lock, SQLite's write lock) before it reads the tokens left."""
+def take(session, sender, rate, costs, now=None, urgent=False):
+    """A grant for the longest prefix of `costs` (segments) the sender may send now; `urgent`:
+    an emergency's batch, which takes first (rate_limit rule 6). The first statement writes
+    the row, so the transaction holds the sender's lock (PostgreSQL's row lock, SQLite's
+    write lock) before it reads the tokens left."""
     now = time.time() if now is None else now
     burst = rate_limit.burst_for(rate)
     insert_missing(session, SenderBudget.__table__,
-                   [{"sender": sender, "tokens": burst, "updated_at": now}])
+                   [{"sender": sender, "tokens": burst, "updated_at": now, "urgent_until": 0.0}])
     session.execute(update(SenderBudget).where(SenderBudget.sender == sender)
                     .values(sender=sender))
     row = session.scalars(select(SenderBudget).where(SenderBudget.sender == sender)).one()
-    grant = rate_limit.take(rate_limit.Bucket(row.tokens, row.updated_at), now, rate, burst,
-                            costs)
+    grant = rate_limit.take(rate_limit.Bucket(row.tokens, row.updated_at, row.urgent_until),
+                            now, rate, burst, costs, urgent=urgent)
     row.tokens, row.updated_at = grant.bucket.tokens, grant.bucket.updated_at
+    row.urgent_until = grant.bucket.urgent_until
     return grant
 
 
@@ -50,8 +52,8 @@ class Sender:
     def __init__(self, number, rate):
         self.number, self.rate = number, rate
 
-    def take(self, session, costs):
-        return take(session, self.number, self.rate, costs)
+    def take(self, session, costs, urgent=False):
+        return take(session, self.number, self.rate, costs, urgent=urgent)
 
     @classmethod
     def from_config(cls, config):
@@ -69,5 +71,5 @@ class CallRate:
     def __init__(self, account_sid, rate):
         self.key, self.rate = f"calls:{account_sid}", float(rate)
 
-    def take(self, session, count):
-        return take(session, self.key, self.rate, [1] * count)
+    def take(self, session, count, urgent=False):
+        return take(session, self.key, self.rate, [1] * count, urgent=urgent)

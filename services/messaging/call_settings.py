@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 MACHINE_DETECTION = ("Enable", "DetectMessageEnd")
 MAX_TIME_LIMIT_SECONDS = 4 * 3600      # Twilio's own bound for TimeLimit
+# how long Twilio may listen for an answering machine before the call speaks (sent as
+# MachineDetectionTimeout with MachineDetection; Twilio's default too): a call's hold counts it
+MACHINE_DETECTION_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)

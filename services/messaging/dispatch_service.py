@@ -25,15 +25,7 @@ class DispatchService(TownhallService):
 
     @on_event("messaging", "deliveries_queued", transactional=False)
     def dispatch(self, event):
-        self._dispatch(event)
-
-    @on_event("messaging", "urgent_deliveries_queued", transactional=False)
-    def dispatch_urgent(self, event):
-        """An emergency's batches: a queue of their own, so none waits behind the ordinary
-        batches queued before it (only behind those already being dispatched)."""
-        self._dispatch(event)
-
-    def _dispatch(self, event):
+        """Ordinary batches; an emergency's go to urgent_service's workers."""
         providers = self.providers
         dispatching.dispatch(self.db, providers, event.data["communication_id"],
                              event.data["delivery_ids"], providers.retry_policy)

@@ -1,8 +1,9 @@
 """Handing queued deliveries to the provider, a batch at a time.
 
 1. One transaction takes the batch (queued -> sending) and the sender's segment budget for
-   its texts (budgets.take): texts the budget cannot pay for now stay queued until the
-   time the budget names, and the release timer hands them on again then.
+   its texts (budgets.take; an emergency's batch first, rate_limit rule 6): texts the
+   budget cannot pay for now stay queued until the time the budget names, and the release
+   timer hands them on again then (an emergency's first).
 2. The provider calls run concurrently outside any transaction. A delivery whose earlier
    answer may have been lost (`look_up`) is looked up at the provider first, never blindly
    sent twice.
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 
 from contracts import footer
 from servicekit.db import utcnow
-from services.messaging import changes, document_links, holding, recording
+from services.messaging import changes, document_links, holding, recording, urgency
 from services.messaging.models import Communication, Delivery, Document
 from services.messaging.providers.base import (
     Attachment,
@@ -50,7 +51,8 @@ def dispatch(db, providers, communication_id, delivery_ids, policy, now=None):
         taken = changes.take(session, delivery_ids, "queued")
         now = now or utcnow()
         due = [d for d in taken if d.next_attempt_at is None or d.next_attempt_at <= now]
-        work = _within_budget(session, providers, holding.hold_quiet(communication, due, now))
+        work = _within_budget(session, providers, holding.hold_quiet(communication, due, now),
+                              urgent=bool(communication.emergency))
         for d in work:
             d.status, d.sending_since, d.attempts = "sending", now, d.attempts + 1
             d.held_until = None
@@ -100,21 +102,22 @@ def _cancelled(db, communication_id):
             Communication.id == communication_id)) is not None
 
 
-def _within_budget(session, providers, deliveries):
+def _within_budget(session, providers, deliveries, urgent=False):
     """The deliveries that may go now; what is past its budget waits its turn. A text costs
     its segments of the sender's budget; a call one token of the account's call rate, then
-    one of the sender's (the call rate's row is always taken first)."""
+    one of the sender's (the call rate's row is always taken first). `urgent`: an
+    emergency's batch, which both budgets serve first."""
     calls = [d for d in deliveries if d.channel == "voice"]
     waiting = []
     if calls:
-        grant = providers.call_rate.take(session, len(calls))
+        grant = providers.call_rate.take(session, len(calls), urgent=urgent)
         waiting += _wait(calls[grant.granted:], grant)
         calls = calls[:grant.granted]
     texts = [d for d in deliveries if d.channel == "sms"]
     paid = texts + calls
     if paid:
         grant = providers.sender.take(session, [max(d.segments, 1) if d.channel == "sms" else 1
-                                                for d in paid])
+                                                for d in paid], urgent=urgent)
         waiting += _wait(paid[grant.granted:], grant)
     waiting_ids = {d.id for d in waiting}
     return [d for d in deliveries if d.id not in waiting_ids]
@@ -179,17 +182,24 @@ def _call(provider, providers, communication, delivery, text, cancelled, attachm
 
 def release_due(db, now=None):
     """Hand on the queued deliveries whose time has come (a retry's back-off, the sender's
-    budget): one statement claims them, so two instances never hand on the same one."""
+    budget), an emergency's first: one statement claims up to RELEASE_BATCH of them, so two
+    instances never hand on the same one, and a backlog of ordinary ones due together never
+    keeps an emergency's waiting for the next tick."""
     now = now or utcnow()
     with db.unit_of_work() as uow:
         session = uow.session
         # rows another instance (or a dispatcher) holds are skipped, not waited for: the
-        # next tick takes them
-        due = (select(Delivery.id).where(Delivery.status == "queued",
-                                         Delivery.next_attempt_at <= now)
-               .order_by(Delivery.id).limit(RELEASE_BATCH).with_for_update(skip_locked=True))
+        # next tick takes them; a CTE, taken once (as an IN (subquery) PostgreSQL ran the
+        # locking LIMIT again for every row it updated)
+        due = (select(Delivery.id).join(Communication,
+                                        Communication.id == Delivery.communication_id)
+               .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
+               .order_by(Communication.emergency.desc(), Delivery.next_attempt_at,
+                         Delivery.id)
+               .limit(RELEASE_BATCH).with_for_update(of=Delivery, skip_locked=True)
+               .cte("due"))
         released = session.execute(update(Delivery).where(
-            Delivery.id.in_(due.scalar_subquery()), Delivery.next_attempt_at <= now)
+            Delivery.id.in_(select(due.c.id)), Delivery.next_attempt_at <= now)
             .values(next_attempt_at=None)
             .returning(Delivery.id, Delivery.communication_id)).all()
         by_communication = {}
@@ -200,17 +210,11 @@ def release_due(db, now=None):
                 Communication.organization_id, Communication.emergency).where(
                 Communication.id == communication_id)).one()
             for start in range(0, len(ids), 100):
-                uow.emit(queued_event(emergency), {
+                uow.emit(urgency.event_type("deliveries_queued", emergency), {
                     "communication_id": communication_id,
                     "delivery_ids": sorted(ids[start:start + 100])},
                     organization_id=organization_id)
         return len(released)
-
-
-def queued_event(emergency):
-    """An emergency's deliveries travel on a queue of their own: they never wait behind the
-    ordinary batches queued before them."""
-    return "urgent_deliveries_queued" if emergency else "deliveries_queued"
 
 
 def _seconds(value):

@@ -6,6 +6,7 @@ and opens only what that link's delivery carried."""
 
 from contracts import documents
 from contracts.errors import Gone, InvalidRequest, NotFound
+from servicekit import idempotency
 from servicekit.access import new_id
 from services.messaging import document_links
 from services.messaging.models import Communication, Delivery, Document
@@ -13,16 +14,26 @@ from services.messaging.models import Communication, Delivery, Document
 READERS = ("send_communications", "view_reports")
 
 
-def upload(db, blobs, caller, data, filename=None):
+def upload(db, blobs, caller, data, filename=None, idempotency_key=None):
+    """Keep the document and answer its view; the same Idempotency-Key with the same file
+    and name answers the first document again (one row), another request under it is
+    refused. The bytes go to the store first (named by their sha256, so storing them twice
+    changes nothing); the row and the key's record are one transaction."""
     caller.require("send_communications")
+    idempotency.check_key(idempotency_key)
     content_type, name = documents.check(data, filename)
     digest = blobs.put(data)
-    with db.unit_of_work() as uow:
+
+    def work(uow):
         row = Document(id=new_id("doc"), organization_id=caller.organization_id,
                        filename=name, content_type=content_type, size=len(data),
                        sha256=digest, uploaded_by=caller.actor_id)
         uow.session.add(row)
-    return view(row)
+        uow.session.flush()
+        return view(row)
+
+    return idempotency.once(db, idempotency.caller_scope(caller), idempotency_key,
+                            {"upload_document": [digest, filename]}, work)
 
 
 def load(session, caller, document_id):

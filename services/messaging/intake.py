@@ -21,6 +21,7 @@ from services.messaging import (
     documents,
     quoting,
     scheduling,
+    urgency,
     voice_calls,
 )
 from services.messaging.models import Communication, CommunicationCommunity, Delivery
@@ -129,8 +130,8 @@ def accept(db, caller, identity, request, category, recipients, scope, key, dige
                     **scheduling.accepted_event(communication),
                     "send_at": send_at.isoformat()}, organization_id=caller.organization_id)
             else:
-                uow.emit("communication_accepted", scheduling.accepted_event(communication),
-                         organization_id=caller.organization_id)
+                urgency.emit_accepted(uow, communication,
+                                      scheduling.accepted_event(communication))
             if key:
                 idempotency.remember(uow.session, db.metadata, scope_key, key, digest, answer)
     except IntegrityError:
@@ -151,7 +152,7 @@ def replay(db, caller, key, digest):
 
 
 def preview(directory, consent, credits, identity, request, recipients, scope,
-            time_limit_seconds=None, links=None):
+            call_settings=None, links=None):
     """What a send of `request` right now would do, sending nothing: the audience, each
     channel's decisions (allowed, or each suppression reason), its credits, and each paying
     wallet's balance after — through the functions the send itself uses."""
@@ -159,9 +160,10 @@ def preview(directory, consent, credits, identity, request, recipients, scope,
     # a document's link is priced as sent: a stand-in of the real links' length
     stand_in = ((lambda _key: links.stand_in()) if request.get("document_id") and links
                 else None)
-    taken, items, after, n = {}, [], None, 0
+    taken, items, after, n, languages = {}, [], None, 0, {}
     while True:
         page = directory.resolve_audience(identity, recipients, after=after, limit=PAGE_SIZE)
+        languages.update((r["id"], r.get("language")) for r in page["residents"])
         for p in audience.plan(page["residents"], channels, taken):
             items.append((p, f"q{n}"))
             n += 1
@@ -171,13 +173,14 @@ def preview(directory, consent, credits, identity, request, recipients, scope,
     decided = {key: None for _, key in items}
     residents = {p.resident_id for p, _ in items}
     open_items = [{"key": key, "resident_id": p.resident_id, "community_id": p.community_id,
-                   "channel": p.channel, "address": p.address}
+                   "channel": p.channel, "address": p.address,
+                   "language": languages.get(p.resident_id)}
                   for p, key in items if p.reason is None]
     for start in range(0, len(open_items), QUOTE_BATCH):
         for q in quoting.quote_batch(consent, credits, identity, request["category_id"],
                                      request["body"], channels,
                                      open_items[start:start + QUOTE_BATCH],
-                                     time_limit_seconds, stand_in):
+                                     call_settings, stand_in):
             decided[q.key] = q
     per_channel = {c: {"deliveries": 0, "allowed": 0, "suppressed": {}, "credits": 0,
                        "segments": 0} for c in channels}

@@ -166,6 +166,9 @@ class SenderBudget(Base):
     sender: Mapped[str] = mapped_column(String(40), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    # epoch seconds until which ordinary batches take nothing: an emergency's batch waits
+    # for the tokens (rate_limit rule 6); 0: none waits
+    urgent_until: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class JobLease(Base):

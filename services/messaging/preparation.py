@@ -5,14 +5,14 @@ or fails each delivery and hands the queued ones to the dispatchers in chunks.""
 from sqlalchemy import select
 
 from contracts.errors import InsufficientCredits
-from services.messaging import changes, dispatching, quoting
+from services.messaging import changes, quoting, urgency
 from services.messaging.models import Communication, Delivery
 
 DISPATCH_CHUNK = 100
 
 
 def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
-                  time_limit_seconds=None, links=None):
+                  call_settings=None, links=None):
     with db.read() as session:
         communication = session.get(Communication, communication_id)
         pending = session.scalars(select(Delivery).where(
@@ -23,10 +23,11 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
     identity = communication.identity
     items = [{"key": d.id, "resident_id": d.resident_id,
               "community_id": d.community_id or communication.community_id,
-              "channel": d.channel, "address": d.address} for d in pending]
+              "channel": d.channel, "address": d.address, "language": d.language}
+             for d in pending]
     quoted = {q.key: q for q in quoting.quote_batch(
         consent, credits, identity, communication.category_id, communication.body,
-        communication.channels, items, time_limit_seconds,
+        communication.channels, items, call_settings,
         _document_link(communication, links))}
     holds, refused = _reserve(credits, identity, communication_id, batch, quoted)
     with db.unit_of_work() as uow:
@@ -58,7 +59,7 @@ def prepare_batch(db, consent, credits, communication_id, batch, delivery_ids,
         if queued:
             changes.start(session, communication)
         for start in range(0, len(queued), DISPATCH_CHUNK):
-            uow.emit(dispatching.queued_event(communication.emergency), {
+            uow.emit(urgency.event_type("deliveries_queued", communication.emergency), {
                 "communication_id": communication_id,
                 "delivery_ids": queued[start:start + DISPATCH_CHUNK]},
                 organization_id=communication.organization_id)

@@ -5,10 +5,11 @@ equals what a send right after it holds."""
 
 from dataclasses import dataclass
 
-from contracts import footer, voice_opt_out
-from contracts.pricing import RateCard, delivery_credits, voice_hold_credits
+from contracts import footer
+from contracts.pricing import RateCard, delivery_credits, voice_credits
 from contracts.segments import segments
 from services.messaging import document_links, voice_calls
+from services.messaging.call_settings import CallSettings
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,12 @@ class Quoted:
 
 
 def quote_batch(consent, credits, identity, category_id, body, channels, items,
-                time_limit_seconds=None, document_link=None):
-    """items: [{key, resident_id, community_id, channel, address}] not yet decided (a
-    duplicate address is decided before). Two consent RPCs per channel and one rate-card RPC
-    for the whole batch, never one per delivery. A call is held for the longest it can last,
-    capped by `time_limit_seconds` (messaging.voice.time_limit_seconds). A document send's
+                call_settings=None, document_link=None):
+    """items: [{key, resident_id, community_id, channel, address, language}] not yet
+    decided (a duplicate address is decided before). Two consent RPCs per channel and one
+    rate-card RPC for the whole batch, never one per delivery. A call is held for the
+    longest it can last in the resident's language, with `call_settings`
+    (messaging.voice: its TimeLimit, machine detection). A document send's
     texts and calls are priced with their link (`document_link(key)`: the real one, or a
     preview's stand-in of the same length)."""
     rates = RateCard(**credits.rate_card(identity))
@@ -54,21 +56,20 @@ def quote_batch(consent, credits, identity, category_id, body, channels, items,
                   links.get((i["resident_id"], i["channel"])),
                   document_links.body_for(i["channel"], body,
                                           document_link and document_link(i["key"])),
-                  rates, time_limit_seconds) for i in items]
+                  rates, call_settings) for i in items]
 
 
-def price(item, decision, link, body, rates, time_limit_seconds=None):
+def price(item, decision, link, body, rates, call_settings=None):
     if not decision["allowed"]:
         return Quoted(item["key"], item["resident_id"], item["community_id"], item["channel"],
                       False, decision["reason"], 0, 0, None)
     if item["channel"] == "voice":
-        # an opt-out-enabled category's call ends with the keypress offer (link or not,
-        # a call carries no link): it lasts longer
-        prompt = voice_opt_out.prompt("en") if link else None
+        # an opt-out-enabled category's call ends with the keypress offer (a call carries
+        # no link: the link only says the category has one), in the resident's language
+        seconds = voice_calls.longest_seconds(body, item.get("language"), bool(link),
+                                              call_settings or CallSettings())
         return Quoted(item["key"], item["resident_id"], item["community_id"], "voice", True,
-                      None, voice_hold_credits(body, rates, voice_calls.REPEATS, prompt,
-                                               time_limit_seconds), 0, link,
-                      rates.voice_seconds)
+                      None, voice_credits(seconds, rates), 0, link, rates.voice_seconds)
     text = footer.text_to_send(item["channel"], body, link)
     return Quoted(item["key"], item["resident_id"], item["community_id"], item["channel"],
                   True, None, delivery_credits(item["channel"], text, rates),

@@ -17,7 +17,7 @@ import eventlet
 from sqlalchemy import distinct, or_, select, update
 
 from servicekit.db import utcnow
-from services.messaging import changes, reconcile
+from services.messaging import changes, reconcile, urgency
 from services.messaging.callbacks import apply_statuses, apply_waiting
 from services.messaging.models import Communication, Delivery, ProviderCallback
 from services.messaging.providers.base import TransientProviderError
@@ -116,9 +116,9 @@ def redrive(db, before, now):
         for c in session.scalars(select(Communication).where(
                 Communication.audience_complete.is_(False),
                 Communication.cancelled_at.is_(None), Communication.created_at <= before)):
-            uow.emit("audience_page_requested", {"communication_id": c.id,
-                                                 "page": c.pages + 1, "after": c.audience_after},
-                     organization_id=c.organization_id)
+            uow.emit(urgency.event_type("audience_page_requested", c.emergency),
+                     {"communication_id": c.id, "page": c.pages + 1,
+                      "after": c.audience_after}, organization_id=c.organization_id)
         stalled = session.execute(select(distinct(Delivery.communication_id), Delivery.batch)
                                   .where(Delivery.status == "pending",
                                          Delivery.updated_at <= before)).all()
@@ -127,11 +127,12 @@ def redrive(db, before, now):
                 Delivery.communication_id == communication_id, Delivery.batch == batch,
                 Delivery.status == "pending").values(updated_at=now)
                 .returning(Delivery.id)).scalars().all()
-            organization_id = session.scalar(select(Communication.organization_id).where(
-                Communication.id == communication_id))
-            uow.emit("deliveries_created", {"communication_id": communication_id,
-                                            "batch": batch, "delivery_ids": sorted(ids)},
-                     organization_id=organization_id)
+            organization_id, emergency = session.execute(select(
+                Communication.organization_id, Communication.emergency).where(
+                Communication.id == communication_id)).one()
+            uow.emit(urgency.event_type("deliveries_created", emergency),
+                     {"communication_id": communication_id, "batch": batch,
+                      "delivery_ids": sorted(ids)}, organization_id=organization_id)
         forgotten = session.execute(update(Delivery).where(
             Delivery.status == "queued", Delivery.next_attempt_at.is_(None),
             Delivery.updated_at <= before).values(next_attempt_at=now)).rowcount

@@ -3,13 +3,14 @@
 Each page is one directory RPC and one transaction: its deliveries, the communication's
 cursor, a `deliveries_created` event for the batch and, when more may follow, the event that
 asks for the next page. The cursor is part of the persisted work, so a crash half-way
-resumes where it stopped, and a page taken twice (a redelivered event) adds nobody twice."""
+resumes where it stopped, and a page taken twice (a redelivered event) adds nobody twice.
+An emergency's events are the urgent twins (urgency)."""
 
 from sqlalchemy import func, insert, select, update
 
 from servicekit.access import new_id
 from servicekit.db import utcnow
-from services.messaging import audience, changes
+from services.messaging import audience, changes, urgency
 from services.messaging.models import Communication, Delivery
 
 PAGE_SIZE = 1000
@@ -52,15 +53,15 @@ def resolve_page(db, directory, communication_id, page, after):
             session.execute(insert(Delivery), rows)
         pending = [r["id"] for r in rows if r["status"] == "pending"]
         if pending:
-            uow.emit("deliveries_created", {"communication_id": communication_id,
-                                            "batch": page, "delivery_ids": pending},
-                     organization_id=communication.organization_id)
+            uow.emit(urgency.event_type("deliveries_created", communication.emergency),
+                     {"communication_id": communication_id, "batch": page,
+                      "delivery_ids": pending}, organization_id=communication.organization_id)
         changes.emit(uow, communication, [_suppressed(r) for r in rows
                                           if r["status"] == "suppressed"])
         if found["next"] is not None:
-            uow.emit("audience_page_requested", {"communication_id": communication_id,
-                                                 "page": page + 1, "after": found["next"]},
-                     organization_id=communication.organization_id)
+            uow.emit(urgency.event_type("audience_page_requested", communication.emergency),
+                     {"communication_id": communication_id, "page": page + 1,
+                      "after": found["next"]}, organization_id=communication.organization_id)
         else:
             changes.finish_if_done(uow, communication)
 

@@ -5,11 +5,12 @@
 2. Until it is due it may be rescheduled (the same rules) or cancelled; once it has gone,
    neither (409).
 3. The scheduler hands each due one on exactly once, whatever the number of instances: one
-   statement moves it `scheduled` -> `accepted` (rows another instance holds are skipped,
-   not waited for), and `communication_accepted` is written in the same transaction, so a
-   crash before the commit leaves it due (it goes late, never twice), one after it leaves
-   it handed on (never lost). From there it is an ordinary send: audience, consent and
-   credits are all decided when it goes, so a STOP or an unsubscribe received since wins.
+   statement moves up to FIRE_BATCH of them `scheduled` -> `accepted` (rows another instance
+   holds are skipped, not waited for), and `communication_accepted` is written in the same
+   transaction, so a crash before the commit leaves it due (it goes late, never twice), one
+   after it leaves it handed on (never lost). From there it is an ordinary send: audience,
+   consent and credits are all decided when it goes, so a STOP or an unsubscribe received
+   since wins.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from contracts.errors import Conflict, InvalidRequest
+from servicekit import idempotency
 from servicekit.db import utcnow
+from services.messaging import urgency
 from services.messaging.models import Communication
 
 MAX_DAYS_AHEAD = 90
@@ -64,9 +67,13 @@ def sender(communication):
             "name": identity.get("name")}
 
 
-def reschedule(db, caller, communication_id, send_at, load):
-    moment = parse_send_at(send_at)
-    with db.unit_of_work() as uow:
+def reschedule(db, caller, communication_id, send_at, load, view, idempotency_key=None):
+    """Move a scheduled send to `send_at`, answering `view` of it as it then is; the same
+    Idempotency-Key and request answer that again and move nothing (another request under
+    the key is refused), so a retried request never moves a send that moved since."""
+
+    def work(uow):
+        moment = parse_send_at(send_at)
         communication = load(uow.session, caller, communication_id, for_change=True)
         moved = uow.session.execute(update(Communication).where(
             Communication.id == communication_id, Communication.status == "scheduled",
@@ -78,6 +85,11 @@ def reschedule(db, caller, communication_id, send_at, load):
         uow.emit("communication_rescheduled", {"communication_id": communication_id,
                                                "send_at": moment.isoformat()},
                  organization_id=communication.organization_id)
+        uow.session.refresh(communication)
+        return view(uow.session, caller, communication_id)
+
+    return idempotency.once(db, idempotency.caller_scope(caller), idempotency_key,
+                            {"reschedule": [communication_id, send_at]}, work)
 
 
 def fire_due(db, now=None):
@@ -85,15 +97,16 @@ def fire_due(db, now=None):
     now = now or utcnow()
     with db.unit_of_work() as uow:
         session = uow.session
+        # a CTE, taken once: as an IN (subquery) PostgreSQL ran the locking LIMIT again for
+        # every row it updated, so one claim took every due send, however many
         due = (select(Communication.id).where(
             Communication.status == "scheduled", Communication.cancelled_at.is_(None),
             Communication.send_at <= now).order_by(Communication.send_at).limit(FIRE_BATCH)
-            .with_for_update(skip_locked=True))
+            .with_for_update(skip_locked=True)).cte("due")
         fired = session.scalars(update(Communication).where(
-            Communication.id.in_(due.scalar_subquery()), Communication.status == "scheduled")
+            Communication.id.in_(select(due.c.id)), Communication.status == "scheduled")
             .values(status="accepted").returning(Communication.id)).all()
         for communication in session.scalars(select(Communication).where(
                 Communication.id.in_(fired))):
-            uow.emit("communication_accepted", accepted_event(communication),
-                     organization_id=communication.organization_id)
+            urgency.emit_accepted(uow, communication, accepted_event(communication))
         return len(fired)

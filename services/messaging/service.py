@@ -8,7 +8,9 @@ at a time -> `deliveries_created` (preparation) checks consent and holds credits
 -> `deliveries_queued` (dispatching, run by dispatch_service with workers of its own) hands
 deliveries to the provider under the sender's rate limit -> provider statuses (callbacks)
 move them forward; the release timer hands on deliveries whose retry or budget time has
-come, and the sweeper (reconciliation) settles what the provider never confirmed.
+come, and the sweeper (reconciliation) settles what the provider never confirmed. An
+emergency's steps travel on urgent twins of those events, taken by urgent_service's workers
+(urgency).
 """
 
 import base64
@@ -85,7 +87,7 @@ class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
                                                            self.directory, request)
         intake.check_document(self.db, caller, request)
         return intake.preview(self.directory, self.consent, self.credits, identity, request,
-                              recipients, scope, self.providers.call_settings.time_limit_seconds,
+                              recipients, scope, self.providers.call_settings,
                               self.providers.document_links)
 
     def _check_supported(self, request):
@@ -114,16 +116,15 @@ class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
         return self.get(identity, communication_id)
 
     @rpc
-    def reschedule(self, identity, communication_id, send_at):
-        scheduling.reschedule(self.db, Caller.of(identity), communication_id, send_at,
-                              views.load)
-        return self.get(identity, communication_id)
+    def reschedule(self, identity, communication_id, send_at, idempotency_key=None):
+        return scheduling.reschedule(self.db, Caller.of(identity), communication_id, send_at,
+                                     views.load, views.communication, idempotency_key)
 
     @rpc
-    def upload_document(self, identity, content_base64, filename=None):
+    def upload_document(self, identity, content_base64, filename=None, idempotency_key=None):
         """A document to send: checked by its content, kept in the shared store."""
         return documents.upload(self.db, self.providers.blobs, Caller.of(identity),
-                                base64.b64decode(content_base64), filename)
+                                base64.b64decode(content_base64), filename, idempotency_key)
 
     @rpc
     def get_document(self, identity, document_id):
@@ -147,6 +148,8 @@ class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
 
     @on_event("messaging", "communication_accepted", transactional=False)
     def resolve_first_page(self, event):
+        if event.data.get("emergency"):
+            return   # its first page was asked for on the urgent queue (urgency.emit_accepted)
         resolution.resolve_page(self.db, self.directory, event.data["communication_id"], 1,
                                 None)
 
@@ -161,7 +164,7 @@ class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
         data = event.data
         preparation.prepare_batch(self.db, self.consent, self.credits,
                                   data["communication_id"], data["batch"], data["delivery_ids"],
-                                  self.providers.call_settings.time_limit_seconds,
+                                  self.providers.call_settings,
                                   self.providers.document_links)
 
     @on_events("gateway", "provider_status_received")

@@ -1,6 +1,7 @@
 """The whole system, every service its own process, as `make up` runs it — but on a vhost,
 databases and ports of its own."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -149,7 +150,24 @@ class System:
 
 @pytest.fixture(scope="session")
 def system(broker_url, postgres_admin, tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
+    with running_system(broker_url, postgres_admin, tmp_path_factory.mktemp("e2e")) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def own_system(broker_url, postgres_admin, tmp_path_factory):
+    """For a test that needs a system configured otherwise (a slow sender, say):
+    `with own_system(TOWNHALL_…="…") as system:` starts one of its own beside `system`."""
+    def start(**settings):
+        return running_system(broker_url, postgres_admin, tmp_path_factory.mktemp("e2e-own"),
+                              **settings)
+    return start
+
+
+@contextlib.contextmanager
+def running_system(broker_url, postgres_admin, root, **settings):
+    """A whole system of its own (vhost, databases, ports), seeded; `settings` are more
+    TOWNHALL_ environment variables, e.g. a slow sender for a test that needs one."""
     prefix = f"th_e2e_{uuid.uuid4().hex[:8]}"
     for service in SERVICES:
         postgres_admin.create(f"{prefix}_{service}")
@@ -171,6 +189,7 @@ def system(broker_url, postgres_admin, tmp_path_factory):
             TOWNHALL_MESSAGING__VOICE__CALLS_PER_SECOND="50",
             # the demo's communities in a zone where it is day now (quiet hours)
             TOWNHALL_SEED__TIMEZONE=testing.midday_timezone(),
+            **settings,
         )
         config = configuration.load(environ=env)
         for service in SERVICES:

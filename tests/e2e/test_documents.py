@@ -2,7 +2,8 @@
 email (attached, read back from the SMTP sink) and by text (each resident's own signed link
 to a public download page), fetched from that link with no login, and refused when the link
 is changed; a file that is not a PDF or an image is refused whatever its name, and one over
-10 MB too. The download page is also opened in Chromium, as a resident would."""
+10 MB too; an upload sent again under its Idempotency-Key is the same document. The download
+page is also opened in Chromium, as a resident would."""
 
 import email
 import email.policy
@@ -14,9 +15,17 @@ import pytest
 import requests
 from fpdf import FPDF
 
+from contracts.pricing import text_credits
+
 pytestmark = pytest.mark.e2e
 
 LINK = re.compile(r"Document: (\S+/d/\S+)")
+# a body that is one credit alone and two with the resident's link and unsubscribe footer:
+# a text priced without what it carries would be charged one credit too few
+BODY = ("The board meets on Thursday at 7 pm in the community room; the agenda is attached. "
+        "Please read it before the meeting and bring your questions about the budget, the "
+        "roof repairs, the parking rules and the garden plan for next spring. Thank you, "
+        "the board.")
 
 
 def agenda_pdf(title):
@@ -47,7 +56,7 @@ def sent(system, town):
         "kind": "document", "document_id": document["id"], "channels": ["email", "sms"],
         "recipients": {"communities": [town["community"]["id"]]},
         "category_id": system.demo["category_id"], "subject": "Board meeting agenda",
-        "body": "The board meets on Thursday at 7 pm; the agenda is attached."})
+        "body": BODY})
     assert answer.status_code == 202, answer.text
     view = system.wait_until_done(answer.json()["id"], timeout=60)
     return {"data": data, "document": document, "view": view}
@@ -98,9 +107,14 @@ def test_each_text_carries_the_residents_own_link_which_opens_it_without_login(s
         assert file.status_code == 200 and file.content == sent["data"]
         assert file.headers["Content-Type"] == "application/pdf"
         assert 'filename="agenda.pdf"' in file.headers["Content-Disposition"]
-    # the texts were priced with their link, as sent
+    # each text was charged the price of the text the provider received: body, link, footer
     texts = [d for d in sent["view"]["deliveries"] if d["channel"] == "sms"]
-    assert all(d["status"] == "delivered" and d["credits"] >= 1 for d in texts)
+    assert len(texts) == len(links)
+    for d in texts:
+        (received,) = [m for m in system.provider_messages(to=d["address"])
+                       if "Document: " in m["body"]]
+        assert d["status"] == "delivered"
+        assert d["credits"] == text_credits(received["body"]) > text_credits(BODY)
 
 
 def test_a_changed_link_opens_nothing(system, town, sent):
@@ -123,6 +137,22 @@ def test_a_file_that_is_not_a_document_is_refused_naming_the_rule(system, name, 
                                  files={"file": (name, data, declared)})
     assert answer.status_code == status, answer.text
     assert answer.json()["field"] == "file" and rule in answer.json()["detail"]
+
+
+def test_an_upload_under_an_idempotency_key_is_one_document(system):
+    key = {"Idempotency-Key": f"agenda-{uuid.uuid4().hex[:8]}"}
+    data = agenda_pdf(f"Keyed agenda {uuid.uuid4().hex[:6]}")
+
+    def upload(content, name="agenda.pdf"):
+        return system.session.post(f"{system.url}/v1/documents", timeout=30, headers=key,
+                                   files={"file": (name, content, "application/pdf")})
+
+    first, again = upload(data), upload(data)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    for other in (upload(agenda_pdf("Another agenda")), upload(data, "minutes.pdf")):
+        assert other.status_code == 422, other.text
+        assert other.json()["field"] == "Idempotency-Key"
 
 
 def test_the_download_page_in_chromium(system, town, sent, browser):

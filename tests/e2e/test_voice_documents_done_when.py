@@ -1,6 +1,7 @@
 """Issue 12's done-when, as a new user would do it through the API: schedule a document
 announcement by email and text for tomorrow 09:00, see it wait, cancel it; then, in a
-community where it is 23:00, send an emergency voice call that is not held. The calls are
+community where it is 23:00, see an ordinary call held until 08:00 and an emergency voice call
+dialled at once. The calls are
 charged per started minute of their real duration and nothing for unanswered ones, and a
 resident who pressed 9 is not called again."""
 
@@ -8,6 +9,7 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +33,14 @@ def phone_of(resident):
 def calls_to(system, phone):
     return requests.get(f"{system.twilio_url}/_sandbox/calls", params={"to": phone},
                         timeout=10).json()
+
+
+def wait_for(found, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not (answer := found()):
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.3)
+    return answer
 
 
 def test_done_when(system):
@@ -65,11 +75,25 @@ def test_done_when(system):
         f"{system.url}/v1/communications/{scheduled.json()['id']}/cancel", timeout=30)
     assert cancelled.json()["status"] == "cancelled"
 
-    # 2. at 23:00 there, an emergency call: not held, charged by the minutes answered
+    # 2. at 23:00 there an ordinary call waits for 08:00 (the hours are quiet indeed) ...
+    oda = town["residents"]["Oda"]
+    ordinary = master.post(f"{system.url}/v1/communications", timeout=30, json={
+        "kind": "message", "channels": ["voice"], "recipients": {"residents": [oda["id"]]},
+        "category_id": system.demo["category_id"], "body": "The pool opens on Monday."})
+    assert ordinary.status_code == 202, ordinary.text
+    held = wait_for(lambda: (lambda v: v if v["held"]["deliveries"] == 1 else None)(
+        master.get(f"{system.url}/v1/communications/{ordinary.json()['id']}",
+                   timeout=30).json()), "the ordinary call to be held")
+    opens = datetime.fromisoformat(held["held"]["until"]).astimezone(ZoneInfo(zone))
+    assert (opens.hour, opens.minute) == (8, 0) and opens > datetime.now(ZoneInfo(zone))
+    master.post(f"{system.url}/v1/communications/{ordinary.json()['id']}/cancel", timeout=30)
+
+    # ... and an emergency call goes at once, charged by the minutes answered
     # seed 14 draws, in order: busy, answered (123 s), answered (71 s), no answer
     system.configure_provider(seed=14, call_busy_rate=0.25, call_no_answer_rate=0.25,
                               call_min_seconds=40, call_max_seconds=130)
     try:
+        sent_at = datetime.now(UTC).replace(microsecond=0)
         sent = master.post(f"{system.url}/v1/communications", timeout=30, json={
             "kind": "announcement", "channels": ["voice"],
             "recipients": {"communities": [community]}, "emergency": True,
@@ -81,11 +105,14 @@ def test_done_when(system):
     finally:
         system.configure_provider(seed=None, call_busy_rate=0, call_no_answer_rate=0,
                                   call_min_seconds=20, call_max_seconds=90)
-    assert view["emergency"] and view["held"]["deliveries"] == 0
+    assert view["emergency"]
     charged, outcomes = 0, set()
     by_phone = {d["address"]: d for d in view["deliveries"]}
     for resident in town["residents"].values():
         (call,) = calls_to(system, phone_of(resident))
+        # dialled within seconds of the send, not at 08:00 (Twilio's dates are in seconds)
+        dialled = parsedate_to_datetime(call["date_created"]) - sent_at
+        assert timedelta(0) <= dialled < timedelta(seconds=30), (call["sid"], dialled)
         outcomes.add(call["status"])
         delivery = by_phone[phone_of(resident)]
         expected = math.ceil(int(call["duration"]) / 60) if call["status"] == "completed" \

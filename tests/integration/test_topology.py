@@ -1,6 +1,9 @@
 """Every consumer's queue is declared before anything runs, and every queue has a consumer."""
 
-from kombu import Connection
+import pytest
+from amqp.exceptions import ChannelError
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
 
 from contracts.events import CATALOGUE
 from servicekit import topology
@@ -25,3 +28,18 @@ def test_declare_all_creates_every_queue_and_its_dead_letter_queue(make_config):
                 channel.queue_declare(name, passive=True)
     # idempotent: a second service starting declares the same things again
     assert topology.declare_all(config) == declared
+
+
+def test_a_retired_consumers_queue_is_deleted_so_it_collects_nothing(make_config):
+    config = make_config()
+    (retired,) = topology.RETIRED_QUEUES
+    with Connection(config["AMQP_URI"]) as conn:
+        channel = conn.channel()
+        exchange = get_event_exchange("messaging", config)
+        Queue(retired, exchange=exchange, routing_key="urgent_deliveries_queued",
+              durable=True)(channel).declare()
+    topology.declare_all(config)
+    topology.declare_all(config)          # and again, when it is gone
+    with Connection(config["AMQP_URI"]) as conn:
+        with pytest.raises(ChannelError):
+            conn.channel().queue_declare(retired, passive=True)

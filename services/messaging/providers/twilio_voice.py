@@ -4,6 +4,7 @@ the local sandbox, as for texts."""
 
 from contracts.vocabulary import UNREACHED_CALL_STATUSES
 from services.messaging import voice_calls
+from services.messaging.call_settings import MACHINE_DETECTION_TIMEOUT_SECONDS
 from services.messaging.providers import twilio_rest
 from services.messaging.providers.base import Provider, SendResult
 
@@ -30,7 +31,9 @@ class TwilioVoice(Provider):
         if settings.answer_timeout_seconds:
             options["timeout"] = settings.answer_timeout_seconds
         if settings.machine_detection:
+            # the listening time is said, not left to Twilio's default: the hold counts it
             options["machine_detection"] = settings.machine_detection
+            options["machine_detection_timeout"] = MACHINE_DETECTION_TIMEOUT_SECONDS
         call = twilio_rest.create(lambda: self.client.calls.create(
             to=to, from_=self.from_number, twiml=twiml, status_callback=status_callback,
             status_callback_event=list(STATUS_EVENTS), status_callback_method="POST",

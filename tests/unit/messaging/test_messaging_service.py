@@ -23,7 +23,7 @@ from contracts.events import envelope
 from servicekit.blobs import BlobStore
 from servicekit.db import utcnow
 from servicekit.testing import memory_database, midday_timezone, outbox_events
-from services.messaging import reconcile, resolution, retries
+from services.messaging import reconcile, resolution, retries, voice_calls
 from services.messaging.budgets import CallRate, Sender
 from services.messaging.call_settings import CallSettings
 from services.messaging.document_links import DocumentLinks
@@ -641,7 +641,8 @@ def test_a_call_is_held_for_its_longest_and_charged_for_its_real_duration():
     body = "The water is off on Tuesday from noon to four. " * 4
     service.create(IDENTITY, request(channels=["voice"], body=body))
     pipeline(service)
-    held = pricing.voice_hold_credits(body, pricing.DEFAULT_RATES, 2, None, 120)
+    held = pricing.voice_credits(voice_calls.longest_seconds(
+        body, "en", False, FakeProviders.call_settings))
     calls = deliveries(service)
     assert [(d.status, d.credits, d.seconds_per_credit) for d in calls] == \
         [("sent", held, 60)] * 3
@@ -697,6 +698,27 @@ def test_a_texts_outcome_carries_its_charge_and_no_duration():
              for e in events(service, "deliveries_updated") for i in e["data"]["items"]
              if i["status"] in ("delivered", "failed")}
     assert ended == {"delivered": (None, 1), "failed": (None, 0)}
+
+
+class OptOutConsent(FakeConsent):
+    """An opt-out-enabled category: every allowed resident has an unsubscribe link."""
+
+    def unsubscribe_links(self, identity, category_id, channel, recipients):
+        return {r["resident_id"]: f"https://th.example/u/{r['resident_id']}"
+                for r in recipients}
+
+
+def test_a_calls_hold_prices_the_offer_in_the_residents_own_language():
+    english, spanish = resident(1), dict(resident(2), language="es")
+    service = make([english, spanish])
+    service.consent = OptOutConsent()
+    body = "x" * 270     # 60 s with the English offer, 61 with the longer Spanish one
+    quoted = service.preview(IDENTITY, request(channels=["voice"], body=body))
+    service.create(IDENTITY, request(channels=["voice"], body=body))
+    pipeline(service)
+    held = {d.resident_id: d.credits for d in deliveries(service)}
+    assert held == {english["id"]: 1, spanish["id"]: 2}
+    assert quoted["credits"] == 3          # the preview holds what the send holds
 
 
 def test_calls_wait_for_the_accounts_call_rate_without_a_worker_sleeping():
@@ -759,6 +781,21 @@ def test_a_scheduled_send_can_be_moved_until_it_goes(service):
     assert refused.value.field == "send_at"
 
 
+def test_a_reschedule_under_an_idempotency_key_answers_its_first_result_again(service):
+    answer = service.create(IDENTITY, request(send_at=in_hours(1)))
+    asked = in_hours(5)
+    first = service.reschedule(IDENTITY, answer["id"], asked, idempotency_key="move-1")
+    moved = service.reschedule(IDENTITY, answer["id"], in_hours(7))   # moved again meanwhile
+    again = service.reschedule(IDENTITY, answer["id"], asked, idempotency_key="move-1")
+    assert again == first                     # the first answer, and nothing moved back
+    assert service.get(IDENTITY, answer["id"])["send_at"] == moved["send_at"] != \
+        first["send_at"]
+    assert len(events(service, "communication_rescheduled")) == 2
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        service.reschedule(IDENTITY, answer["id"], in_hours(9), idempotency_key="move-1")
+    assert refused.value.field == "Idempotency-Key"
+
+
 @pytest.mark.parametrize("send_at, rule", [
     ("tomorrow", "ISO 8601"),
     ("2030-01-01T09:00:00", "offset"),
@@ -807,19 +844,39 @@ def test_a_text_inside_quiet_hours_waits_queued_until_the_window_opens():
     assert (text.status, text.held_until) == ("sent", None)
 
 
-def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
-    service = make()
+def urgent_worker(service):
+    """messaging's urgent workers (UrgentService) on this service's database and fakes."""
+    from services.messaging.urgent_service import UrgentService
+    return worker_factory(UrgentService, db=service.db, config={}, providers=service.providers,
+                          directory=service.directory, consent=service.consent,
+                          credits=service.credits)
+
+
+def urgent_pipeline(service):
+    urgent, done = urgent_worker(service), set()
+    for _ in range(10):
+        before = len(done)
+        run(service, "communication_accepted", service.resolve_first_page, done)
+        run(service, "urgent_audience_page_requested", urgent.resolve_page, done)
+        run(service, "urgent_deliveries_created", urgent.prepare, done)
+        run(service, "urgent_deliveries_queued", urgent.dispatch, done)
+        if len(done) == before:
+            break
+
+
+def test_an_emergency_goes_at_once_on_urgent_queues_only_and_says_who_and_why():
+    service = make([resident(n) for n in range(1, 4)])
     service.directory.timezone = night_timezone()
     answer = service.create(EMERGENCY, request(emergency=True,
                                                emergency_reason="Gas leak: leave now"))
-    assert events(service, "deliveries_queued") == []
-    done = set()
-    for _ in range(5):
-        run(service, "communication_accepted", service.resolve_first_page, done)
-        run(service, "deliveries_created", service.prepare, done)
-        run(service, "urgent_deliveries_queued", dispatcher(service), done)
-    (d,) = deliveries(service)
-    assert d.status == "sent" and d.held_until is None
+    urgent_pipeline(service)
+    assert [d.status for d in deliveries(service)] == ["sent"] * 3
+    assert all(d.held_until is None for d in deliveries(service))
+    # every step went on an urgent queue; ordinary workers got nothing of it to do
+    for step in ("audience_page_requested", "deliveries_created", "deliveries_queued"):
+        assert events(service, step) == [], step
+        assert events(service, "urgent_" + step), step
+    assert service.directory.pages_asked == 1        # the ordinary first page was skipped
     view = service.get(EMERGENCY, answer["id"])
     assert (view["emergency"], view["emergency_reason"]) == (True, "Gas leak: leave now")
     (accepted,) = events(service, "communication_accepted")
@@ -831,6 +888,61 @@ def test_an_emergency_goes_at_once_on_its_own_queue_and_says_who_and_why():
     assert accepted["data"]["accepted_at"] == view["accepted_at"]
     listed = service.list_communications(EMERGENCY, emergency=True)["items"]
     assert [c["id"] for c in listed] == [answer["id"]]
+
+
+def test_a_scheduled_emergency_is_handed_to_the_urgent_workers_when_it_is_due():
+    from services.messaging import scheduling
+    service = make()
+    service.create(EMERGENCY, request(emergency=True, emergency_reason="Boil water notice",
+                                      send_at=in_hours(1)))
+    assert scheduling.fire_due(service.db, now=utcnow() + timedelta(hours=2)) == 1
+    (page,) = events(service, "urgent_audience_page_requested")
+    assert (page["data"]["page"], page["data"]["after"]) == (1, None)
+    urgent_pipeline(service)
+    assert [d.status for d in deliveries(service)] == ["sent"]
+
+
+def test_an_ordinary_backlog_waiting_for_the_budget_holds_back_while_an_emergency_waits():
+    """One text a second: an ordinary send's texts wait for the budget; an emergency that
+    comes then takes the tokens as they accrue, and the ordinary ones are told to come back
+    only after it."""
+    from services.messaging import dispatching
+    service = make([resident(n) for n in range(1, 6)], rate=1.0)
+    ordinary = service.create(IDENTITY, request())
+    pipeline(service)
+    assert len(service.providers.sms.sent) == 1       # the burst; four wait for the budget
+    emergency = service.create(EMERGENCY, request(emergency=True, emergency_reason="Fire"))
+    urgent_pipeline(service)
+    waiting = [d for d in deliveries(service) if d.status == "queued"]
+    mine = [d for d in waiting if d.communication_id == emergency["id"]]
+    assert len(mine) >= 4                               # the bucket was empty
+    # the ordinary ones come due and are handed on again (as the release timer would):
+    # none goes, though a token or so has accrued
+    theirs = [d.id for d in waiting if d.communication_id == ordinary["id"]]
+    sent = len(service.providers.sms.sent)
+    dispatching.dispatch(service.db, service.providers, ordinary["id"], theirs,
+                         service.providers.retry_policy, now=utcnow() + timedelta(seconds=2))
+    assert len(service.providers.sms.sent) == sent
+    later = {d.id: d.next_attempt_at for d in deliveries(service) if d.status == "queued"}
+    # not at the next token (a second), but once the emergency's texts had theirs
+    assert min(later[i] for i in theirs) - max(later[d.id] for d in mine) > \
+        timedelta(seconds=len(mine) - 2)
+
+
+def test_the_release_timer_hands_on_an_emergencys_deliveries_first(monkeypatch):
+    from services.messaging import dispatching
+    service = make([resident(n) for n in range(1, 21)], rate=1.0)
+    service.create(IDENTITY, request())
+    pipeline(service)
+    emergency = service.create(EMERGENCY, request(emergency=True, emergency_reason="Fire"))
+    urgent_pipeline(service)
+    before = {e["event_id"] for e in events(service, None)}
+    monkeypatch.setattr(dispatching, "RELEASE_BATCH", 5)
+    # everything waiting is due (19 ordinary, 20 emergency); the emergency's go first
+    assert dispatching.release_due(service.db, now=utcnow() + timedelta(minutes=5)) == 5
+    (released,) = [e for e in events(service, None) if e["event_id"] not in before]
+    assert released["type"] == "urgent_deliveries_queued"
+    assert released["data"]["communication_id"] == emergency["id"]
 
 
 def test_an_emergency_needs_its_permission_and_a_reason(service):
@@ -888,6 +1000,25 @@ def test_a_document_goes_attached_by_email_and_as_each_residents_own_link_by_tex
     found = service.open_document_link(links[resident(2)["phone"]].rsplit("/d/", 1)[1],
                                        content=True)
     assert base64.b64decode(found["content_base64"]) == data
+
+
+def test_an_upload_under_an_idempotency_key_keeps_one_document(service):
+    import base64
+
+    from services.messaging.models import Document
+    data = base64.b64encode(agenda_pdf()).decode()
+    first = service.upload_document(IDENTITY, data, "agenda.pdf", idempotency_key="doc-1")
+    assert service.upload_document(IDENTITY, data, "agenda.pdf",
+                                   idempotency_key="doc-1") == first
+    with service.db.read() as session:
+        assert [d.id for d in session.query(Document)] == [first["id"]]
+    for other in ((data, "minutes.pdf"),
+                  (base64.b64encode(agenda_pdf() + b"\n").decode(), "agenda.pdf")):
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            service.upload_document(IDENTITY, *other, idempotency_key="doc-1")
+        assert refused.value.field == "Idempotency-Key"
+    # without a key, each upload is a document of its own
+    assert service.upload_document(IDENTITY, data, "agenda.pdf")["id"] != first["id"]
 
 
 def test_a_file_that_is_not_a_document_is_refused_whatever_its_name(service):

@@ -1,13 +1,16 @@
 """The per-sender segment budget with a fake clock: senders' rates, refills, grants of a
 batch written out, and long simulated runs that never exceed rate × T + burst in any
-window, taken per batch or one by one, by one instance or two sharing the bucket."""
+window, taken per batch or one by one, by one instance or two sharing the bucket; an
+emergency's batch served first while an ordinary backlog waits, the rate still held."""
 
+import math
 import random
 
 import pytest
 
 from services.messaging.rate_limit import (
     SENDER_RATES,
+    URGENT_GRACE_SECONDS,
     Bucket,
     Grant,
     burst_for,
@@ -195,3 +198,92 @@ def test_two_instances_sharing_one_bucket_send_no_more_than_one():
     one, two = run(3.0, 3.0, batches, instances=1), run(3.0, 3.0, batches, instances=2)
     assert len(one) == len(two) == sum(map(len, batches))
     assert worst_excess(two, 3.0, 3.0) <= 1e-6
+
+
+# --- an emergency's batches take the tokens first (rule 6) -------------------------------
+
+def test_an_urgent_batch_that_falls_short_holds_ordinary_ones_back_until_it_is_served():
+    rate, burst, grace = 2.0, 4.0, URGENT_GRACE_SECONDS
+    short = take(Bucket(0.0, 50.0), 50.0, rate, burst, [1] * 6, urgent=True)
+    # nothing now; its 6 segments accrue in 3 s, then the grace to come back for them
+    assert short == Grant(0, Bucket(0.0, 50.0, 53.0 + grace), 0.5)
+    # an ordinary batch finds 2 tokens and takes none: they are the emergency's
+    ordinary = take(short.bucket, 51.0, rate, burst, [1])
+    assert ordinary == Grant(0, Bucket(2.0, 51.0, 53.0 + grace), 2.0 + grace)
+    # the emergency comes back and takes them, then the rest as they accrue
+    served = take(ordinary.bucket, 51.0, rate, burst, [1] * 6, urgent=True)
+    assert (served.granted, served.bucket.tokens) == (2, 0.0)
+    rest = take(served.bucket, 53.0, rate, burst, [1] * 4, urgent=True)
+    assert (rest.granted, rest.retry_after) == (4, 0.0)
+    # ordinary batches go again once the mark has passed, with what accrued meanwhile
+    assert take(rest.bucket, 53.0 + grace / 2, rate, burst, [1]).granted == 0
+    accrued = min(burst, rate * grace)
+    assert take(rest.bucket, 53.0 + grace, rate, burst, [1] * 9).granted == accrued
+
+
+def test_an_urgent_batch_that_fits_marks_nothing_and_urgent_ones_ignore_the_mark():
+    fits = take(Bucket(4.0, 50.0), 50.0, 2.0, 4.0, [1, 1], urgent=True)
+    assert fits == Grant(2, Bucket(2.0, 50.0, 0.0), 0.0)
+    marked = Bucket(3.0, 50.0, 60.0)
+    assert take(marked, 50.0, 2.0, 4.0, [1, 1], urgent=True).granted == 2
+    assert take(marked, 50.0, 2.0, 4.0, [], urgent=False) == Grant(0, marked, 0.0)
+
+
+def test_an_urgent_batch_that_never_comes_back_holds_ordinary_ones_only_until_the_mark():
+    short = take(Bucket(0.0, 0.0), 0.0, 1.0, 1.0, [1] * 3, urgent=True)
+    until = short.bucket.urgent_until
+    assert until == 3.0 + URGENT_GRACE_SECONDS
+    assert take(short.bucket, until - 0.01, 1.0, 1.0, [1]).granted == 0
+    assert take(short.bucket, until, 1.0, 1.0, [1]).granted == 1
+
+
+def race(rate, burst, ordinary, urgent, arrives, latency, priority=True):
+    """Two workers dispatch an ordinary backlog (batches) from one shared bucket; an
+    emergency's batch arrives at `arrives`. Every batch comes back `latency` after the time
+    it was told (the release timer, the event); `priority` False takes it as ordinary.
+    Returns the (time, segments, urgent) of every text sent."""
+    clock, bucket = 0.0, full(0.0, rate, burst)
+    queues = {"ordinary": [list(b) for b in ordinary], "urgent": [list(urgent)]}
+    wake = {"ordinary-1": 0.0, "ordinary-2": 0.0, "urgent": arrives}
+    sent = []
+    while any(queues.values()):
+        ready = [w for w in wake if queues[w.split("-")[0]]]
+        worker = min(ready, key=lambda w: wake[w])
+        kind = worker.split("-")[0]
+        clock = max(clock, wake[worker])
+        queue = queues[kind][0]
+        grant = take(bucket, clock, rate, burst, queue,
+                     urgent=priority and kind == "urgent")
+        bucket = grant.bucket
+        sent.extend((clock, cost, kind == "urgent") for cost in queue[:grant.granted])
+        del queue[:grant.granted]
+        if not queue:
+            queues[kind].pop(0)
+        wake[worker] = clock + grant.retry_after + latency
+    return sent
+
+
+@pytest.mark.parametrize("rate, burst", [(1.0, 1.0), (4.0, 4.0), (25.0, 50.0)])
+@pytest.mark.parametrize("latency", [0.0, 0.3, 0.9])
+def test_an_emergency_overtakes_a_rate_limited_backlog_and_the_rate_still_holds(rate, burst,
+                                                                                latency):
+    ordinary = [[1] * 50] * int(rate * 4)           # minutes of backlog at this rate
+    urgent = [1] * int(rate * 3)
+    sent = race(rate, burst, ordinary, urgent, arrives=5.0, latency=latency)
+    assert len(sent) == sum(map(len, ordinary)) + len(urgent)
+    assert worst_excess([(t, c) for t, c, _ in sent], rate, burst) <= 1e-6
+    first, last = (min(t for t, _, u in sent if u), max(t for t, _, u in sent if u))
+    # from the emergency's first text to its last, no ordinary one goes
+    assert [t for t, _, u in sent if not u and first <= t <= last] == []
+    # and it is served as the bucket refills: it comes back at most 1/rate + latency after
+    # each take, and takes what accrued meanwhile (at least a token, at most the burst)
+    interval = 1 / rate + latency
+    each = min(burst, 1 + rate * latency)
+    assert first - 5.0 <= interval + 1e-6
+    assert last - 5.0 <= (math.ceil(len(urgent) / each) + 1) * interval + 1e-6
+    if latency:
+        # without the rule the backlog, coming back as late, shares the tokens with it
+        shared = race(rate, burst, ordinary, urgent, arrives=5.0, latency=latency,
+                      priority=False)
+        first, last = (min(t for t, _, u in shared if u), max(t for t, _, u in shared if u))
+        assert [t for t, _, u in shared if not u and first <= t <= last]

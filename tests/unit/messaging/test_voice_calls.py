@@ -6,7 +6,7 @@ import pytest
 
 from contracts import pricing, voice_opt_out
 from contracts.errors import InvalidRequest
-from services.messaging import voice_calls
+from services.messaging import call_settings, voice_calls
 from services.messaging.call_settings import CallSettings
 
 ACTION = "https://townhall.example/webhooks/twilio/gather"
@@ -57,21 +57,70 @@ def test_the_keypress_answer_confirms_only_the_opt_out_key(digits, confirmed):
     assert "<Hangup" in answer
 
 
-@pytest.mark.parametrize("body, prompt, limit, seconds", [
-    ("", None, None, 2),                      # 2 x (0 spoken + 1 pause)
-    ("x" * 125, None, None, 22),              # 2 x (10 + 1)
-    ("x" * 125, "y" * 25, None, 29),          # + 2 spoken + 5 waiting for the key
-    ("x" * 1600, "y" * 25, 60, 60),           # capped by TimeLimit
+@pytest.mark.parametrize("said, waiting, limit, seconds", [
+    (["", ""], 0, None, 2),                                # 2 x (0 spoken + 1 pause)
+    (["x" * 125] * 2, 0, None, 22),                        # 2 x (10 + 1)
+    (["x" * 125] * 2 + ["y" * 25], 5, None, 30),           # + 2 spoken + 1 + 5 waiting
+    (["x" * 1600] * 2, 5, 60, 60),                         # capped by TimeLimit
+    ([], 0, None, 1),                                      # at least a second
 ])
-def test_a_call_is_estimated_from_its_spoken_length_and_capped(body, prompt, limit, seconds):
-    assert pricing.call_seconds_estimate(body, 2, prompt, limit) == seconds
+def test_a_call_is_estimated_from_what_it_says_and_waits_and_capped(said, waiting, limit,
+                                                                    seconds):
+    assert pricing.call_seconds_estimate(said, waiting, limit) == seconds
+
+
+def spoken_in(twiml):
+    """(every text the TwiML says, as often as it says it; seconds it waits for a key)."""
+    said, waiting = [], 0
+    for element in parsed(twiml).iter():
+        if element.tag == "Say":
+            said += [element.text] * int(element.get("loop") or 1)
+        elif element.tag == "Gather":
+            waiting += int(element.get("timeout"))
+    return said, waiting
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de", None])
+@pytest.mark.parametrize("machine_detection", [None, "Enable", "DetectMessageEnd"])
+def test_the_hold_is_estimated_from_what_the_call_really_says(language, machine_detection):
+    """The TwiML the resident hears, the confirmation the gateway says when 9 is pressed at
+    the last moment, and the seconds Twilio listens for a machine first: nothing left out."""
+    settings = CallSettings(machine_detection=machine_detection)
+    body = "The water is off on Tuesday from noon to four. " * 3
+    listening = call_settings.MACHINE_DETECTION_TIMEOUT_SECONDS if machine_detection else 0
+    confirmation, _ = spoken_in(voice_opt_out.answer("9"))
+    said, waiting = spoken_in(voice_calls.twiml(body, language, "alice", ACTION))
+    assert voice_calls.longest_seconds(body, language, True, settings) == \
+        pricing.call_seconds_estimate(said + confirmation, waiting + listening,
+                                      settings.time_limit_seconds)
+    said, waiting = spoken_in(voice_calls.twiml(body, language, "alice"))
+    assert voice_calls.longest_seconds(body, language, False, settings) == \
+        pricing.call_seconds_estimate(said, waiting + listening, settings.time_limit_seconds)
+
+
+@pytest.mark.parametrize("language, opt_out, machine_detection, limit, seconds, credits", [
+    ("en", True, None, 300, 60, 1),       # 2 x (22 + 1) + offer 3 + 1 + confirmation 4 + 1 + 5
+    ("es", True, None, 300, 61, 2),       # the Spanish offer is longer: a second minute
+    ("fr", True, None, 300, 61, 2),       # so is the French one
+    ("de", True, None, 300, 60, 1),       # no German offer: the English one is said
+    ("en", False, None, 300, 46, 1),      # no offer, no wait, no confirmation
+    ("en", False, "Enable", 300, 76, 2),  # + 30 s listening for a machine
+    ("en", True, "DetectMessageEnd", 60, 60, 1),   # capped by TimeLimit
+])
+def test_the_hold_covers_the_longest_call_in_the_residents_language(
+        language, opt_out, machine_detection, limit, seconds, credits):
+    settings = CallSettings(time_limit_seconds=limit, machine_detection=machine_detection)
+    found = voice_calls.longest_seconds("x" * 270, language, opt_out, settings)
+    assert (found, pricing.voice_credits(found)) == (seconds, credits)
 
 
 @pytest.mark.parametrize("body, limit, credits", [
     ("short", 300, 1), ("x" * 750, 300, 3), ("x" * 1600, 300, 5), ("x" * 1600, 120, 2),
 ])
 def test_the_hold_covers_the_started_minutes_of_the_longest_call(body, limit, credits):
-    assert pricing.voice_hold_credits(body, pricing.DEFAULT_RATES, 2, None, limit) == credits
+    seconds = voice_calls.longest_seconds(body, "en", False,
+                                          CallSettings(time_limit_seconds=limit))
+    assert pricing.voice_credits(seconds) == credits
 
 
 @pytest.mark.parametrize("seconds, per_credit, credits", [
