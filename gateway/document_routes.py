@@ -9,15 +9,15 @@ from werkzeug.wrappers import Response
 
 from contracts import communication_api as schemas
 from contracts import documents
-from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
+from contracts.errors import DomainError
 from gateway.consent_request_routes import LINK_PROBLEMS
 from gateway.declaration import HTML
 from gateway.http import (
-    UPLOAD_ENVELOPE_BYTES,
     api,
+    document_upload,
+    download_disposition,
     idempotency_key,
     json_response,
-    read_at_most,
 )
 from gateway.pages import HEADERS, link_problem, page
 
@@ -37,7 +37,7 @@ class DocumentRoutes:
         """Upload a document to send (send_communications)."""
         identity = self._authenticate(request)
         query = schemas.DocumentQuery().load(request.args.to_dict())
-        data, filename = _file(request)
+        data, filename = document_upload(request)
         made = self.messaging.upload_document(identity, base64.b64encode(data).decode(),
                                               query.get("filename") or filename,
                                               idempotency_key=idempotency_key(request))
@@ -76,24 +76,8 @@ class DocumentRoutes:
             found = self.messaging.open_document_link(token, content=True)
         except DomainError as exc:
             return link_problem(exc, EXPIRED_ADVICE)
-        name = found["filename"].replace('"', "")
-        headers = dict(HEADERS, **{"Content-Disposition": f'attachment; filename="{name}"'})
+        headers = dict(HEADERS, **{"Content-Disposition":
+                                   download_disposition(found["filename"])})
         return Response(base64.b64decode(found["content_base64"]), status=200,
                         mimetype=found["content_type"], headers=headers)
 
-
-def _file(request):
-    too_big = PayloadTooLarge(f"the file is larger than {documents.MAX_BYTES:,} bytes "
-                              "(10 MB), the most a document may be", "file")
-    data = read_at_most(request, documents.MAX_BYTES + UPLOAD_ENVELOPE_BYTES, too_big)
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidRequest("a multipart upload needs the document in a field named "
-                                 "file", "file")
-        data, name = upload.read(), upload.filename or None
-    else:
-        name = None
-    if len(data) > documents.MAX_BYTES:
-        raise too_big
-    return data, name

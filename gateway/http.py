@@ -10,6 +10,7 @@ import logging
 import re
 from datetime import date
 from functools import partial
+from urllib.parse import quote
 
 from eventlet.event import Event
 from marshmallow import ValidationError
@@ -25,6 +26,7 @@ from werkzeug.exceptions import (
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
+from contracts import documents
 from contracts.errors import DomainError, InvalidRequest, PayloadTooLarge
 from gateway.body_limits import MAX_JSON_DEPTH, limit_for, nesting_exceeds, too_large
 from gateway.declaration import Declaration
@@ -402,3 +404,39 @@ def csv_upload(request, max_bytes):
         return upload.read(), upload.filename or None
     raise InvalidRequest("send the CSV as the body with Content-Type: text/csv, or as the "
                          "file field of multipart/form-data", "Content-Type")
+
+
+def document_upload(request, what="document"):
+    """The bytes and name of a document (or, as `what` says, a ticket's attachment): the raw
+    body or the `file` field of a form, refused with 413 past documents.MAX_BYTES (by its
+    Content-Length before it is read, or sent chunked as soon as it passes the limit). Its
+    kind is the service's to decide, by its content."""
+    too_big = PayloadTooLarge(f"the file is larger than {documents.MAX_BYTES:,} bytes "
+                              f"(10 MB), the most {_a(what)} may be", "file")
+    data = read_at_most(request, documents.MAX_BYTES + UPLOAD_ENVELOPE_BYTES, too_big)
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidRequest(f"a multipart upload needs the {what} in a field named "
+                                 "file", "file")
+        data, name = upload.read(), upload.filename or None
+    else:
+        name = None
+    if len(data) > documents.MAX_BYTES:
+        raise too_big
+    return data, name
+
+
+def _a(what):
+    return f"an {what}" if what[0] in "aeiou" else f"a {what}"
+
+
+def download_disposition(filename):
+    """Content-Disposition of a download named `filename`: the name in printable ASCII
+    (anything else, quotes and backslashes too, as _) and, when that changed it, the whole
+    name in UTF-8 as RFC 6266's filename* (a header is Latin-1 on the wire)."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    header = f'attachment; filename="{plain}"'
+    if plain != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
