@@ -45,11 +45,9 @@ def render_ticket_pdf(ticket, entries, community_name, printed_at: datetime) -> 
     if not ticket.get("comments"):
         _paragraph(pdf, "(none)")
     for comment in ticket.get("comments") or ():
-        author = (comment["author"] or {}).get("name") or comment["author"]["type"]
-        marker = " [managers only]" if comment["visibility"] == "managers_only" else ""
         pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(0, LINE_HEIGHT, _text(f"{_when(comment['created_at'])} {author}"
-                                             f"{marker}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, LINE_HEIGHT, _text(comment_heading(comment)), new_x="LMARGIN",
+                       new_y="NEXT")
         _paragraph(pdf, comment["body"])
     _section(pdf, "Activity")
     for entry in entries:
@@ -80,6 +78,15 @@ def details(ticket):
     if ticket.get("completed_at"):
         rows.append(("Completed", _when(ticket["completed_at"])))
     return rows
+
+
+def comment_heading(comment):
+    """When and by whom a comment was written, as printed and on the printable page (a
+    managers-only one says so)."""
+    author = (comment.get("author") or {}).get("name") or (comment.get("author") or {}).get(
+        "type")
+    marker = " [managers only]" if comment["visibility"] == "managers_only" else ""
+    return f"{_when(comment['created_at'])} {author}{marker}"
 
 
 def activity_line(entry):
