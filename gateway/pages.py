@@ -38,12 +38,13 @@ HEADERS = {
 }
 
 
-def page(title, body_html, organization_name=None, status=200, lang="en"):
-    """A whole page. `body_html` is trusted markup built with `escape` by the caller."""
+def page(title, body_html, organization_name=None, status=200, lang="en", style=""):
+    """A whole page. `body_html` is trusted markup built with `escape` by the caller;
+    `style`, the page's own CSS after the common one (a print stylesheet, say)."""
     org = (f'<p class="org">{escape(organization_name)}</p>' if organization_name else "")
     html = (f'<!doctype html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+            f"<title>{escape(title)}</title><style>{STYLE}{style}</style></head>"
             f'<body><main>{org}<h1>{escape(title)}</h1>{body_html}</main></body></html>\n')
     return Response(html, status=status, mimetype="text/html", headers=HEADERS)
 

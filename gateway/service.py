@@ -34,6 +34,7 @@ from gateway.preference_routes import PreferenceRoutes
 from gateway.publisher import EventPublisher
 from gateway.report_routes import ReportRoutes
 from gateway.status_batches import StatusBatches
+from gateway.ticket_routes import TicketRoutes
 from gateway.unsubscribe_pages import UnsubscribePages
 from gateway.webhooks import verify_twilio
 from servicekit import tokens
@@ -56,7 +57,8 @@ INBOUND_FORM = {"type": "object", "required": ["MessageSid", "From", "To", "Body
 class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRoutes,
                      PeopleRoutes, ImportRoutes, CreditsRoutes, OrderRoutes, ConsentRoutes,
                      PreferenceRoutes, ConsentRequestRoutes, ConsentImportRoutes,
-                     UnsubscribePages, CallWebhooks, DocumentRoutes, ReportRoutes):
+                     UnsubscribePages, CallWebhooks, DocumentRoutes, ReportRoutes,
+                     TicketRoutes):
     name = "gateway"
     config = Config()
     tracing = Tracing()
@@ -68,7 +70,7 @@ class GatewayService(CommunicationRoutes, DirectoryRoutes, GroupRoutes, PlacesRo
     # the balance shown beside a send: never worth holding the send's answer for long
     credits_balance = Rpc("credits", timeout=HEALTH_TIMEOUT)
     messaging = Rpc("messaging")
-    tickets = Rpc("tickets", timeout=HEALTH_TIMEOUT)
+    tickets = Rpc("tickets")
     reports = Rpc("reports")
 
     @api("GET", "/healthz", public=True, answer=schemas.Health, answer_description="healthy",

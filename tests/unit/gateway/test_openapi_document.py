@@ -55,7 +55,11 @@ def test_created_objects_are_followed_into_their_routes():
             ("POST /v1/consent/categories 201", "GET /v1/consent/categories/{category_id}"),
             ("POST /v1/credits/orders 201", "GET /v1/credits/orders/{order_id}"),
             ("POST /v1/staff 201", "POST /v1/staff/{staff_user_id}/grants"),
-            ("POST /v1/staff/{staff_user_id}/grants 201", "DELETE /v1/grants/{grant_id}")]:
+            ("POST /v1/staff/{staff_user_id}/grants 201", "DELETE /v1/grants/{grant_id}"),
+            ("POST /v1/tickets 201", "GET /v1/tickets/{ticket_id}"),
+            ("POST /v1/tickets 201", "POST /v1/tickets/{ticket_id}/move"),
+            ("POST /v1/tickets 201", "POST /v1/tickets/{ticket_id}/attachments"),
+            ("POST /v1/tickets 201", "GET /v1/tickets/{ticket_id}/print")]:
         assert (source, target) in followed, (source, target)
 
 
@@ -64,5 +68,11 @@ def test_query_parameters_are_typed_from_the_schemas_that_load_them():
                   for p in document()["paths"]["/v1/communities"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 200}
     assert parameters["q"]["maxLength"] == 100
+    tickets = {p["name"]: p["schema"]
+               for p in document()["paths"]["/v1/tickets"]["get"]["parameters"]}
+    assert tickets["status"]["enum"][-1] == "open"
+    assert tickets["format"] == {"type": "string", "enum": ["json", "csv"]}
+    assert (tickets["created_after"]["type"], tickets["created_after"]["format"]) == (
+        "string", "date-time")
     report = document()["paths"]["/v1/reports/deliveries"]["get"]["parameters"]
     assert [(p["name"], p["required"]) for p in report] == [("community_id", True)]
