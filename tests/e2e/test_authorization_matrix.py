@@ -202,6 +202,40 @@ MATRIX.update({
     ("patch", "/v1/groups/{group_id}"): expect(**MANAGERS),
     ("delete", "/v1/groups/{group_id}"): expect(manager_with=204, master=204),
 })
+# --- work orders (Ada's unit ticket of Maple Grove: Ada reads it, Grace in 102 does not;
+# staff who see Maple Grove read it — the demo key too, with its organization-wide
+# permissions — and holders of manage_tickets there change it, the Ottawa dispatcher not;
+# Ada, who reported it, changes what she wrote while it is New, comments and attaches)
+TICKET_READERS = dict(resident_of_unit=A, manager_with=A, key_with=A, master=A)
+MATRIX.update({
+    # a common-area ticket of Maple Grove: each resident reports for their own community
+    ("post", "/v1/tickets"): expect(resident_of_unit=201, resident_other_unit=201,
+                                    manager_with=201, master=201),
+    ("get", "/v1/tickets"): expect(A, other_org=A),   # filtered: tested below
+    ("get", "/v1/tickets/dashboard"): expect(resident_of_unit=A, resident_other_unit=A,
+                                             other_org=F),
+    ("get", "/v1/tickets/settings"): expect(A, other_org=A),
+    # manage_tickets for the whole organization: master users (Harbor View's manager in
+    # their own organization)
+    ("put", "/v1/tickets/settings"): expect(master=A, other_org=A),
+    ("get", "/v1/communities/{community_id}/ticket-settings"): expect(
+        manager_with=A, key_with=A, master=A),
+    ("put", "/v1/communities/{community_id}/ticket-settings"): expect(**MANAGERS),
+    ("get", "/v1/tickets/{ticket_id}"): expect(**TICKET_READERS),
+    ("patch", "/v1/tickets/{ticket_id}"): expect(resident_of_unit=A, **MANAGERS),
+    ("post", "/v1/tickets/{ticket_id}/move"): expect(**MANAGERS),
+    ("post", "/v1/tickets/{ticket_id}/assign"): expect(**MANAGERS),
+    ("post", "/v1/tickets/{ticket_id}/comments"): expect(resident_of_unit=201,
+                                                         manager_with=201, master=201),
+    ("post", "/v1/tickets/{ticket_id}/attachments"): expect(resident_of_unit=201,
+                                                            manager_with=201, master=201),
+    ("get", "/v1/tickets/{ticket_id}/attachments/{attachment_id}"): expect(**TICKET_READERS),
+    ("get", "/v1/tickets/{ticket_id}/attachments/{attachment_id}/content"): expect(
+        **TICKET_READERS),
+    ("get", "/v1/tickets/{ticket_id}/activity"): expect(**TICKET_READERS),
+    ("get", "/v1/tickets/{ticket_id}/print"): expect(**TICKET_READERS),
+    ("get", "/v1/tickets/{ticket_id}/pdf"): expect(**TICKET_READERS),
+})
 # routes that take no object id, or are not called by a signed-in caller
 EXEMPT = {
     ("get", "/healthz"): "public health check",
@@ -290,7 +324,7 @@ def world(system):
         "community_id": world["community_id"], "name": "Matrix group",
         "members": {"residents": [world["resident_id"]], "units": [unit["id"]]}})
     return dict(world, matrix_unit=unit["id"], team_id=team["id"], edsger=edsger,
-                group_id=group["id"])
+                group_id=group["id"], ticket_run=uuid.uuid4().hex[:8])
 
 
 def as_master(system, world, verb, path, body=None):
@@ -464,7 +498,58 @@ def setup_delete_group(system, world, caller):
     return {"group_id": made["id"]}, None, None
 
 
+def as_caller(system, world, caller, verb, path, body=None, **options):
+    answer = requests.request(verb, system.url + path, json=body, timeout=30, headers={
+        "Authorization": f"Bearer {world['tokens'][caller]}"}, **options)
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def ticket_world(system, world):
+    """Once per module: Ada's unit ticket with a file everyone who reads it reads, and a
+    common-area ticket of Maple Grove (the master user's), titled with this run's word."""
+    if "ticket_id" not in world:
+        run = world["ticket_run"]
+        ada = as_caller(system, world, "resident_of_unit", "post", "/v1/tickets",
+                        {"kind": "unit", "title": f"Matrix leak {run}"})
+        photo = as_caller(system, world, "master", "post",
+                          f"/v1/tickets/{ada['id']}/attachments",
+                          files={"file": ("leak.png", PNG, "image/png")})
+        lobby = as_master(system, world, "post", "/v1/tickets", {
+            "kind": "common_area", "community_id": world["community_id"],
+            "location": "Lobby", "title": f"Matrix lobby light {run}"})
+        world.update(ticket_id=ada["id"], attachment_id=photo["id"],
+                     common_ticket_id=lobby["id"])
+    return world
+
+
+def setup_ticket(system, world, caller):
+    return {"ticket_id": ticket_world(system, world)["ticket_id"]}, None, None
+
+
+def setup_attachment(system, world, caller):
+    made = ticket_world(system, world)
+    return {"ticket_id": made["ticket_id"], "attachment_id": made["attachment_id"]}, None, None
+
+
+def setup_fresh_ticket(system, world, caller):
+    """A new ticket of Ada's for each caller to move out of New."""
+    made = as_caller(system, world, "resident_of_unit", "post", "/v1/tickets",
+                     {"kind": "unit", "title": f"Matrix move {unique(caller)}"})
+    return {"ticket_id": made["id"]}, None, None
+
+
+def post_ticket_attachment(system, url, headers):
+    return requests.post(url, timeout=30, headers=headers,
+                         files={"file": ("leak.png", PNG, "image/png")})
+
+
 SETUP = {
+    **{(verb, path): setup_ticket for verb, path in MATRIX
+       if path.startswith("/v1/tickets/{ticket_id}") and "attachment_id" not in path},
+    ("get", "/v1/tickets/{ticket_id}/attachments/{attachment_id}"): setup_attachment,
+    ("get", "/v1/tickets/{ticket_id}/attachments/{attachment_id}/content"): setup_attachment,
+    ("post", "/v1/tickets/{ticket_id}/move"): setup_fresh_ticket,
     ("get", "/v1/documents/{document_id}"): setup_document,
     ("post", "/v1/communications/{communication_id}/reschedule"): setup_scheduled_send,
     ("delete", "/v1/groups/{group_id}"): setup_delete_group,
@@ -484,6 +569,17 @@ SETUP = {
     ("post", "/v1/credits/orders/{order_id}/payments"): setup_invoice_payment,
 }
 BODIES = {
+    ("post", "/v1/tickets"): lambda w, c: {
+        "kind": "common_area", "community_id": w["community_id"], "location": "Pool",
+        "title": f"Matrix pool {unique(c)}"},
+    ("patch", "/v1/tickets/{ticket_id}"): lambda w, c: {"description": "Matrix check"},
+    ("post", "/v1/tickets/{ticket_id}/move"): lambda w, c: {"status": "acknowledged"},
+    ("post", "/v1/tickets/{ticket_id}/assign"): lambda w, c: {
+        "assignee": {"type": "vendor", "name": "Matrix Plumbing"}},
+    ("post", "/v1/tickets/{ticket_id}/comments"): lambda w, c: {"body": "Matrix check"},
+    ("put", "/v1/tickets/settings"): lambda w, c: {"reopen_completed": "staff"},
+    ("put", "/v1/communities/{community_id}/ticket-settings"): lambda w, c: {
+        "residents_may_comment": True},
     ("post", "/v1/groups"): lambda w, c: {
         "community_id": w["community_id"], "name": f"Group {unique(c)}",
         "members": {"residents": [w["resident_id"]]}},
@@ -563,6 +659,8 @@ def call(system, world, caller, verb, path):
         return post_import(system, world, headers)
     if (verb, path) == ("post", "/v1/documents"):           # a file, not JSON
         return post_document(system, headers)
+    if (verb, path) == ("post", "/v1/tickets/{ticket_id}/attachments"):   # a file
+        return post_ticket_attachment(system, system.url + path.format(**ids), headers)
     if path.endswith("/consent-imports"):
         return requests.post(system.url + path.format(**ids), data=EMPTY_CONSENT_IMPORT,
                              timeout=30, headers=dict(headers, **{"Content-Type": "text/csv"}))
@@ -619,3 +717,22 @@ def test_lists_show_only_what_each_caller_may_see(system, world):
         answer = requests.get(system.url + forbidden, timeout=30, headers={
             "Authorization": f"Bearer {world['tokens']['manager_with']}"})
         assert answer.status_code == 403, forbidden
+    # work orders: Grace never sees Ada's unit ticket; everyone who sees Maple Grove sees
+    # its common-area ones; staff who do not, and Harbor View, see none of them (this
+    # run's two, found by the word in their titles)
+    made = ticket_world(system, world)
+    ada, lobby = made["ticket_id"], made["common_ticket_id"]
+
+    def tickets(caller, **params):
+        return {t["id"] for t in names(caller, "/v1/tickets", limit=200, **params)}
+
+    this_run = {"q": world["ticket_run"]}
+    assert tickets("resident_of_unit", **this_run) == {ada, lobby}
+    assert tickets("resident_other_unit", **this_run) == {lobby}
+    for staff in ("manager_with", "key_with", "master"):
+        assert tickets(staff, **this_run) == {ada, lobby}, staff
+    for outsider in ("staff_without", "staff_nothing", "key_without", "other_org"):
+        assert tickets(outsider, **this_run) == set(), outsider
+    assert ada not in tickets("resident_other_unit", kind="unit")
+    harbor = names("other_org", "/v1/tickets", limit=200)
+    assert all(t["community_id"] != world["community_id"] for t in harbor)
