@@ -37,7 +37,7 @@ class DocumentRoutes:
         """Upload a document to send (send_communications)."""
         identity = self._authenticate(request)
         query = schemas.DocumentQuery().load(request.args.to_dict())
-        data, filename = document_upload(request)
+        data, filename, _ = document_upload(request)
         made = self.messaging.upload_document(identity, base64.b64encode(data).decode(),
                                               query.get("filename") or filename,
                                               idempotency_key=idempotency_key(request))

@@ -407,10 +407,10 @@ def csv_upload(request, max_bytes):
 
 
 def document_upload(request, what="document"):
-    """The bytes and name of a document (or, as `what` says, a ticket's attachment): the raw
-    body or the `file` field of a form, refused with 413 past documents.MAX_BYTES (by its
-    Content-Length before it is read, or sent chunked as soon as it passes the limit). Its
-    kind is the service's to decide, by its content."""
+    """(bytes, name, declared media type) of a document (or, as `what` says, a ticket's
+    attachment): the raw body or the `file` field of a form, refused with 413 past
+    documents.MAX_BYTES (by its Content-Length before it is read, or sent chunked as soon as
+    it passes the limit). Its kind is the service's to decide, by its content."""
     too_big = PayloadTooLarge(f"the file is larger than {documents.MAX_BYTES:,} bytes "
                               f"(10 MB), the most {_a(what)} may be", "file")
     data = read_at_most(request, documents.MAX_BYTES + UPLOAD_ENVELOPE_BYTES, too_big)
@@ -419,12 +419,12 @@ def document_upload(request, what="document"):
         if upload is None:
             raise InvalidRequest(f"a multipart upload needs the {what} in a field named "
                                  "file", "file")
-        data, name = upload.read(), upload.filename or None
+        data, name, declared = upload.read(), upload.filename or None, upload.mimetype
     else:
-        name = None
+        name, declared = None, request.mimetype
     if len(data) > documents.MAX_BYTES:
         raise too_big
-    return data, name
+    return data, name, declared or None
 
 
 def _a(what):

@@ -175,16 +175,18 @@ class TicketRoutes:
          location=True, errors=(403, 404, 413, 422),
          description="A photo or a PDF (PNG, JPEG, GIF, WebP or PDF) of at most 10 MB, as "
                      "the `file` field of multipart/form-data or as the raw body; its kind "
-                     "is decided by its content, not by its name or declared type.")
+                     "is decided by its content, not by its name, and a declared type "
+                     "(the part's or the body's Content-Type) its content belies is refused "
+                     "(application/octet-stream declares nothing).")
     def add_ticket_attachment(self, request, ticket_id):
         """Attach a file to a work order, or to one of its comments."""
         identity = self._authenticate(request)
         query = schemas.AttachmentQuery().load(request.args.to_dict())
-        data, filename = document_upload(request, "attachment")
+        data, filename, declared = document_upload(request, "attachment")
         made = self.tickets.add_attachment(
             identity, ticket_id, base64.b64encode(data).decode(),
             filename=query.get("filename") or filename, comment_id=query.get("comment_id"),
-            visibility=query.get("visibility"))
+            visibility=query.get("visibility"), declared_type=declared)
         return json_response(schemas.AttachmentView().dump(made), 201,
                              headers={"Location": made["links"]["self"]})
 

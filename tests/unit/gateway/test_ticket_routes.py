@@ -68,9 +68,9 @@ class FakeTickets:
         return {"items": page, "next": str(start + len(page)) if more else None}
 
     def add_attachment(self, identity, ticket_id, content_base64, filename=None,
-                       comment_id=None, visibility=None):
+                       comment_id=None, visibility=None, declared_type=None):
         self.asked.append(("add_attachment", ticket_id, base64.b64decode(content_base64),
-                           filename, comment_id, visibility))
+                           filename, comment_id, visibility, declared_type))
         return {"id": "tat_1", "filename": filename or "document.png", "links": {
             "self": f"/v1/tickets/{ticket_id}/attachments/tat_1"}}
 
@@ -155,21 +155,26 @@ def test_the_csv_export_pages_through_every_match_with_the_assignee_in_columns()
         ({"kind": "unit"}, "400", 200)]
 
 
-def test_a_file_goes_to_tickets_as_base64_with_its_name_from_the_form_or_the_query():
+def test_a_file_goes_to_tickets_as_base64_with_its_name_and_declared_type():
     tickets = FakeTickets()
     gateway = gateway_with(tickets)
     made = gateway.add_ticket_attachment(request(
         "POST", "/v1/tickets/tkt_1/attachments", query_string={"visibility": "managers_only"},
-        data={"file": (io.BytesIO(PNG), "leak.png")}, content_type="multipart/form-data"),
-        "tkt_1")
+        data={"file": (io.BytesIO(PNG), "leak.png", "image/png")},
+        content_type="multipart/form-data"), "tkt_1")
     assert made.status_code == 201
     assert made.headers["Location"] == "/v1/tickets/tkt_1/attachments/tat_1"
     gateway.add_ticket_attachment(request(
         "POST", "/v1/tickets/tkt_1/attachments", data=PNG, content_type="image/png",
         query_string={"filename": "raw.png", "comment_id": "tcm_1"}), "tkt_1")
+    gateway.add_ticket_attachment(request(
+        "POST", "/v1/tickets/tkt_1/attachments", data=PNG, content_type="application/pdf"),
+        "tkt_1")
     assert tickets.asked == [
-        ("add_attachment", "tkt_1", PNG, "leak.png", None, "managers_only"),
-        ("add_attachment", "tkt_1", PNG, "raw.png", "tcm_1", None)]
+        ("add_attachment", "tkt_1", PNG, "leak.png", None, "managers_only", "image/png"),
+        ("add_attachment", "tkt_1", PNG, "raw.png", "tcm_1", None, "image/png"),
+        # tickets decides: a PNG declared as a PDF is refused there
+        ("add_attachment", "tkt_1", PNG, None, None, None, "application/pdf")]
 
 
 def test_a_file_over_10_mb_is_refused_before_tickets_is_asked():
