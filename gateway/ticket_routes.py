@@ -160,19 +160,20 @@ class TicketRoutes:
             identity, ticket_id, assign["assignee"], note=assign.get("note")))
 
     @api("POST", TICKET + "/comments", request=schemas.CommentRequest,
-         answer=schemas.CommentView, status=201, errors=CHANGE)
+         answer=schemas.CommentView, status=201, errors=CHANGE, idempotency_key="accepted")
     def add_ticket_comment(self, request, ticket_id):
         """Comment on a work order: staff choose who reads it; residents' comments are read
         by everyone who reads the ticket."""
         identity = self._authenticate(request)
         comment = schemas.CommentRequest().load(json_body(request))
         made = self.tickets.add_comment(identity, ticket_id, comment["body"],
-                                        visibility=comment["visibility"])
+                                        visibility=comment["visibility"],
+                                        idempotency_key=idempotency_key(request))
         return 201, schemas.CommentView().dump(made)
 
     @api("POST", TICKET + "/attachments", body="upload", request=FILE,
          query=schemas.AttachmentQuery, answer=schemas.AttachmentView, status=201,
-         location=True, errors=(403, 404, 413, 422),
+         location=True, errors=(403, 404, 413, 422), idempotency_key="accepted",
          description="A photo or a PDF (PNG, JPEG, GIF, WebP or PDF) of at most 10 MB, as "
                      "the `file` field of multipart/form-data or as the raw body; its kind "
                      "is decided by its content, not by its name, and a declared type "
@@ -186,7 +187,8 @@ class TicketRoutes:
         made = self.tickets.add_attachment(
             identity, ticket_id, base64.b64encode(data).decode(),
             filename=query.get("filename") or filename, comment_id=query.get("comment_id"),
-            visibility=query.get("visibility"), declared_type=declared)
+            visibility=query.get("visibility"), declared_type=declared,
+            idempotency_key=idempotency_key(request))
         return json_response(schemas.AttachmentView().dump(made), 201,
                              headers={"Location": made["links"]["self"]})
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from contracts import documents
 from contracts.errors import Forbidden, InvalidRequest, NotFound
+from servicekit import idempotency
 from servicekit.access import Caller, new_id
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
@@ -34,7 +35,8 @@ from services.tickets.visibility import SHARED, may_mark, reads
 
 class Comments:
     @rpc
-    def add_comment(self, identity, ticket_id, body, visibility=SHARED):
+    def add_comment(self, identity, ticket_id, body, visibility=SHARED,
+                    idempotency_key=None):
         caller = Caller.of(identity)
         body = (body or "").strip()
         if not body:
@@ -48,7 +50,8 @@ class Comments:
         reporter_email = (announcing.staff_reporter_email(self.directory, row)
                           if not caller.is_resident and visibility == SHARED
                           else None)
-        with self.db.unit_of_work() as uow:
+
+        def work(uow):
             session = uow.session
             row = policy.for_reading(session, caller, ticket_id, lock=True)
             now = utcnow()
@@ -67,9 +70,13 @@ class Comments:
             announcing.commented(uow, row, comment, staff, reporter_email)
             return views.comment(comment)
 
+        return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
+                                {"add_comment": [ticket_id, body, visibility]}, work)
+
     @rpc
     def add_attachment(self, identity, ticket_id, content_base64, filename=None,
-                       comment_id=None, visibility=None, declared_type=None):
+                       comment_id=None, visibility=None, declared_type=None,
+                       idempotency_key=None):
         """A file for the ticket (or one of its comments). `declared_type` is the media
         type the client said it sends: one its content belies is refused."""
         caller = Caller.of(identity)
@@ -87,8 +94,9 @@ class Comments:
                 raise InvalidRequest(f"a file on a comment is read as the comment is "
                                      f"({comment.visibility})", "visibility")
             _may_write(session, caller, row, chosen, "attachment")
-        digest = self.blobs.put(data)
-        with self.db.unit_of_work() as uow:
+        digest = self.blobs.put(data)    # stored once by its digest: a retry adds nothing
+
+        def work(uow):
             session = uow.session
             row = policy.for_reading(session, caller, ticket_id, lock=True)
             now = utcnow()
@@ -105,6 +113,10 @@ class Comments:
                              "comment_id": comment_id}, visibility=chosen, at=now)
             session.flush()
             return views.attachment(made)
+
+        return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
+                                {"add_attachment": [ticket_id, digest, name, comment_id,
+                                                    chosen]}, work)
 
     @rpc
     def get_attachment(self, identity, ticket_id, attachment_id, content=False):

@@ -264,7 +264,8 @@ def test_a_cursor_that_decodes_to_nothing_is_refused_naming_it(system, path):
     assert answer.json()["field"] == "cursor"
 
 
-@pytest.mark.parametrize("path", ["/v1/communications", "/v1/reports/emergency-sends"])
+@pytest.mark.parametrize("path", ["/v1/communications", "/v1/reports/emergency-sends",
+                                  "/v1/tickets"])
 def test_a_moment_that_overflows_in_utc_is_refused_naming_it(system, path):
     """0001-01-01T00:00:00+05:00 passed the schema and overflowed once moved to UTC: a
     500 on /v1/communications (found while building the emergency report)."""
@@ -272,4 +273,4 @@ def test_a_moment_that_overflows_in_utc_is_refused_naming_it(system, path):
     answer = master.get(f"{system.url}{path}", timeout=30,
                         params={"created_after": "0001-01-01T00:00:00+05:00"})
     assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == "created_after"
+    assert "created_after" in answer.json()["errors"]

@@ -68,7 +68,7 @@ class FakeTickets:
         return {"items": page, "next": str(start + len(page)) if more else None}
 
     def add_attachment(self, identity, ticket_id, content_base64, filename=None,
-                       comment_id=None, visibility=None, declared_type=None):
+                       comment_id=None, visibility=None, declared_type=None, idempotency_key=None):
         self.asked.append(("add_attachment", ticket_id, base64.b64decode(content_base64),
                            filename, comment_id, visibility, declared_type))
         return {"id": "tat_1", "filename": filename or "document.png", "links": {

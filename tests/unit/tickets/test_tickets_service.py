@@ -10,7 +10,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from pypdf import PdfReader
 
-from contracts.errors import Forbidden, InvalidRequest, NotFound
+from contracts.errors import Forbidden, IdempotencyKeyReused, InvalidRequest, NotFound
 from servicekit.blobs import BlobStore
 from servicekit.db import utcnow
 from servicekit.testing import memory_database, outbox_events
@@ -414,3 +414,19 @@ def test_an_attachment_declared_as_what_it_is_not_is_refused(service, declared):
     for fine in ("image/png", "application/octet-stream", None):
         assert service.add_attachment(ADA, made["id"], base64.b64encode(PNG).decode(),
                                       declared_type=fine)["content_type"] == "image/png"
+
+
+def test_the_same_key_comments_and_attaches_once(service):
+    made = unit_ticket(service)
+    first = service.add_comment(ADA, made["id"], "Still dripping", idempotency_key="c-1")
+    assert service.add_comment(ADA, made["id"], "Still dripping",
+                               idempotency_key="c-1") == first
+    with pytest.raises(IdempotencyKeyReused):
+        service.add_comment(ADA, made["id"], "Something else", idempotency_key="c-1")
+    photo = base64.b64encode(PNG).decode()
+    kept = service.add_attachment(ADA, made["id"], photo, "tap.png", idempotency_key="a-1")
+    assert service.add_attachment(ADA, made["id"], photo, "tap.png",
+                                  idempotency_key="a-1") == kept
+    view = service.get_ticket(ADA, made["id"])
+    assert len(view["comments"]) == 1 and len(view["attachments"]) == 1
+    assert len(events(service, "ticket_commented")) == 1
