@@ -232,6 +232,19 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def eventually(fetch, done, timeout=60.0, interval=0.2):
+    """Fetch until `done(value)`, and answer that value; fail showing the last one."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = fetch()
+    assert done(value), value
+    return value
+
+
 def midday_timezone(now=None):
     """An IANA zone where it is about noon now, so that no quiet hours (21:00–08:00) hold a
     test's or a bench's texts and calls back whenever it runs (Etc/GMT-N is N hours ahead

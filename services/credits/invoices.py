@@ -10,7 +10,7 @@ from datetime import datetime
 
 from fpdf import FPDF
 
-from servicekit.pdf_text import ENCODING
+from servicekit.pdf_text import a4_document
 from servicekit.pdf_text import shown as _text
 from services.credits.orders import (
     Order,
@@ -39,14 +39,8 @@ def render_invoice_pdf(order: Order, payment: PaymentResult, issued_at: datetime
                          f"{payment.status} payment")
     if issued_at.tzinfo is None or issued_at.utcoffset() is None:
         raise ValueError("issued_at: must be timezone-aware")
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = ENCODING
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.set_creation_date(issued_at)
-    pdf.set_title(f"{TITLE} {order.number}")
+    pdf = a4_document(f"{TITLE} {order.number}", issued_at)
     pdf.set_author(_text(order.seller.name))
-    pdf.add_page()
     _heading(pdf, order, issued_at)
     _parties(pdf, order.seller, order.buyer)
     _lines(pdf, order)

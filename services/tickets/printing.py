@@ -5,9 +5,7 @@ document."""
 
 from datetime import datetime
 
-from fpdf import FPDF
-
-from servicekit.pdf_text import ENCODING
+from servicekit.pdf_text import a4_document
 from servicekit.pdf_text import shown as _text
 from services.tickets.notifying import STATUS_WORDS
 
@@ -20,15 +18,7 @@ ACTION_WORDS = {"created": "reported", "changed": "changed", "moved": "moved",
 
 
 def render_ticket_pdf(ticket, entries, community_name, printed_at: datetime) -> bytes:
-    if printed_at.tzinfo is None or printed_at.utcoffset() is None:
-        raise ValueError("printed_at: must be timezone-aware")
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = ENCODING
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.set_creation_date(printed_at)
-    pdf.set_title(f"Work order {ticket['number']}")
-    pdf.add_page()
+    pdf = a4_document(f"Work order {ticket['number']}", printed_at)
     pdf.set_font("Helvetica", "B", 16)
     pdf.multi_cell(0, 9, _text(f"Work order {ticket['number']}: {ticket['title']}"),
                    new_x="LMARGIN", new_y="NEXT")

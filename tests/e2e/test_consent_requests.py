@@ -7,7 +7,6 @@ manager can export the proof."""
 import csv
 import io
 import re
-import time
 import uuid
 
 import pytest
@@ -17,6 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, text
 
+from servicekit.testing import eventually
+
 pytestmark = pytest.mark.e2e
 
 ORGANIZATION = "Maple Grove Property Management"
@@ -24,20 +25,8 @@ RUN = uuid.uuid4().hex[:8]
 LINK = re.compile(r"(https?://\S+/c/[A-Za-z0-9_.-]+)")
 
 
-def wait_for(fetch, done, timeout=30):
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = fetch()
-    assert done(value), value
-    return value
 
 
-def emails_to(system, address):
-    port = system.env["TOWNHALL_SANDBOX__SMTP_API_PORT"]
-    messages = requests.get(f"http://127.0.0.1:{port}/messages", timeout=10).json()
-    return [m for m in messages if address in m["rcpt_tos"]]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +88,7 @@ def first_request(system, world):
 
 def link_for(system, world, name):
     address = world["residents"][name]["email"]
-    mails = wait_for(lambda: emails_to(system, address), bool)
+    mails = eventually(lambda: system.emails_to(address), bool, timeout=30)
     return LINK.search(mails[0]["text"]).group(1)
 
 
@@ -125,7 +114,7 @@ def send_email(system, world, name):
         "subject": "Spring newsletter", "body": f"Our spring newsletter {uuid.uuid4().hex}"})
     assert answer.status_code == 202, answer.text
     url = f"{system.url}/v1/communications/{answer.json()['id']}"
-    view = wait_for(lambda: master.get(url, timeout=30).json(),
+    view = eventually(lambda: master.get(url, timeout=30).json(),
                     lambda v: v.get("status") == "completed")
     (delivery,) = view["deliveries"]
     return delivery
@@ -133,7 +122,7 @@ def send_email(system, world, name):
 
 def test_progress_reaches_done_and_reports_who_was_skipped(system, world, first_request):
     assert first_request["status"] == "sending"
-    view = wait_for(lambda: progress(system, world, first_request["id"]),
+    view = eventually(lambda: progress(system, world, first_request["id"]),
                     lambda v: v["status"] == "done")
     assert view["counts"] == {"total": 5, "skipped_answered": 1, "skipped_no_email": 1,
                               "queued": 0, "sent": 3, "failed": 0, "confirmed": 0}
@@ -149,16 +138,16 @@ def test_progress_reaches_done_and_reports_who_was_skipped(system, world, first_
 
 def test_each_queued_resident_gets_one_email_with_a_confirm_link(system, world,
                                                                  first_request):
-    wait_for(lambda: progress(system, world, first_request["id"]),
+    eventually(lambda: progress(system, world, first_request["id"]),
              lambda v: v["status"] == "done")
     for name in ("Rosa", "Rui", "Esme"):
-        (mail,) = emails_to(system, world["residents"][name]["email"])
+        (mail,) = system.emails_to(world["residents"][name]["email"])
         assert mail["subject"] == (f"{ORGANIZATION}: may we email you "
                                    f"{world['category']['name']}?")
         assert mail["text"].startswith(f"Hello {name} Requested,")
         assert "If you do nothing, nothing changes" in mail["text"]
         assert LINK.search(mail["text"]).group(1).startswith(f"{system.url}/c/conf_")
-    assert emails_to(system, world["residents"]["Ansel"]["email"]) == []
+    assert system.emails_to(world["residents"]["Ansel"]["email"]) == []
 
 
 def test_opening_the_page_records_nothing(system, world, first_request):
@@ -217,16 +206,16 @@ def test_pressing_the_button_records_consent_and_the_proof(system, world, first_
 
 
 def test_asking_again_skips_who_answered(system, world, first_request):
-    wait_for(lambda: consents(system, world, "Rosa")["events"], bool)
+    eventually(lambda: consents(system, world, "Rosa")["events"], bool)
     answer = ask(system, world)
     assert answer.status_code == 202, answer.text
-    view = wait_for(lambda: progress(system, world, answer.json()["id"]),
+    view = eventually(lambda: progress(system, world, answer.json()["id"]),
                     lambda v: v["status"] == "done")
     # Rosa confirmed, Ansel withdrew: both answered; Rui and Esme are asked again
     assert view["counts"]["skipped_answered"] == 2 + (
         1 if category_state(system, world, "Rui")["allowed"] else 0)
     assert view["counts"]["skipped_no_email"] == 1
-    assert emails_to(system, world["residents"]["Rosa"]["email"])[-1]["subject"] == \
+    assert system.emails_to(world["residents"]["Rosa"]["email"])[-1]["subject"] == \
         "Spring newsletter"   # no second request went to her
 
 

@@ -70,11 +70,6 @@ def email_of(resident):
     return next(c["value"] for c in resident["contact_points"] if c["kind"] == "email")
 
 
-def mailbox(system, address):
-    api = system.env["TOWNHALL_SANDBOX__SMTP_API_PORT"]
-    answer = requests.get(f"http://127.0.0.1:{api}/messages", timeout=30)
-    answer.raise_for_status()
-    return [m for m in answer.json() if address in m["rcpt_tos"]]
 
 
 def link_of(system, resident):
@@ -85,7 +80,7 @@ def link_of(system, resident):
 
 def test_the_document_is_attached_to_every_email(system, town, sent):
     for resident in town["residents"].values():
-        (message,) = [m for m in mailbox(system, email_of(resident))
+        (message,) = [m for m in system.emails_to(email_of(resident))
                       if "Board meeting agenda" in (m.get("subject") or "")]
         parsed = email.message_from_string(message["raw"], policy=email.policy.default)
         (part,) = list(parsed.iter_attachments())

@@ -9,11 +9,11 @@ import time
 import uuid
 
 import pytest
-import requests
 from kombu import Connection
 from nameko.standalone.events import get_event_exchange
 
 from contracts.events import envelope
+from servicekit.testing import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -22,21 +22,8 @@ HEADER = f"Notice Gardens {RUN}: for emergencies call the office at 416-555-0100
 TICKETS = {"type": "system", "id": "tickets"}
 
 
-def wait_for(fetch, done, timeout=60):
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = fetch()
-    assert done(value), value
-    return value
 
 
-def mailbox(system, address):
-    api = system.env["TOWNHALL_SANDBOX__SMTP_API_PORT"]
-    answer = requests.get(f"http://127.0.0.1:{api}/messages", timeout=30)
-    answer.raise_for_status()
-    return [m for m in answer.json() if address in m["rcpt_tos"]]
 
 
 def contact(resident, kind):
@@ -84,7 +71,7 @@ def done(system, town, communication_id):
     def view():
         return town["master"].get(f"{system.url}/v1/communications/{communication_id}",
                                   timeout=30).json()
-    return wait_for(view, lambda v: v.get("status") == "completed" and
+    return eventually(view, lambda v: v.get("status") == "completed" and
                     v["credits"]["held"] == 0)
 
 
@@ -119,7 +106,7 @@ def sent(system, town):
             to_resident("Sol", ["sms"])]}, organization_id=system.demo["organization_id"])
     publish(system, event)
     publish(system, event)            # redelivered: the same event id
-    made = wait_for(lambda: notices_of_tickets(system, town), lambda c: len(c) >= 3)
+    made = eventually(lambda: notices_of_tickets(system, town), lambda c: len(c) >= 3)
     views = {}
     for summary in made:
         view = done(system, town, summary["id"])
@@ -130,7 +117,7 @@ def sent(system, town):
 
 
 def test_management_gets_the_email_once_with_the_header_text_first(system, town, sent):
-    mails = wait_for(lambda: mailbox(system, sent["manager"]), bool)
+    mails = eventually(lambda: system.emails_to(sent["manager"]), bool)
     (mail,) = mails
     assert mail["subject"] == f"[Notice Gardens] New work order T-{RUN}: Leaking tap"
     assert mail["text"].startswith(HEADER)
@@ -148,7 +135,7 @@ def test_a_residents_email_is_a_communication_of_the_system_that_costs_nothing(
         f"{system.url}/v1/consent/categories/{view['category_id']}", timeout=30).json()
     assert (category["name"], category["transactional"], category["built_in"]) == (
         "Work orders", True, True)
-    (mail,) = mailbox(system, contact(town["residents"]["Tess"], "email"))
+    (mail,) = system.emails_to(contact(town["residents"]["Tess"], "email"))
     assert mail["subject"] == f"[Notice Gardens] Acknowledged: T-{RUN}: Leaking tap"
     assert mail["text"].startswith(HEADER)
     assert "List-Unsubscribe" not in mail["headers"]      # transactional: no unsubscribe
@@ -158,7 +145,7 @@ def test_a_resident_who_turned_email_off_gets_nothing(system, town, sent):
     view, delivery = sent["views"]["Omar"]
     assert view["sent_by"] == TICKETS
     assert (delivery["status"], delivery["reason"]) == ("suppressed", "channel_preference_off")
-    assert mailbox(system, contact(town["residents"]["Omar"], "email")) == []
+    assert system.emails_to(contact(town["residents"]["Omar"], "email")) == []
 
 
 def test_a_text_costs_one_credit_from_the_communitys_wallet(system, town, sent):
@@ -175,6 +162,6 @@ def test_a_text_costs_one_credit_from_the_communitys_wallet(system, town, sent):
 def test_the_redelivered_event_sent_nothing_twice(system, town, sent):
     time.sleep(1.5)        # anything a second handling would have sent has come by now
     assert len(notices_of_tickets(system, town)) == 3
-    assert len(mailbox(system, sent["manager"])) == 1
-    assert len(mailbox(system, contact(town["residents"]["Tess"], "email"))) == 1
+    assert len(system.emails_to(sent["manager"])) == 1
+    assert len(system.emails_to(contact(town["residents"]["Tess"], "email"))) == 1
     assert len(system.provider_messages(to=contact(town["residents"]["Sol"], "phone"))) == 1

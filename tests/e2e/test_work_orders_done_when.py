@@ -5,13 +5,13 @@ manager acknowledges, assigns and completes the ticket with a managers-only note
 resident never sees; the resident is told of each step and prints the ticket."""
 
 import io
-import time
 
 import pytest
 import requests
 from pypdf import PdfReader
 
 from servicekit.seed import TICKET_SETTINGS
+from servicekit.testing import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +36,6 @@ def ok(answer, status=200):
     return answer.json() if answer.content else None
 
 
-def waited(fetch, done, timeout=60):
-    deadline = time.monotonic() + timeout
-    value = fetch()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        value = fetch()
-    assert done(value), value
-    return value
 
 
 def test_done_when(system):
@@ -76,7 +68,7 @@ def test_done_when(system):
     assert gate["id"] in {t["id"] for t in board["common_area"]["items"]}
 
     # management hears of it, in Maple Grove's words first
-    told = waited(lambda: system.emails_to("manager@maplegrove.example"),
+    told = eventually(lambda: system.emails_to("manager@maplegrove.example"),
                   lambda found: any(tap["number"] in (m["subject"] or "") for m in found))
     new = next(m for m in told if tap["number"] in m["subject"])
     assert new["text"].startswith(HEADER) and "Kitchen tap leaks" in new["text"]
@@ -106,7 +98,7 @@ def test_done_when(system):
 
     # told of each step by email, in the community's words, never the note
     steps = ("is now Acknowledged", "is now In progress", "is now Completed")
-    inbox = waited(lambda: system.emails_to("ada@example.com"),
+    inbox = eventually(lambda: system.emails_to("ada@example.com"),
                    lambda found: all(any(s in (m["text"] or "") and tap["number"] in
                                          m["text"] for m in found) for s in steps))
     mine = [m for m in inbox if tap["number"] in (m["text"] or "")]
