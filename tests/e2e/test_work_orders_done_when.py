@@ -117,3 +117,27 @@ def test_done_when(system):
     staff_pdf = manager.get(f"{url}/v1/tickets/{tap['id']}/pdf", timeout=30)
     assert "keep costs down" in "".join(
         p.extract_text() for p in PdfReader(io.BytesIO(staff_pdf.content)).pages)
+
+
+def test_a_file_that_is_not_what_it_says_or_too_big_is_refused_naming_the_rule(system):
+    ada = signed_in(system, "ada@example.com", "ada-portal-password")
+    made = ok(ada.post(f"{system.url}/v1/tickets", timeout=30, json={
+        "kind": "unit", "title": "Window will not close", "category": "doors_and_windows"}),
+        201)
+    files = f"{system.url}/v1/tickets/{made['id']}/attachments"
+    for name, data, declared, rule in [
+            ("photo.jpg", PNG, "image/jpeg", "declared as image/jpeg but its content is "
+                                             "image/png"),
+            ("photo.png", b"MZ\x90\x00 a program", "image/png", "an attachment must be"),
+    ]:
+        answer = ada.post(files, timeout=30, files={"file": (name, data, declared)})
+        assert answer.status_code == 422, answer.text
+        problem = answer.json()
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert problem["field"] == "file" and rule in problem["detail"]
+    too_big = ada.post(files, timeout=60, data=PNG + b"\0" * (10 * 1024 * 1024),
+                       headers={"Content-Type": "image/png"})
+    assert too_big.status_code == 413, too_big.text
+    assert "10 MB" in too_big.json()["detail"]
+    assert ok(ada.get(f"{system.url}/v1/tickets/{made['id']}", timeout=30))[
+        "attachments"] == []
