@@ -33,6 +33,11 @@ def db(make_config):
         engine.dispose()      # its connections go back to the server's limited pool
 
 
+# who scheduled them, as intake keeps it (communication_accepted names the sender)
+SENDER = {"actor_type": "api_key", "actor_id": "key_1", "organization_id": "org_1",
+          "name": "Demo key"}
+
+
 def scheduled(db, count):
     """`count` scheduled sends, due now."""
     moment = utcnow()
@@ -41,7 +46,7 @@ def scheduled(db, count):
             uow.session.add(Communication(
                 id=f"cmm_{n:03}", organization_id="org_1", community_id="com_1",
                 kind="announcement", channels=["sms"], category_id="cat_1",
-                body="Water off at noon", created_by="key_1", identity={},
+                body="Water off at noon", created_by="key_1", identity=SENDER,
                 status="scheduled", audience_size=1, send_at=moment))
     return [f"cmm_{n:03}" for n in range(count)]
 
@@ -88,7 +93,7 @@ def scheduled_elsewhere(db):
         uow.session.add(Communication(
             id="cmm_later", organization_id="org_1", community_id="com_1",
             kind="announcement", channels=["sms"], category_id="cat_1", body="Next year",
-            created_by="key_1", identity={}, status="scheduled", audience_size=1,
+            created_by="key_1", identity=SENDER, status="scheduled", audience_size=1,
             send_at=moment.replace(year=moment.year + 1)))
     return "cmm_later"
 
