@@ -37,6 +37,8 @@ def printable_page(ticket, entries, community_name):
                    f"</tr>" for label, value in printing.details(ticket))
     comments = "".join(_comment(c) for c in ticket.get("comments") or ()) or \
         '<p class="none">(none)</p>'
+    files = "".join(f"<li>{escape(line)}</li>" for line in printing.file_lines(ticket))
+    files = f'<ul id="files">{files}</ul>' if files else '<p class="none">(none)</p>'
     log = "".join(f"<li>{escape(printing.activity_line(e))}</li>" for e in entries)
     body = ('<p class="hint">Print this page with your browser\'s Print command; the '
             "work order's PDF says the same.</p>"
@@ -44,6 +46,7 @@ def printable_page(ticket, entries, community_name):
             f'<h2>Description</h2><p class="text" id="description">'
             f'{escape(ticket.get("description") or "(none)")}</p>'
             f'<h2>Comments</h2><div id="comments">{comments}</div>'
+            f"<h2>Files</h2>{files}"
             f'<h2>Activity</h2><ol class="activity" id="activity">{log}</ol>')
     return page(f"Work order {ticket['number']}: {ticket['title']}", body, community_name,
                 style=STYLE)

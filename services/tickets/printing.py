@@ -39,6 +39,9 @@ def render_ticket_pdf(ticket, entries, community_name, printed_at: datetime) -> 
         pdf.multi_cell(0, LINE_HEIGHT, _text(comment_heading(comment)), new_x="LMARGIN",
                        new_y="NEXT")
         _paragraph(pdf, comment["body"])
+    _section(pdf, "Files")
+    for line in file_lines(ticket) or ["(none)"]:
+        _paragraph(pdf, line)
     _section(pdf, "Activity")
     for entry in entries:
         _paragraph(pdf, activity_line(entry))
@@ -79,6 +82,21 @@ def comment_heading(comment):
     return f"{_when(comment['created_at'])} {author}{marker}"
 
 
+def file_lines(ticket):
+    """One line per file the reader may see, the ticket's own and its comments', as printed
+    and on the printable page: a printout says what was attached even without the bytes."""
+    files = list(ticket.get("attachments") or ())
+    for comment in ticket.get("comments") or ():
+        files += comment.get("attachments") or ()
+    return [f"{f['filename']} ({f['content_type']}, {_size(f['size'])}), "
+            f"{_when(f['created_at'])}" for f in files]
+
+
+def _size(size):
+    return f"{size} bytes" if size < 1024 else (
+        f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB")
+
+
 def activity_line(entry):
     who = (entry.get("actor") or {}).get("name") or (entry.get("actor") or {}).get("type")
     what = ACTION_WORDS.get(entry["action"], entry["action"])
@@ -89,6 +107,8 @@ def activity_line(entry):
     elif entry["action"] == "assigned":
         to = details.get("to")
         what = f"assigned it to {to['name']}" if to else "unassigned it"
+    elif entry["action"] == "attachment_added" and details.get("filename"):
+        what = f"attached {details['filename']}"
     elif entry["action"] == "changed":
         what = "changed " + ", ".join(sorted(details.get("fields") or {}))
     line = f"{_when(entry['at'])} {who} {what}"

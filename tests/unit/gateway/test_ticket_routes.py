@@ -81,11 +81,17 @@ class FakeTickets:
     def ticket_printout(self, identity, ticket_id):
         return {"ticket": view(comments=[
             comment("Plumber <b>booked</b>"),
-            comment("Vendor quote: $400", "managers_only")]),
+            comment("Vendor quote: $400", "managers_only")], attachments=[
+                {"id": "tat_1", "filename": "<tap>.png", "content_type": "image/png",
+                 "size": 2048, "created_at": "2026-12-07T12:01:00+00:00"}]),
             "activity": [{"id": "1", "at": "2026-12-07T12:00:00+00:00", "action": "created",
                           "actor": {"type": "resident", "id": "res_1", "name": "Ada"},
                           "details": {}},
-                         {"id": "2", "at": "2026-12-07T13:00:00+00:00", "action": "moved",
+                         {"id": "2", "at": "2026-12-07T12:01:00+00:00",
+                          "action": "attachment_added",
+                          "actor": {"type": "resident", "id": "res_1", "name": "Ada"},
+                          "details": {"attachment_id": "tat_1", "filename": "<tap>.png"}},
+                         {"id": "3", "at": "2026-12-07T13:00:00+00:00", "action": "moved",
                           "actor": {"type": "staff", "id": "stf_1", "name": "Pat Manager"},
                           "details": {"from": "new", "to": "acknowledged",
                                       "note": "On it & soon"}}],
@@ -223,6 +229,9 @@ def test_the_printable_page_says_what_the_pdf_says_escaped_with_a_print_styleshe
     assert ('<div class="comment managers-only"><p class="meta">2026-12-07 13:05 UTC Pat '
             'Manager [managers only]</p>') in html
     assert "<li>2026-12-07 12:00 UTC Ada reported</li>" in html
+    assert "<li>2026-12-07 12:01 UTC Ada attached &lt;tap&gt;.png</li>" in html
+    assert ('<ul id="files"><li>&lt;tap&gt;.png (image/png, 2 KB), 2026-12-07 12:01 UTC'
+            '</li></ul>') in html
     assert ("<li>2026-12-07 13:00 UTC Pat Manager moved it from New to Acknowledged: On it "
             "&amp; soon</li>") in html
     assert "@media print{" in html

@@ -206,6 +206,10 @@ def test_a_managers_only_comment_reaches_no_resident_anywhere(service):
         pdf = base64.b64decode(service.ticket_pdf(reader, made["id"])["content_base64"])
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
         assert "Plumber booked" in text and "rent" not in text and "WO-1001" in text
+        assert "quote.png" not in text         # the file of a managers-only comment
+    pdf = base64.b64decode(service.ticket_pdf(MANAGER, made["id"])["content_base64"])
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "quote.png (image/png" in text and "attached quote.png" in text
     manager_view = service.get_ticket(MANAGER, made["id"])
     assert len(manager_view["comments"]) == 2
     assert manager_view["comments"][0]["attachments"][0]["visibility"] == "managers_only"
