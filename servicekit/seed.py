@@ -261,6 +261,9 @@ def print_first_text(config, demo, path):
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     logins = "\n".join(f"  {a['email']:<34} {a['password']}" for a in demo["accounts"]
                        if a["principal_type"] == "staff")
+    portal = next(a for a in demo["accounts"] if a["principal_type"] == "resident")
+    resident_logins = "\n".join(f"  {a['email']:<34} {a['password']}"
+                                 for a in demo["accounts"] if a["principal_type"] == "resident")
     print(f"""
 Seeded the demo organization; its API key, logins and ids are in {rel}.
 
@@ -288,14 +291,28 @@ it, find it again and download its deliveries:
          "recipients": {{"communities": ["{community['id']}"]}},
          "category_id": "{demo['category_id']}", "subject": "Water shut-off",
          "body": "Water will be off Tuesday 9-12 for repairs."}}'
-  curl -s -X POST {base}/v1/communications/preview -H "Authorization: Bearer $KEY" \
+  curl -s -X POST {base}/v1/communications/preview -H "Authorization: Bearer $KEY" \\
     -H 'Content-Type: application/json' -d "$BODY"
-  curl -s -X POST {base}/v1/communications -H "Authorization: Bearer $KEY" \
+  curl -s -X POST {base}/v1/communications -H "Authorization: Bearer $KEY" \\
     -H 'Content-Type: application/json' -H 'Idempotency-Key: water-1' -d "$BODY"
   curl -s "{base}/v1/communications?community_id={community['id']}" -H "Authorization: Bearer $KEY"
-  curl -s -o deliveries.csv "{base}/v1/communications/<id>/deliveries?format=csv" \
+  curl -s -o deliveries.csv "{base}/v1/communications/<id>/deliveries?format=csv" \\
     -H "Authorization: Bearer $KEY"
 
 Sign in as a person instead (POST {base}/v1/auth/login with {{"email": …, "password": …}}):
 {logins}
+
+Residents sign in the same way:
+{resident_logins}
+
+Report a work order as {portal['email']} and see it on the resident's dashboard (README,
+"Work orders", has the rest: photos, common areas, what managers do, the printout):
+
+  ADA=$(curl -s -X POST {base}/v1/auth/login -H 'Content-Type: application/json' \\
+    -d '{{"email": "{portal['email']}", "password": "{portal['password']}"}}' \\
+    | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST {base}/v1/tickets -H "Authorization: Bearer $ADA" \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"kind": "unit", "title": "Kitchen tap drips", "category": "plumbing"}}'
+  curl -s {base}/v1/tickets/dashboard -H "Authorization: Bearer $ADA"
 """, flush=True)
