@@ -52,11 +52,7 @@ def run(service, config, grace_seconds=20):
         runner.add_service(cls)
         runners.append(runner)
 
-    def shut_down(signum, _frame):
-        log.info("stopping on signal %s", signum)
-        for runner in runners:
-            eventlet.spawn_n(_stop, runner, grace_seconds)
-
+    shut_down = Shutdown(runners, grace_seconds)
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     for runner in runners:
@@ -64,6 +60,26 @@ def run(service, config, grace_seconds=20):
     log.info("started %s", service)
     for runner in runners:
         runner.wait()
+
+
+class Shutdown:
+    """The signal handler: the first SIGTERM or SIGINT stops every runner, later ones only
+    say so. Ctrl-C under `make up` sends both (the terminal's SIGINT to the whole group,
+    then the supervisor's SIGTERM), and a second stop beside the first waited out the whole
+    grace period and then killed the workers."""
+
+    def __init__(self, runners, grace_seconds, spawn=eventlet.spawn_n):
+        self.runners, self.grace_seconds, self.spawn = runners, grace_seconds, spawn
+        self.stopping = False
+
+    def __call__(self, signum, _frame=None):
+        if self.stopping:
+            log.info("already stopping; signal %s changes nothing", signum)
+            return
+        self.stopping = True
+        log.info("stopping on signal %s", signum)
+        for runner in self.runners:
+            self.spawn(_stop, runner, self.grace_seconds)
 
 
 def _stop(runner, grace_seconds):

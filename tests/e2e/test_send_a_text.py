@@ -278,7 +278,27 @@ def test_sigterm_stops_a_service_cleanly_within_its_grace_period(system):
     code = system.stack.stop_process("tickets", sig=signal.SIGTERM)
     elapsed = time.monotonic() - started
     system.stack.start_process("tickets")
+    _wait_healthy(system)        # back before any assertion, so the next test finds it up
     assert code == 0 and elapsed < 20, (code, elapsed)
+
+
+def test_ctrl_c_under_make_up_stops_a_service_as_quickly_as_one_signal(system):
+    # Ctrl-C sends SIGINT to every process of the terminal's group, and the supervisor then
+    # sends each SIGTERM: the second signal must not start a second stop (which waited out
+    # the 20 s grace and killed the workers)
+    process = system.stack.processes["tickets"]
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(30)
+    elapsed = time.monotonic() - started
+    system.stack.start_process("tickets")
+    _wait_healthy(system)
+    assert code == 0 and elapsed < 10, (code, elapsed)
+
+
+def _wait_healthy(system):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if requests.get(f"{system.url}/healthz", timeout=10).status_code == 200:
