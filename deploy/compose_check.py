@@ -1,29 +1,31 @@
 """python -m deploy.compose_check [docker-compose.yml]: check the deployment files without Docker.
 
-No Docker engine (nor `docker compose config`) is needed, and nothing beyond PyYAML (and
-python-dotenv, which reads an --env-file as compose does): a real
-validator would be a new dependency (the Compose Specification's JSON schema needs `jsonschema`,
-which the project does not install), so these checks are written by hand. They cover what
-compose itself rejects and what would only break at run time:
+No Docker engine (nor `docker compose config`) is needed. The public specifications are checked
+by the libraries made for them; what this module adds are Townhall's own rules and what those
+libraries let through that would only break at run time.
 
 docker-compose.yml
-  top-level keys of the Compose Specification; service keys; `image` or `build`; interpolation
-  syntax (${VAR}, ${VAR:-default}, ...); `depends_on` targets, condition words, cycles, a
-  healthcheck on every service_healthy target and no restart policy on a
-  service_completed_successfully one; healthcheck and restart values; `env_file` and bind-mount
-  sources exist; named volumes, networks, secrets and configs declared; ports well-formed and no
-  host port published twice; environment names; every `townhall` command names a real
-  subcommand and service; every service of servicekit/topology.py has a compose service;
-  TOWNHALL_* names are keys of config/townhall.yaml and their values parse to the type the YAML
-  has; Townhall processes do not point at 127.0.0.1 for the broker, database, Twilio, SMTP or
-  the payment sandbox (inside a container that is the container itself); the gateway listens
-  on 0.0.0.0 and its port is published; a stop_grace_period that lets services finish their
-  in-flight work; the Twilio sandbox accepts the credentials and the payment sandbox the secret
-  key the services use; `docker compose up rabbitmq postgres` starts just those two; no
-  development (made-up secrets) with a gateway beyond loopback; every secret comes from a
-  required variable, `${NAME:?message}`, never a default. With an environment (--env-file,
-  --environ) the file is interpolated as `docker compose up` would: a required variable left
-  unset is a problem, as compose refuses to start.
+  compose-spec (the Rust compose_spec crate) parses the interpolated file against the Compose
+  Specification: top-level and service keys, service names, restart words, depends_on
+  conditions, healthchecks, durations, ports, volumes' long syntax, networks, secrets and
+  configs declared. It stops at the first problem, which is reported with its key.
+  Ours: interpolation (${VAR}, ${VAR:-default}, ...; compose-spec does not interpolate);
+  `image` or `build`; `depends_on` targets exist, no cycle, a healthcheck on every
+  service_healthy target and no restart policy on a service_completed_successfully one;
+  `env_file` and bind-mount sources exist; named volumes declared; environment names (those
+  four compose-spec accepts); no host port published twice (ports read by docker-py's parser);
+  every `townhall` command names a real subcommand and service; every service of
+  servicekit/topology.py has a compose service; TOWNHALL_* names are keys of
+  config/townhall.yaml and their values parse to the type the YAML has; Townhall processes do
+  not point at 127.0.0.1 for the broker, database, Twilio, SMTP or the payment sandbox (inside
+  a container that is the container itself); the gateway listens on 0.0.0.0 and its port is
+  published; a stop_grace_period that lets services finish their in-flight work; the Twilio
+  sandbox accepts the credentials and the payment sandbox the secret key the services use;
+  `docker compose up rabbitmq postgres` starts just those two; no development (made-up
+  secrets) with a gateway beyond loopback; every secret comes from a required variable,
+  `${NAME:?message}`, never a default. With an environment (--env-file, --environ) the file is
+  interpolated as `docker compose up` would: a required variable left unset is a problem, as
+  compose refuses to start.
 deploy/Procfile
   line format, unique names, known services, every service present, no one-shot commands,
   sandbox credentials as the services' configuration has them, their secrets from the
@@ -51,37 +53,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from compose_spec import PyCompose, parse_duration
+from docker.utils.ports import split_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TOP_LEVEL_KEYS = {"version", "name", "include", "services", "networks", "volumes", "secrets",
-                  "configs", "models"}
-SERVICE_KEYS = {
-    "develop", "deploy", "annotations", "attach", "build", "blkio_config", "cap_add", "cap_drop",
-    "cgroup", "cgroup_parent", "command", "configs", "container_name", "cpu_count",
-    "cpu_percent", "cpu_shares", "cpu_quota", "cpu_period", "cpu_rt_period", "cpu_rt_runtime",
-    "cpus", "cpuset", "credential_spec", "depends_on", "device_cgroup_rules", "devices", "dns",
-    "dns_opt", "dns_search", "domainname", "entrypoint", "env_file", "label_file",
-    "environment", "expose", "extends", "provider", "external_links", "extra_hosts", "gpus",
-    "group_add", "healthcheck", "hostname", "image", "init", "ipc", "isolation", "labels",
-    "links", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness",
-    "memswap_limit", "network_mode", "models", "networks", "oom_kill_disable", "oom_score_adj",
-    "pid", "pids_limit", "platform", "ports", "post_start", "pre_stop", "privileged",
-    "profiles", "pull_policy", "pull_refresh_after", "read_only", "restart", "runtime", "scale",
-    "security_opt", "shm_size", "secrets", "sysctls", "stdin_open", "stop_grace_period",
-    "stop_signal", "storage_opt", "tmpfs", "tty", "ulimits", "use_api_socket", "user", "uts",
-    "userns_mode", "volumes", "volumes_from", "working_dir",
-}
-DEPENDS_ON_KEYS = {"condition", "restart", "required"}
-CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
-HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval",
-                    "disable"}
-RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
-NAME_RE = re.compile(r"^[a-zA-Z0-9._-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 PROCFILE_LINE_RE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
-DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)")
-DURATION_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 TOWNHALL_SUBCOMMANDS = {"up", "run", "migrate", "seed", "declare", "dlq", "makemigration"}
 ONE_SHOT_SUBCOMMANDS = {"migrate", "seed", "declare", "makemigration", "dlq"}
@@ -407,11 +385,25 @@ def _host_of(url):
 
 # ---------------------------------------------------------------- compose
 
+def spec_problem(data):
+    """The Compose Specification's verdict on the interpolated file, from compose-spec (the
+    Rust compose_spec crate): None, or (key, message) of the first problem, as a parser stops
+    at the first. `data` is dumped back to YAML because PyCompose.from_dict is broken in 0.2.1."""
+    try:
+        PyCompose.from_yaml(yaml.safe_dump(data, sort_keys=False)).validate()
+    except ValueError as exc:
+        # the line and column are of the re-dumped, interpolated text, not of the file
+        message = re.sub(r" at line \d+ column \d+$", "", str(exc))
+        match = re.match(r"^([^\s:]+): (.+)$", message, re.DOTALL)
+        key, message = match.groups() if match else ("(file)", message)
+        return key, f"{message} (Compose Specification)"
+    return None
+
+
 def _environment(service, report, path):
+    """The environment a service's processes see (its shape is the Compose Specification's)."""
     env = service.get("environment")
     result = {}
-    if env is None:
-        return result
     if isinstance(env, dict):
         for key, value in env.items():
             result[str(key)] = None if value is None else str(value)
@@ -421,68 +413,46 @@ def _environment(service, report, path):
             if key in result:
                 report(f"{path}.environment[{n}]", f"{key} is set twice")
             result[key] = value if sep else None
-    else:
-        report(f"{path}.environment", "must be a mapping or a list of KEY=VALUE")
+    # compose-spec takes any string as a name; a process could not read this one
     for key in result:
         if not ENV_NAME_RE.match(key):
             report(f"{path}.environment.{key}", "not a valid variable name")
     return result
 
 
-def _duration(text):
-    text = str(text).strip()
-    if re.fullmatch(r"\d+", text):
-        return float(text)
-    parts = DURATION_RE.findall(text)
-    if not parts or "".join(a + b for a, b in parts) != text:
+def _seconds(duration):
+    """A duration the Compose Specification allows (compose-spec parses it), else None."""
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        return float(duration)
+    try:
+        return parse_duration(str(duration))
+    except ValueError:
         return None
-    return sum(float(amount) * DURATION_SECONDS[unit] for amount, unit in parts)
 
 
-def _parse_port(item):
-    """(host_ip, [published ports], [container ports], protocol) of one ports entry."""
-    if isinstance(item, int):
-        return "", [], [item], "tcp"
+def _published(item):
+    """(host_ip, [host ports], [container ports], protocol) of one ports entry, read by
+    docker-py's own parser; ValueError when it is malformed (compose-spec reports that)."""
     if isinstance(item, dict):
-        unknown = set(item) - {"name", "mode", "host_ip", "target", "published", "protocol",
-                               "app_protocol"}
-        if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}")
-        if "target" not in item:
-            raise ValueError("long syntax needs 'target'")
-        published = _port_range(str(item["published"])) if item.get("published") else []
-        return (str(item.get("host_ip", "")), published, _port_range(str(item["target"])),
-                str(item.get("protocol", "tcp")))
-    text = str(item)
-    text, _, protocol = text.partition("/")
-    protocol = protocol or "tcp"
-    if protocol not in ("tcp", "udp", "sctp"):
-        raise ValueError(f"unknown protocol {protocol!r}")
-    host_ip = ""
-    if text.startswith("["):
-        host_ip, _, text = text[1:].partition("]:")
-    parts = text.split(":")
-    if len(parts) == 3 and not host_ip:
-        host_ip, parts = parts[0], parts[1:]
-    if len(parts) == 1:
-        return host_ip, [], _port_range(parts[0]), protocol
-    if len(parts) == 2:
-        published = _port_range(parts[0]) if parts[0] else []
-        container = _port_range(parts[1])
-        if published and len(published) != len(container) and len(container) != 1:
-            raise ValueError("host and container ranges differ in length")
-        return host_ip, published, container, protocol
-    raise ValueError("expected [HOST_IP:][HOST:]CONTAINER[/PROTOCOL]")
+        host_ip, protocol = str(item.get("host_ip") or ""), str(item.get("protocol") or "tcp")
+        container = _port_numbers(item["target"]) if "target" in item else []
+        host = _port_numbers(item["published"]) if item.get("published") else []
+        return host_ip, host, container, protocol
+    internal, external = split_port(str(item))
+    container = [int(str(port).partition("/")[0]) for port in internal]
+    protocol = str(internal[0]).partition("/")[2] or "tcp"
+    host_ip, host = "", []
+    for binding in external or []:
+        ip, port = binding if isinstance(binding, tuple) else ("", binding)
+        host_ip = ip or ""
+        host += _port_numbers(port) if port else []
+    return host_ip, host, container, protocol
 
 
-def _port_range(text):
-    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a port or a port range")
-    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-    if not 0 < low <= high <= 65535:
-        raise ValueError(f"{text!r} is outside 1-65535")
-    return list(range(low, high + 1))
+def _port_numbers(port):
+    """8000 -> [8000]; "9000-9001" -> [9000, 9001] (docker-py leaves a host range as text)."""
+    low, _, high = str(port).partition("-")
+    return list(range(int(low), int(high or low) + 1))
 
 
 def check_compose(path, project, environ=None):
@@ -501,10 +471,6 @@ def check_compose(path, project, environ=None):
         return [Problem(shown, "(file)", f"cannot be read as YAML: {exc}")]
     if not isinstance(raw, dict):
         return [Problem(shown, "(file)", "must be a mapping")]
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS and not str(key).startswith("x-"):
-            report(key, "not a top-level key of the Compose Specification "
-                        f"({', '.join(sorted(TOP_LEVEL_KEYS))} or x-*)")
     data = _interpolate_tree(raw, report, "")
     if environ is not None:
         unset = []
@@ -513,36 +479,27 @@ def check_compose(path, project, environ=None):
         for key, message in unset:
             if "required variable" in message:
                 report(key, f"{message}; `docker compose up` refuses to start")
+    problem = spec_problem(data)
+    if problem:
+        report(*problem)
     services = data.get("services")
     if not isinstance(services, dict) or not services:
         report("services", "must be a non-empty mapping")
         return problems
-    declared = {kind: set((data.get(kind) or {}).keys())
-                for kind in ("volumes", "networks", "secrets", "configs")}
+    declared_volumes = set(data.get("volumes") or {}) if isinstance(data.get("volumes"),
+                                                                    dict) else set()
     base = path.parent
     envs, runs, targets, host_ports = {}, {}, {}, {}
 
     for name, service in services.items():
         where = f"services.{name}"
-        if not NAME_RE.match(str(name)):
-            report(where, "service names may only use letters, digits, '.', '_' and '-'")
         if not isinstance(service, dict):
-            report(where, "must be a mapping")
-            continue
-        for key in service:
-            if key not in SERVICE_KEYS and not str(key).startswith("x-"):
-                report(f"{where}.{key}", "not a service key of the Compose Specification")
+            continue  # compose-spec has said so
         if not any(k in service for k in ("image", "build", "extends", "provider")):
             report(where, "has neither 'image' nor 'build'")
         _check_depends_on(name, service, services, report)
-        _check_healthcheck(service, report, where)
-        restart = service.get("restart")
-        if restart is not None and not RESTART_RE.match(str(restart)):
-            report(f"{where}.restart", f"{restart!r} is not no, always, on-failure[:N] or "
-                                       "unless-stopped")
         _check_env_files(service, base, report, where)
-        _check_volumes(service, base, declared["volumes"], report, where)
-        _check_references(service, declared, report, where)
+        _check_volumes(service, base, declared_volumes, report, where)
         env = _environment(service, report, where)
         envs[name] = env
         for key, value in env.items():
@@ -552,10 +509,9 @@ def check_compose(path, project, environ=None):
                     report(f"{where}.environment.{key}", problem)
         for n, item in enumerate(service.get("ports") or []):
             try:
-                host_ip, ports, container_ports, protocol = _parse_port(item)
-            except ValueError as exc:
-                report(f"{where}.ports[{n}]", f"malformed port {item!r}: {exc}")
-                continue
+                host_ip, ports, container_ports, protocol = _published(item)
+            except (ValueError, TypeError):
+                continue  # malformed: compose-spec has said so
             targets.setdefault(name, set()).update(container_ports)
             for port in ports:
                 for other_name, other_ip in host_ports.get((port, protocol), []):
@@ -606,31 +562,20 @@ def _merge_per_service(problems):
 
 
 def _check_depends_on(name, service, services, report):
+    """What compose-spec lets through and `docker compose up` then trips on: a target that is
+    not a service, a cycle, waiting for the health of a service that has no healthcheck or
+    for the completion of one that restarts forever."""
     where = f"services.{name}.depends_on"
     deps = service.get("depends_on")
-    if deps is None:
-        return
     if isinstance(deps, list):
         deps = {str(d): {"condition": "service_started"} for d in deps}
     if not isinstance(deps, dict):
-        report(where, "must be a list of services or a mapping")
         return
     for target, spec in deps.items():
         if target not in services:
             report(f"{where}.{target}", f"unknown service {target!r}")
             continue
-        if target == name:
-            report(f"{where}.{target}", "a service cannot depend on itself")
-        spec = spec or {}
-        if not isinstance(spec, dict):
-            report(f"{where}.{target}", "must be a mapping with 'condition'")
-            continue
-        for key in set(spec) - DEPENDS_ON_KEYS:
-            report(f"{where}.{target}.{key}", "unknown key (condition, restart, required)")
-        condition = spec.get("condition")
-        if condition not in CONDITIONS:
-            report(f"{where}.{target}.condition",
-                   f"{condition!r} is not one of {', '.join(sorted(CONDITIONS))}")
+        condition = spec.get("condition") if isinstance(spec, dict) else None
         other = services[target] if isinstance(services[target], dict) else {}
         health = other.get("healthcheck") or {}
         if condition == "service_healthy" and (not health or health.get("disable")):
@@ -662,25 +607,6 @@ def _cycle(start, services):
     return None
 
 
-def _check_healthcheck(service, report, where):
-    health = service.get("healthcheck")
-    if health is None:
-        return
-    if not isinstance(health, dict):
-        report(f"{where}.healthcheck", "must be a mapping")
-        return
-    for key in set(health) - HEALTHCHECK_KEYS:
-        report(f"{where}.healthcheck.{key}", "unknown healthcheck key")
-    test = health.get("test")
-    if isinstance(test, list) and (not test or test[0] not in ("NONE", "CMD", "CMD-SHELL")):
-        report(f"{where}.healthcheck.test", "a list test starts with CMD, CMD-SHELL or NONE")
-    elif test is None and not health.get("disable"):
-        report(f"{where}.healthcheck.test", "missing")
-    for key in ("interval", "timeout", "start_period", "start_interval"):
-        if key in health and _duration(health[key]) is None:
-            report(f"{where}.healthcheck.{key}", f"{health[key]!r} is not a duration")
-
-
 def _check_env_files(service, base, report, where):
     files = service.get("env_file")
     if files is None:
@@ -695,12 +621,11 @@ def _check_env_files(service, base, report, where):
 
 
 def _check_volumes(service, base, named, report, where):
+    """Bind sources exist and named volumes are declared (compose-spec checks neither)."""
     for n, item in enumerate(service.get("volumes") or []):
         key = f"{where}.volumes[{n}]"
         if isinstance(item, dict):
             kind, source = item.get("type", "volume"), item.get("source")
-            if "target" not in item:
-                report(key, "long syntax needs 'target'")
         else:
             parts = str(item).split(":")
             if len(parts) == 1:
@@ -712,20 +637,6 @@ def _check_volumes(service, base, named, report, where):
                 report(key, f"bind-mount source {source} does not exist")
         elif kind == "volume" and source and source not in named:
             report(key, f"named volume {source!r} is not declared under the top-level volumes")
-
-
-def _check_references(service, declared, report, where):
-    for kind in ("networks", "secrets", "configs"):
-        refs = service.get(kind)
-        if refs is None:
-            continue
-        names = refs.keys() if isinstance(refs, dict) else [
-            r.get("source") if isinstance(r, dict) else r for r in refs]
-        for ref in names:
-            if kind == "networks" and ref == "default":
-                continue
-            if ref not in declared[kind]:
-                report(f"{where}.{kind}", f"{ref!r} is not declared under the top-level {kind}")
 
 
 def _check_townhall_process(name, service, env, townhall, targets, project, report):
@@ -757,10 +668,8 @@ def _check_townhall_process(name, service, env, townhall, targets, project, repo
     if not served:
         return
     grace = service.get("stop_grace_period")
-    seconds = _duration(grace) if grace is not None else 10.0
-    if seconds is None:
-        report(f"{where}.stop_grace_period", f"{grace!r} is not a duration")
-    elif seconds < STOP_GRACE_SECONDS:
+    seconds = _seconds(grace) if grace is not None else 10.0
+    if seconds is not None and seconds < STOP_GRACE_SECONDS:  # None: compose-spec has said so
         report(f"{where}.stop_grace_period",
                f"{seconds:g}s: services need up to {STOP_GRACE_SECONDS}s after SIGTERM to finish "
                "in-flight work (compose's default is 10s)")
