@@ -30,10 +30,13 @@ deploy/Procfile
   line format, unique names, known services, every service present, no one-shot commands,
   sandbox credentials as the services' configuration has them, their secrets from the
   services' own required variables.
-deploy/k8s/**.yaml
-  YAML, apiVersion/kind/metadata.name, one Deployment per known service, grace period,
-  gateway readiness on /healthz, referenced ConfigMaps exist, TOWNHALL_* keys, Service selectors,
-  no secret in a ConfigMap or a literal env value, no development environment.
+deploy/k8s/**.yaml (examples/ included)
+  kubernetes-validate checks every manifest against the Kubernetes K8S_VERSION schema in
+  strict mode (unknown fields are errors), the first problem of each manifest reported.
+  Ours: metadata.name (the schema leaves it optional), a workload has a container with an
+  image, one Deployment per known service, grace period, gateway readiness on /healthz,
+  referenced ConfigMaps and Secrets exist, TOWNHALL_* keys, Service selectors, no secret in a
+  ConfigMap or a literal env value, no development environment.
 deploy/rabbitmq/definitions.json
   vhost, user and permissions `townhall`; the password is a placeholder.
 deploy/postgres/init.sql
@@ -52,6 +55,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kubernetes_validate
 import yaml
 from compose_spec import PyCompose, parse_duration
 from docker.utils.ports import split_port
@@ -66,6 +70,12 @@ ONE_SHOT_SUBCOMMANDS = {"migrate", "seed", "declare", "makemigration", "dlq"}
 # services stop within this many seconds of SIGTERM (servicekit.supervisor.STOP_GRACE_SECONDS)
 STOP_GRACE_SECONDS = 25
 K8S_MIN_GRACE_SECONDS = 30
+# The Kubernetes whose schemas the manifests are validated against: the oldest minor release
+# a managed cluster (EKS, GKE, AKS with their longer support) may still run while
+# kubernetes-validate 1.37 is current. A field added after it would be refused by such a
+# cluster; the manifests only use the stable v1, apps/v1 and batch/v1 APIs, valid in every
+# version the package ships (1.25-1.37), so moving it later costs nothing but that warning.
+K8S_VERSION = "1.33"
 # DESIGN.md: "docker compose up rabbitmq postgres" gives just the broker and the database,
 # published where the tests and `make up` expect them.
 STANDALONE = {"rabbitmq": 5672, "postgres": 5432}
@@ -862,17 +872,23 @@ def check_k8s(folder, project):
             if not isinstance(doc, dict):
                 problems.append(Problem(shown, key, "not a mapping"))
                 continue
-            name = (doc.get("metadata") or {}).get("name") if isinstance(
-                doc.get("metadata"), dict) else None
-            for field_name, value in (("apiVersion", doc.get("apiVersion")),
-                                      ("kind", doc.get("kind")), ("metadata.name", name)):
-                if not isinstance(value, str) or not value:
-                    problems.append(Problem(shown, f"{key}.{field_name}", "missing"))
-            objects.append((shown, f"{doc.get('kind')}/{name}", doc))
-    configmaps = {o[2]["metadata"]["name"] for o in objects if o[2].get("kind") == "ConfigMap"}
-    secrets = {o[2]["metadata"]["name"] for o in objects if o[2].get("kind") == "Secret"}
+            metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+            name = metadata.get("name")
+            # the schema leaves it optional (generateName); `kubectl apply` and envFrom need it
+            if not isinstance(name, str) or not name:
+                problems.append(Problem(shown, f"{key}.metadata.name", "missing: `kubectl "
+                                        "apply` needs it, and references are by name"))
+            elif isinstance(doc.get("kind"), str):
+                key = f"{doc['kind']}/{name}"
+            problem = schema_problem(doc)
+            if problem:
+                where, message = problem
+                problems.append(Problem(shown, f"{key}.{where}" if where else key, message))
+            objects.append((shown, key, doc, name))
+    configmaps = {o[3] for o in objects if o[2].get("kind") == "ConfigMap"}
+    secrets = {o[3] for o in objects if o[2].get("kind") == "Secret"}
     deployed, pod_labels = {}, []
-    for shown, key, doc in objects:
+    for shown, key, doc, _ in objects:
         kind = doc.get("kind")
         if kind in ("ConfigMap", "Secret"):
             for section in ("data", "stringData"):
@@ -892,7 +908,9 @@ def check_k8s(folder, project):
         pod = template.get("spec") or {}
         labels = (template.get("metadata") or {}).get("labels") or {}
         pod_labels.append(labels)
-        containers = pod.get("containers") or []
+        containers = [c for c in pod.get("containers") or [] if isinstance(c, dict)]
+        # the schema allows both (a Pod's API validation refuses them); the Townhall checks
+        # below need a container running the image
         if not containers:
             problems.append(Problem(shown, key, "no containers"))
         runs = []
@@ -933,7 +951,7 @@ def check_k8s(folder, project):
             if svc in project.services:
                 deployed.setdefault(svc, []).append(key)
         grace = pod.get("terminationGracePeriodSeconds", 30)
-        if not isinstance(grace, int) or grace < K8S_MIN_GRACE_SECONDS:
+        if isinstance(grace, int) and grace < K8S_MIN_GRACE_SECONDS:  # the type: the schema
             problems.append(Problem(shown, f"{key}.terminationGracePeriodSeconds",
                                     f"{grace!r}: services need {STOP_GRACE_SECONDS}s after "
                                     f"SIGTERM; use at least {K8S_MIN_GRACE_SECONDS}"))
@@ -947,13 +965,30 @@ def check_k8s(folder, project):
         if len(where) != 1:
             problems.append(Problem(_shown(folder), "(manifests)", f"{len(where)} Deployments "
                                     f"run `townhall run {svc}` (expected 1)"))
-    for shown, key, doc in objects:
+    for shown, key, doc, _ in objects:
         if doc.get("kind") == "Service":
             selector = (doc.get("spec") or {}).get("selector") or {}
             if selector and not any(all(labels.get(k) == v for k, v in selector.items())
                                     for labels in pod_labels):
                 problems.append(Problem(shown, f"{key}.spec.selector", "selects no pods"))
     return problems
+
+
+def schema_problem(doc):
+    """The Kubernetes schema's verdict on one manifest, from kubernetes-validate in strict mode
+    (an unknown field is an error, as `kubectl apply --validate=strict` has it): None, or
+    (path, message) of the first problem, the path "" for the manifest itself."""
+    for field_name in ("apiVersion", "kind"):
+        if not isinstance(doc.get(field_name), str) or not doc[field_name]:
+            return field_name, "missing: kubernetes-validate needs it to choose a schema"
+    try:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
+        return path.lstrip("."), f"{exc.message} (Kubernetes {K8S_VERSION} schema)"
+    except kubernetes_validate.SchemaNotFoundError as exc:
+        return "kind", exc.message
+    return None
 
 
 def _k8s_plain_problems(shown, key, env_name, value):

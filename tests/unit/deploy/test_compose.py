@@ -300,6 +300,35 @@ def test_k8s_problems(copy):
         assert any(expected in p for p in found), (expected, found)
 
 
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  replicas: 2\n", "  replicas: 2\n  replica: 3\n",
+     "Deployment/townhall-gateway.spec: Additional properties are not allowed "
+     "('replica' was unexpected)"),
+    ("  replicas: 2\n", '  replicas: "two"\n',
+     "Deployment/townhall-gateway.spec.replicas: 'two' is not of type 'integer'"),
+    ("imagePullPolicy: IfNotPresent\n", "imagePullPolicy: IfNotPresent\n          pullPolicy: x\n",
+     "Deployment/townhall-directory.spec.template.spec.containers[0]: Additional properties "
+     "are not allowed ('pullPolicy' was unexpected)"),
+    ("kind: Deployment\nmetadata:\n  name: townhall-directory",
+     "kind: Deploymnet\nmetadata:\n  name: townhall-directory",
+     "Deploymnet/townhall-directory.kind: Couldn't find schema for kind Deploymnet"),
+])
+def test_k8s_schema_findings(copy, old, new, expected):
+    deployments = copy.parent / "deploy" / "k8s" / "deployments.yaml"
+    text = deployments.read_text()
+    assert old in text
+    deployments.write_text(text.replace(old, new, 1))
+    assert any("deployments.yaml: " in p and expected in p for p in problems_of(copy)), (
+        expected, problems_of(copy))
+
+
+def test_k8s_examples_are_validated_too(copy):
+    secret = copy.parent / "deploy" / "k8s" / "examples" / "secret.yaml"
+    secret.write_text(secret.read_text().replace("type: Opaque", "type: Opaque\nimmutible: true"))
+    assert any("examples/secret.yaml: Secret/townhall-secrets: Additional properties are not "
+               "allowed ('immutible' was unexpected)" in p for p in problems_of(copy))
+
+
 def test_rabbitmq_and_postgres_files(copy):
     deploy = copy.parent / "deploy"
     definitions = deploy / "rabbitmq" / "definitions.json"
