@@ -13,7 +13,9 @@ if str(ROOT) not in sys.path:  # `deploy` is not an installed package
     sys.path.insert(0, str(ROOT))
 
 from deploy import compose_check  # noqa: E402
-from deploy.compose_check import check_all, interpolate, invocations  # noqa: E402
+from deploy.commands import invocations  # noqa: E402
+from deploy.compose_check import check_all  # noqa: E402
+from deploy.interpolation import interpolate  # noqa: E402
 
 
 @pytest.fixture
