@@ -13,7 +13,9 @@ if str(ROOT) not in sys.path:  # `deploy` is not an installed package
     sys.path.insert(0, str(ROOT))
 
 from deploy import compose_check  # noqa: E402
-from deploy.compose_check import check_all, interpolate, invocations  # noqa: E402
+from deploy.commands import invocations  # noqa: E402
+from deploy.compose_check import check_all  # noqa: E402
+from deploy.interpolation import interpolate  # noqa: E402
 
 
 @pytest.fixture
@@ -60,13 +62,45 @@ def test_missing_depends_on_target(copy):
                for p in problems_of(copy))
 
 
-def test_invalid_condition_word(copy):
+def test_invalid_condition_word_is_the_specifications_finding(copy):
     def change(data):
         data["services"]["tickets"]["depends_on"]["migrate"]["condition"] = "service_done"
 
     edit_compose(copy, change)
-    assert any("services.tickets.depends_on.migrate.condition" in p and "'service_done'" in p
+    assert any("services.tickets.depends_on.migrate.condition: unknown variant `service_done`" in p
+               and "(Compose Specification)" in p for p in problems_of(copy))
+
+
+def test_bad_restart_word_is_the_specifications_finding_without_its_line(copy):
+    edit_compose(copy, lambda data: data["services"]["gateway"].update(restart="sometimes"))
+    found = [p for p in problems_of(copy) if "services.gateway.restart" in p]
+    assert len(found) == 1 and "unknown variant `sometimes`" in found[0], found
+    # compose-spec counts lines of the interpolated copy it was given, not of the file
+    assert " at line " not in found[0]
+
+
+def test_bad_duration_is_the_specifications_finding(copy):
+    edit_compose(copy, lambda data: data["services"]["postgres"]["healthcheck"].update(
+        interval="ten"))
+    assert any("services.postgres.healthcheck.interval: duration `ten`" in p
                for p in problems_of(copy))
+
+
+def test_undeclared_secret_is_the_specifications_finding(copy):
+    edit_compose(copy, lambda data: data["services"]["gateway"].update(secrets=["jwt"]))
+    assert any("docker-compose.yml: (file): secret `jwt` (used in the `gateway` service) is not "
+               "defined" in p for p in problems_of(copy))
+
+
+def test_our_checks_still_run_after_the_specifications_finding(copy):
+    def change(data):
+        data["services"]["gateway"]["restart"] = "sometimes"
+        data["services"]["credits"]["depends_on"]["ledger-db"] = {"condition": "service_healthy"}
+
+    edit_compose(copy, change)
+    found = problems_of(copy)
+    assert any("services.gateway.restart" in p for p in found)
+    assert any("services.credits.depends_on.ledger-db: unknown service" in p for p in found)
 
 
 def test_service_healthy_needs_a_healthcheck(copy):
@@ -105,9 +139,19 @@ def test_duplicated_host_port(copy):
                for p in problems_of(copy))
 
 
-def test_malformed_port(copy):
+def test_malformed_port_is_the_specifications_finding(copy):
     edit_compose(copy, lambda data: data["services"]["gateway"].update(ports=["80a:8000"]))
-    assert any("services.gateway.ports[0]: malformed port" in p for p in problems_of(copy))
+    assert any("services.gateway.ports[0]: error parsing port" in p and "`80a`" in p
+               for p in problems_of(copy))
+
+
+def test_a_published_range_counts_every_host_port(copy):
+    def change(data):
+        data["services"]["twilio-sandbox"]["ports"] = ["7990-8010:8010"]
+
+    edit_compose(copy, change)
+    assert any("host port 8000/tcp is already published by services.twilio-sandbox" in p
+               for p in problems_of(copy))
 
 
 def test_unknown_townhall_key(copy):
@@ -184,25 +228,36 @@ def test_broker_and_database_start_alone(copy):
                for p in problems_of(copy))
 
 
-def test_top_level_and_service_keys_and_missing_sources(copy):
+def test_unknown_top_level_key_is_the_specifications_finding(copy):
+    edit_compose(copy, lambda data: data.update(service={}))
+    assert any("docker-compose.yml: (file): extension key `service` does not start with" in p
+               for p in problems_of(copy))
+
+
+def test_unknown_service_key_is_the_specifications_finding(copy):
+    edit_compose(copy, lambda data: data["services"]["postgres"].update(depend_on=["rabbitmq"]))
+    assert any("services.postgres: extension key `depend_on` does not start with" in p
+               for p in problems_of(copy))
+
+
+def test_what_the_specification_lets_through(copy):
     def change(data):
-        data["service"] = {}
         data["services"]["smtp-sandbox"].pop("image")
         data["services"]["smtp-sandbox"].pop("build")
         data["services"]["smtp-sandbox"]["env_file"] = "deploy/missing.env"
         data["services"]["postgres"]["volumes"].append("./deploy/missing.sql:/x.sql")
         data["services"]["postgres"]["volumes"].append("undeclared:/data")
-        data["services"]["postgres"]["depend_on"] = ["rabbitmq"]
+        data["services"]["rabbitmq"]["environment"]["RABBITMQ DEFAULT VHOST"] = "townhall"
 
     edit_compose(copy, change)
     found = problems_of(copy)
-    for expected in ("docker-compose.yml: service: not a top-level key",
-                     "services.smtp-sandbox: has neither 'image' nor 'build'",
+    for expected in ("services.smtp-sandbox: has neither 'image' nor 'build'",
                      "services.smtp-sandbox.env_file[0]: deploy/missing.env does not exist",
                      "bind-mount source ./deploy/missing.sql does not exist",
                      "named volume 'undeclared' is not declared",
-                     "services.postgres.depend_on: not a service key"):
+                     "environment.RABBITMQ DEFAULT VHOST: not a valid variable name"):
         assert any(expected in p for p in found), (expected, found)
+    assert not any("(Compose Specification)" in p for p in found), found
 
 
 def test_dependency_cycle_and_bad_interpolation(copy):
@@ -245,6 +300,35 @@ def test_k8s_problems(copy):
                      "terminationGracePeriodSeconds: 10",
                      "TOWNHALL_SMTP__TLS: no key 'tls' under smtp"):
         assert any(expected in p for p in found), (expected, found)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  replicas: 2\n", "  replicas: 2\n  replica: 3\n",
+     "Deployment/townhall-gateway.spec: Additional properties are not allowed "
+     "('replica' was unexpected)"),
+    ("  replicas: 2\n", '  replicas: "two"\n',
+     "Deployment/townhall-gateway.spec.replicas: 'two' is not of type 'integer'"),
+    ("imagePullPolicy: IfNotPresent\n", "imagePullPolicy: IfNotPresent\n          pullPolicy: x\n",
+     "Deployment/townhall-directory.spec.template.spec.containers[0]: Additional properties "
+     "are not allowed ('pullPolicy' was unexpected)"),
+    ("kind: Deployment\nmetadata:\n  name: townhall-directory",
+     "kind: Deploymnet\nmetadata:\n  name: townhall-directory",
+     "Deploymnet/townhall-directory.kind: Couldn't find schema for kind Deploymnet"),
+])
+def test_k8s_schema_findings(copy, old, new, expected):
+    deployments = copy.parent / "deploy" / "k8s" / "deployments.yaml"
+    text = deployments.read_text()
+    assert old in text
+    deployments.write_text(text.replace(old, new, 1))
+    assert any("deployments.yaml: " in p and expected in p for p in problems_of(copy)), (
+        expected, problems_of(copy))
+
+
+def test_k8s_examples_are_validated_too(copy):
+    secret = copy.parent / "deploy" / "k8s" / "examples" / "secret.yaml"
+    secret.write_text(secret.read_text().replace("type: Opaque", "type: Opaque\nimmutible: true"))
+    assert any("examples/secret.yaml: Secret/townhall-secrets: Additional properties are not "
+               "allowed ('immutible' was unexpected)" in p for p in problems_of(copy))
 
 
 def test_rabbitmq_and_postgres_files(copy):
