@@ -238,7 +238,10 @@ def test_killed_services_and_a_lost_broker_lose_nothing_and_send_nothing_twice(s
 
 def test_cancel_half_way_stops_what_was_not_handed_over_and_releases_its_holds(system):
     town = Town(system, 300, block=703)
-    system.configure_provider(create_delay_ms=100)
+    # a second a create: 300 texts at messaging's 32 calls in flight take about 10 s, so the
+    # cancel lands half-way however fast the machine (at 100 ms all 300 were handed over
+    # once before it came)
+    system.configure_provider(create_delay_ms=1000)
     try:
         communication_id = town.send(f"Pool party ({uuid.uuid4().hex[:6]})", channels=["sms"])
         _wait_for(lambda: town.view(communication_id)["counts"].get("sent", 0)
