@@ -366,18 +366,23 @@ def _check_standalone(services, targets, report):
             report(f"services.{name}.ports", f"container port {port} is not published")
 
 
+def _sandbox_invocations(services, program):
+    """(service name, invocation) of every command line that runs the sandbox `program`."""
+    for name, service in services.items():
+        if isinstance(service, dict):
+            for inv in invocations(service.get("command")):
+                if inv.program == program:
+                    yield name, inv
+
+
 def _check_twilio_sandbox(services, envs, runs, project, report):
     sandboxes = {}
-    for name, service in services.items():
-        if not isinstance(service, dict):
-            continue
-        for inv in invocations(service.get("command")):
-            if inv.program == "sandbox.twilio":
-                env = envs.get(name, {})
-                sandboxes[name] = {
-                    key: flag_value(inv.args, key.replace("_", "-"))
-                    or env.get(f"TWILIO_SANDBOX_{key.upper()}") or default
-                    for key, default in TWILIO_SANDBOX_DEFAULTS.items()}
+    for name, inv in _sandbox_invocations(services, "sandbox.twilio"):
+        env = envs.get(name, {})
+        sandboxes[name] = {
+            key: flag_value(inv.args, key.replace("_", "-"))
+            or env.get(f"TWILIO_SANDBOX_{key.upper()}") or default
+            for key, default in TWILIO_SANDBOX_DEFAULTS.items()}
     for svc_names in runs.values():
         for name in svc_names:
             env = envs.get(name, {})
@@ -393,14 +398,9 @@ def _check_twilio_sandbox(services, envs, runs, project, report):
 
 
 def _check_payment_sandbox(services, envs, runs, project, report):
-    keys = {}
-    for name, service in services.items():
-        if not isinstance(service, dict):
-            continue
-        for inv in invocations(service.get("command")):
-            if inv.program == "sandbox.payments":
-                keys[name] = (flag_value(inv.args, "secret-key")
-                              or envs.get(name, {}).get("PAYMENTS_SANDBOX_SECRET_KEY"))
+    keys = {name: (flag_value(inv.args, "secret-key")
+                   or envs.get(name, {}).get("PAYMENTS_SANDBOX_SECRET_KEY"))
+            for name, inv in _sandbox_invocations(services, "sandbox.payments")}
     for svc_names in runs.values():
         for name in svc_names:
             env = envs.get(name, {})

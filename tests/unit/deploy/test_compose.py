@@ -214,6 +214,17 @@ def test_sandbox_credentials_must_match(copy):
                for p in problems_of(copy))
 
 
+def test_the_payment_sandbox_key_must_match(copy):
+    def change(data):
+        data["services"]["payments-sandbox"]["command"] = [
+            "python", "-m", "sandbox.payments", "--host=0.0.0.0", "--port=8030",
+            "--secret-key=another-key"]
+
+    edit_compose(copy, change)
+    assert any("TOWNHALL_PAYMENTS__SECRET_KEY" in p and "accepts 'another-key'" in p
+               and "every charge would be refused" in p for p in problems_of(copy))
+
+
 def test_short_stop_grace_period(copy):
     edit_compose(copy, lambda data: data["services"]["credits"].update(stop_grace_period="10s"))
     assert any("services.credits.stop_grace_period: 10s" in p for p in problems_of(copy))
