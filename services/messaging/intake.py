@@ -18,6 +18,7 @@ from servicekit.tracing import current_correlation_id
 from services.messaging import (
     audience,
     changes,
+    document_links,
     documents,
     quoting,
     scheduling,
@@ -33,9 +34,10 @@ PAID_CHANNELS = ("sms", "voice")   # spend credits: the sender needs send_sms
 QUOTE_BATCH = 1000
 
 
-def check_supported(request, call_settings=None, gather_action=None):
+def check_supported(request, call_settings=None, gather_action=None, links=None):
     """What this version cannot do yet is refused whole, never partly sent; so is a body
-    too long for a call."""
+    too long for a call, counted as the call says it (a document's call ends with its link,
+    `links` giving one of the real ones' length)."""
     if request["kind"] not in SUPPORTED_KINDS:
         raise Unsupported(f"kind {request['kind']!r} is not supported yet; use one of "
                           f"{', '.join(SUPPORTED_KINDS)}", "kind")
@@ -46,7 +48,10 @@ def check_supported(request, call_settings=None, gather_action=None):
     if len(set(request["channels"])) != len(request["channels"]):
         raise InvalidRequest("each channel may be named once", "channels")
     if "voice" in request["channels"] and call_settings is not None:
-        voice_calls.check_length(request["body"], call_settings.voice, gather_action)
+        said = request["body"]
+        if request["kind"] == "document" and links is not None:
+            said = document_links.body_for("voice", said, links.stand_in())
+        voice_calls.check_length(said, call_settings.voice, gather_action)
     if request["kind"] == "document" and not request.get("document_id"):
         raise InvalidRequest("a document send names its document: upload it with POST "
                              "/v1/documents and give its id", "document_id")

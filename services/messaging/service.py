@@ -92,7 +92,7 @@ class MessagingService(TownhallService, Inbound, Notices, TicketNotices):
 
     def _check_supported(self, request):
         intake.check_supported(request, self.providers.call_settings,
-                               self.providers.gather_action)
+                               self.providers.gather_action, self.providers.document_links)
 
     @rpc
     def get(self, identity, communication_id):

@@ -6,8 +6,9 @@ import pytest
 
 from contracts import pricing, voice_opt_out
 from contracts.errors import InvalidRequest
-from services.messaging import call_settings, voice_calls
+from services.messaging import call_settings, intake, voice_calls
 from services.messaging.call_settings import CallSettings
+from services.messaging.document_links import DocumentLinks
 
 ACTION = "https://townhall.example/webhooks/twilio/gather"
 
@@ -145,3 +146,24 @@ def test_call_settings_name_the_wrong_one(settings, field):
 def test_call_settings_from_the_environment_are_read_as_numbers():
     found = CallSettings.from_config({"calls_per_second": "50", "time_limit_seconds": "120"})
     assert (found.calls_per_second, found.time_limit_seconds) == (50.0, 120)
+
+
+def test_a_document_calls_link_counts_toward_the_limit():
+    links = DocumentLinks("secret", "https://townhall.example")
+    fits = next(n for n in range(4000, 0, -1) if _fits("x" * n))
+    request = {"kind": "document", "document_id": "doc_1", "channels": ["voice"],
+               "body": "x" * fits}
+    settings = CallSettings.from_config({})
+    intake.check_supported(request | {"kind": "announcement", "document_id": None},
+                           settings, ACTION, links)
+    with pytest.raises(InvalidRequest) as refused:
+        intake.check_supported(request, settings, ACTION, links)   # + "\nDocument: <link>"
+    assert refused.value.field == "body" and "4,000" in refused.value.detail
+
+
+def _fits(body):
+    try:
+        voice_calls.check_length(body, "alice", ACTION)
+    except InvalidRequest:
+        return False
+    return True
