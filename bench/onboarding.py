@@ -52,16 +52,10 @@ def seed_community(town, name, count, credits, timeout, first=0):
                              "timezone": midday_timezone()})
     _expect(made, 201, f"creating community {name!r}")
     community = made.json()["id"]
-    while True:
-        granted = master.post(f"{url}/v1/credits/wallets/community:{community}/grants",
-                              timeout=HTTP_TIMEOUT_SECONDS,
-                              headers={"Idempotency-Key": f"bench-credits-{community}"},
-                              json={"amount": credits, "reason": "bench opening balance"})
-        # credits opens the wallet when it hears community_created: a moment after the 201
-        if granted.status_code != 404 or "has no wallet" not in granted.text:
-            break
-        deadline.check(f"credits has no wallet for {community} yet")
-        time.sleep(POLL_SECONDS)
+    granted = master.post(f"{url}/v1/credits/wallets/community:{community}/grants",
+                          timeout=HTTP_TIMEOUT_SECONDS,
+                          headers={"Idempotency-Key": f"bench-credits-{community}"},
+                          json={"amount": credits, "reason": "bench opening balance"})
     _expect(granted, 201, f"granting {credits} credits to {community}")
     data = residents_csv(count, first)
     started = time.perf_counter()

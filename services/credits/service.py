@@ -17,7 +17,7 @@ from contracts.errors import (
 from contracts.pricing import RateCard
 from contracts.vocabulary import CHANNELS
 from servicekit import idempotency
-from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id
+from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id, system_of
 from servicekit.consumers import on_event, on_events
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
@@ -490,16 +490,33 @@ class CreditsService(Purchasing, TownhallService):
             self._users(identity, [owner])     # directory: NotFound for another organization
 
     def _check_communities(self, caller, owners):
-        """Community wallets of another organization (or none) do not exist: one query."""
+        """Community wallets of another organization (or none) do not exist: one query. A
+        community directory has made but whose community_created credits has not handled
+        yet (a grant a moment after the 201) is asked of directory, and its wallet opened
+        as that event would open it."""
         wanted = [o for o in owners if owner_parts(o)[0] == "community"]
         if not wanted:
             return
         with self.db.read() as session:
             mine = set(session.scalars(select(Account.owner).where(
                 Account.owner.in_(wanted), Account.organization_id == caller.organization_id)))
-        for owner in wanted:
-            if owner not in mine:
-                raise NotFound(f"community {owner_parts(owner)[1]} has no wallet", "wallet")
+        missing = [o for o in wanted if o not in mine]
+        if not missing:
+            return
+        if caller.organization_id is None:
+            raise NotFound(f"community {owner_parts(missing[0])[1]} has no wallet", "wallet")
+        for owner in missing:
+            self._community_of_directory(caller.organization_id, owner)
+        with self.db.unit_of_work() as uow:
+            store.accounts(uow.session, caller.organization_id, missing)
+
+    def _community_of_directory(self, organization_id, owner):
+        """NotFound on `wallet` unless `owner`'s community is the organization's."""
+        community_id = owner_parts(owner)[1]
+        try:
+            self.directory.get_community(system_of(organization_id, self.name), community_id)
+        except NotFound:
+            raise NotFound(f"community {community_id} has no wallet", "wallet") from None
 
     def _visible(self, identity, caller, model, owners):
         """The owners among `owners` this caller may see; user wallets by seed 002's rules

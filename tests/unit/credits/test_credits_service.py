@@ -11,7 +11,7 @@ from contracts.pricing import delivery_credits
 from servicekit.access import system_of
 from servicekit.testing import memory_database, outbox_events
 from services.consent import link_rules, tokens
-from services.credits.models import Base, Entry
+from services.credits.models import Account, Base, Entry
 from services.credits.service import CreditsService
 
 ORG = "org_1"
@@ -186,3 +186,26 @@ def test_townhalls_own_sends_for_an_organization_are_paid_as_any_send_or_by_the_
     assert reserved["total"] == 1
     assert credits.payer_wallet(tickets, "com_1")["wallet"] == wallet
     assert credits.wallet(ME, wallet)["held"] == 1
+
+
+
+def test_a_grant_a_moment_after_the_community_is_made_opens_its_wallet():
+    # directory answered 201; credits has not handled community_created yet
+    credits = worker_factory(CreditsService, db=memory_database(Base), config={})
+    credits.directory.get_community.return_value = {"id": "com_new"}
+    granted = credits.add_credits(ME, "community:com_new", 7, "opening", "seed-new")
+    assert granted["balance"] == 7
+    (asked, community_id), _ = credits.directory.get_community.call_args
+    assert community_id == "com_new" and asked["organization_id"] == ORG
+    assert credits.get_wallet(ME, "com_new")["balance"] == 7
+
+
+def test_a_community_directory_does_not_know_has_no_wallet():
+    credits = worker_factory(CreditsService, db=memory_database(Base), config={})
+    credits.directory.get_community.side_effect = NotFound("no community com_x", "community_id")
+    with pytest.raises(NotFound) as refused:
+        credits.add_credits(ME, "community:com_x", 7, "opening", "seed-x")
+    assert refused.value.field == "wallet" and "com_x has no wallet" in refused.value.detail
+    with credits.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Account).where(
+            Account.owner == "community:com_x")) == 0

@@ -19,12 +19,19 @@ ITEMS = [{"delivery_id": "dlv_1", "amount": 2}, {"delivery_id": "dlv_2", "amount
 
 
 class FakeDirectory:
-    """directory's staff_facts: every user is active, holds send_sms, shares one team."""
+    """directory's staff_facts (every user is active, holds send_sms, shares one team) and
+    get_community."""
 
     def staff_facts(self, identity, ids):
         return [{"id": i, "office_ids": ["off_1"], "team_ids": ["tm_1"],
                  "team_member_ids": ["usr_ann", "usr_bob", "usr_cat"], "holds_send_sms": True,
                  "active": True} for i in ids]
+
+    def get_community(self, identity, community_id):
+        """Only ORG's communities exist, for a caller of ORG."""
+        if identity["organization_id"] != ORG:
+            raise NotFound(f"no community {community_id}", "community_id")
+        return {"id": community_id}
 
 
 @pytest.fixture
