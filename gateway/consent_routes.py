@@ -43,11 +43,12 @@ class ConsentRoutes:
         return schemas.CategoryView().dump(self.consent.get_category(identity, category_id))
 
     @api("PATCH", "/v1/consent/categories/<string:category_id>",
-         request=schemas.CategoryRequest, answer=schemas.CategoryView, errors=CHANGE)
+         request=schemas.CategoryRequest(partial=True), answer=schemas.CategoryView,
+         errors=CHANGE)
     def update_category(self, request, category_id):
         """Change a category; every change is logged."""
         identity = self._authenticate(request)
-        changes = schemas.CategoryRequest().load(json_body(request), partial=True)
+        changes = schemas.CategoryRequest(partial=True).load(json_body(request))
         return schemas.CategoryView().dump(
             self.consent.update_category(identity, category_id, changes))
 

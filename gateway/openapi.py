@@ -9,8 +9,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from contracts import api as schemas
+from contracts import consent_api, directory_api, order_api
 from contracts import credits_api as credit_schemas
-from contracts import order_api
 from gateway.declaration import PDF
 from gateway.http import PROBLEM as PROBLEM_TYPE
 from gateway.routes import declared_routes
@@ -48,6 +48,13 @@ COMPONENT_NAMES = {
     order_api.OrderLinks: "CreditOrderLinks", order_api.OrderView: "CreditOrderView",
     order_api.OrderPage: "CreditOrderPage", order_api.PaymentFailed: "CreditPaymentFailed"}
 
+# the schemas a PATCH loads with partial=True, under names of their own: apispec tells a
+# partial instance from its class, and a generated client must not require a create's fields
+PARTIAL_NAMES = {directory_api.OfficeRequest: "OfficeChange",
+                 directory_api.CommunityRequest: "CommunityChange",
+                 directory_api.UnitRequest: "UnitChange",
+                 consent_api.CategoryRequest: "CategoryChange"}
+
 # routes whose entries are written out by hand below, by handler name
 HAND_WRITTEN = ()
 
@@ -73,6 +80,8 @@ def build(service_cls):
     spec.components.schema("Problem", schema=schemas.Problem)
     for schema, name in COMPONENT_NAMES.items():
         spec.components.schema(name, schema=schema)
+    for schema, name in PARTIAL_NAMES.items():   # a PATCH's body: a create's, none required
+        spec.components.schema(name, schema=schema(partial=True))
     routes = declared_routes(service_cls)
     undeclared = undeclared_routes(routes)
     if undeclared:

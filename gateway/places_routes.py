@@ -59,12 +59,12 @@ class PlacesRoutes:
         identity = self._authenticate(request)
         return objects.OfficeView().dump(self.directory.get_office(identity, office_id))
 
-    @api("PATCH", "/v1/offices/<string:office_id>", request=objects.OfficeRequest,
+    @api("PATCH", "/v1/offices/<string:office_id>", request=objects.OfficeRequest(partial=True),
          answer=objects.OfficeView, errors=CHANGE)
     def update_office(self, request, office_id):
         """Rename an office (master users)."""
         identity = self._authenticate(request)
-        fields = wire(objects.OfficeRequest().load(json_body(request), partial=True))
+        fields = wire(objects.OfficeRequest(partial=True).load(json_body(request)))
         return objects.OfficeView().dump(self.directory.update_office(identity, office_id,
                                                                       fields))
 
@@ -79,13 +79,14 @@ class PlacesRoutes:
                                                idempotency_key=idempotency_key(request))
         return 201, schemas.CommunityView().dump(made)
 
-    @api("PATCH", "/v1/communities/<string:community_id>", request=objects.CommunityRequest,
-         answer=schemas.CommunityView, errors=CHANGE)
+    @api("PATCH", "/v1/communities/<string:community_id>",
+         request=objects.CommunityRequest(partial=True), answer=schemas.CommunityView,
+         errors=CHANGE)
     def update_community(self, request, community_id):
         """Change a community (manage_directory there; moving it to another office: master
         users)."""
         identity = self._authenticate(request)
-        fields = wire(objects.CommunityRequest().load(json_body(request), partial=True))
+        fields = wire(objects.CommunityRequest(partial=True).load(json_body(request)))
         return schemas.CommunityView().dump(
             self.directory.update_community(identity, community_id, fields))
 
@@ -116,10 +117,10 @@ class PlacesRoutes:
         identity = self._authenticate(request)
         return objects.UnitView().dump(self.directory.get_unit(identity, unit_id))
 
-    @api("PATCH", "/v1/units/<string:unit_id>", request=objects.UnitRequest,
+    @api("PATCH", "/v1/units/<string:unit_id>", request=objects.UnitRequest(partial=True),
          answer=objects.UnitView, errors=CHANGE)
     def update_unit(self, request, unit_id):
         """Relabel a unit."""
         identity = self._authenticate(request)
-        fields = wire(objects.UnitRequest().load(json_body(request), partial=True))
+        fields = wire(objects.UnitRequest(partial=True).load(json_body(request)))
         return objects.UnitView().dump(self.directory.update_unit(identity, unit_id, fields))

@@ -76,3 +76,20 @@ def test_query_parameters_are_typed_from_the_schemas_that_load_them():
         "string", "date-time")
     report = document()["paths"]["/v1/reports/deliveries"]["get"]["parameters"]
     assert [(p["name"], p["required"]) for p in report] == [("community_id", True)]
+
+
+def test_a_patch_documents_as_required_only_what_it_refuses_without():
+    # a PATCH changes the fields it is sent (the routes load a create's schema partially):
+    # a generated client must be able to send one; making a contact point primary is the
+    # one change that route makes, so `primary` is what it needs
+    spec = document()
+    components = spec["components"]["schemas"]
+    required = {}
+    for path, operations in spec["paths"].items():
+        body = operations.get("patch", {}).get("requestBody")
+        if body:
+            ref = body["content"]["application/json"]["schema"]["$ref"]
+            component = components[ref.rsplit("/", 1)[1]]
+            if component.get("required"):
+                required[path] = component["required"]
+    assert required == {"/v1/contact-points/{contact_point_id}": ["primary"]}
