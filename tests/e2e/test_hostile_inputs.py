@@ -14,7 +14,7 @@ from gateway.pages import HEADERS as PAGE_HEADERS
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
-RUN = uuid.uuid4().hex[:6]
+RUN = uuid.uuid4().hex[:8]   # "-<8 hex>": what other tests know as test-made
 MIB = 1024 * 1024
 
 
