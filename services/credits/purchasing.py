@@ -39,7 +39,7 @@ from servicekit.access import EVERYWHERE, Caller, new_id
 from servicekit.db import insert_missing, utcnow
 from servicekit.entrypoints import rpc
 from servicekit.pagination import paginate
-from services.credits import invoices, ledger, orders, payments, rules, store
+from services.credits import invoices, ledger, orders, payments, rules, store, wallet_access
 from services.credits.ledger import owner_parts
 from services.credits.models import CreditOrder, OrderCounter
 from services.credits.payment_invoice import InvoicePaymentProvider
@@ -212,10 +212,12 @@ class Purchasing:
         with self.db.read() as session:
             model = store.settings(session, caller.organization_id).model
         # another organization's wallet does not exist for the caller: 404 before any rule
-        self._check_communities(caller, [wallet])
-        users = self._users(identity, [wallet])   # directory: 404 for another organization
+        wallet_access.check_communities(self.db, self.directory, caller, [wallet])
+        # directory: 404 for another organization's user
+        users = wallet_access.users_of(self.directory, identity, [wallet])
+        actor = wallet_access.actor_with_team(self.directory, identity, caller)
         try:
-            rules.check_purchase(model, self._actor(identity, caller), wallet, users)
+            rules.check_purchase(model, actor, wallet, users)
         except rules.Refusal as refusal:
             raise Forbidden(refusal.message, refusal.field) from None
         label = self._label(identity, caller, model, kind, target_id)

@@ -2,7 +2,7 @@
 community wallets, individual user credits or one shared pool. Holds on send, settled on
 delivery, released on failure or expiry — each exactly once; transfers by seed 002's rules."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from nameko.timer import timer
 from sqlalchemy import select
@@ -17,13 +17,13 @@ from contracts.errors import (
 from contracts.pricing import RateCard
 from contracts.vocabulary import CHANNELS
 from servicekit import idempotency
-from servicekit.access import EVERYWHERE, SYSTEM, Caller, new_id, system_of
+from servicekit.access import SYSTEM, Caller, new_id
 from servicekit.consumers import on_event, on_events
 from servicekit.db import utcnow
 from servicekit.entrypoints import rpc
 from servicekit.providers import Database, Rpc
 from servicekit.service import TownhallService
-from services.credits import holds, ledger, rules, store
+from services.credits import credit_holders, holds, ledger, rules, store, wallet_access
 from services.credits.ledger import owner_parts
 from services.credits.models import (
     Account,
@@ -37,8 +37,6 @@ from services.credits.models import (
 )
 from services.credits.purchasing import Purchasing
 
-# who may read a community's wallet: whoever sends from it, manages or reports on it
-WALLET_READERS = ("send_communications", "manage_credits", "view_reports")
 MAX_LOG_DAYS = 90
 RATE_NAMES = ("text_chars", "unicode_text_chars", "voice_seconds")
 EXPIRY_SWEEP_SECONDS = 60
@@ -75,9 +73,9 @@ class CreditsService(Purchasing, TownhallService):
         """Credits from outside the ledger into any wallet the organization's model uses:
         support grants and corrections (master users). Purchases come through orders."""
         caller = Caller.of(identity)
-        _check_owner_key(wallet, "wallet")
-        self._check_exists(identity, caller, wallet)
-        _master(identity)
+        wallet_access.check_owner_key(wallet, "wallet")
+        wallet_access.check_exists(self.db, self.directory, identity, caller, wallet)
+        wallet_access.require_master(identity)
         org = caller.organization_id
         with self.db.read() as session:
             model = store.settings(session, org).model
@@ -103,7 +101,8 @@ class CreditsService(Purchasing, TownhallService):
                 "balance": after[wallet]["balance"], "wallet": wallet},
                 organization_id=organization_id)
             store.announce_crossings(uow, organization_id, before, after)
-            return _wallet_view(wallet, after[wallet], _holder(session, wallet))
+            return credit_holders.wallet_view(wallet, after[wallet],
+                                              credit_holders.holder(session, wallet))
 
         return idempotency.once(self.db, idempotency.caller_scope(caller, organization_id),
                                 idempotency_key, {"add": [wallet, amount, reason]}, work)
@@ -117,7 +116,7 @@ class CreditsService(Purchasing, TownhallService):
                 Account.owner == wallet)).first()
             if organization_id:
                 caller.check_owner(organization_id, "community", community_id)
-            caller.require_any(WALLET_READERS, community_id)
+            caller.require_any(wallet_access.WALLET_READERS, community_id)
             found = store.balances(session, organization_id or caller.organization_id,
                                    [wallet])[wallet]
         return {"community_id": community_id, **found}
@@ -146,14 +145,14 @@ class CreditsService(Purchasing, TownhallService):
                                              communication_id)
             config = store.settings(session, org)
             try:
-                payer = rules.payer(config.model, community_id, _actor(caller))
+                payer = rules.payer(config.model, community_id, wallet_access.actor_of(caller))
             except rules.Refusal as refusal:
                 raise InsufficientCredits(refusal.message, refusal.field) from None
             total = sum(i["amount"] for i in items)
             ids = store.accounts(session, org, [payer])
             store.lock_wallet(session, ids[(payer, "wallet")])
             before = store.balances(session, org, [payer])
-            holder = _holder(session, payer)
+            holder = credit_holders.holder(session, payer)
             try:
                 rules.check_spend(config.model, payer, before[payer]["available"], total,
                                   floor=config.floor, holder=holder)
@@ -184,7 +183,7 @@ class CreditsService(Purchasing, TownhallService):
         """Credits held, charged and released for one communication."""
         with self.db.read() as session:
             return holds.summary(session, Caller.of(identity), communication_id,
-                                 WALLET_READERS)
+                                 wallet_access.WALLET_READERS)
 
     @on_events("messaging", "deliveries_updated")
     def resolve_holds(self, events, uow):
@@ -203,14 +202,14 @@ class CreditsService(Purchasing, TownhallService):
     def wallet(self, identity, owner):
         """Any wallet the caller may see: its balance, held and available credits."""
         caller = Caller.of(identity)
-        _check_owner_key(owner, "wallet")
-        self._check_exists(identity, caller, owner)
+        wallet_access.check_owner_key(owner, "wallet")
+        wallet_access.check_exists(self.db, self.directory, identity, caller, owner)
         with self.db.read() as session:
             model = store.settings(session, caller.organization_id).model
-            self._check_may_see(identity, caller, model, owner)
+            wallet_access.check_may_see(self.directory, identity, caller, model, owner)
             found = store.balances(session, caller.organization_id, [owner])[owner]
-            frozen = _holder(session, owner)
-        return _wallet_view(owner, found, frozen)
+            frozen = credit_holders.holder(session, owner)
+        return credit_holders.wallet_view(owner, found, frozen)
 
     @rpc
     def payer_wallet(self, identity, community_id):
@@ -221,11 +220,11 @@ class CreditsService(Purchasing, TownhallService):
         with self.db.read() as session:
             model = store.settings(session, caller.organization_id).model
             try:
-                payer = rules.payer(model, community_id, _actor(caller))
+                payer = rules.payer(model, community_id, wallet_access.actor_of(caller))
             except rules.Refusal:
                 return None
             found = store.balances(session, caller.organization_id, [payer])[payer]
-            return _wallet_view(payer, found, _holder(session, payer))
+            return credit_holders.wallet_view(payer, found, credit_holders.holder(session, payer))
 
     @rpc
     def list_wallets(self, identity):
@@ -239,10 +238,10 @@ class CreditsService(Purchasing, TownhallService):
                       if owner_parts(o)[0] in in_use]
             if model == "user" and caller.actor_type == "staff":
                 owners = sorted(set(owners) | {ledger.owner("user", caller.actor_id)})
-            visible = self._visible(identity, caller, model, owners)
+            visible = wallet_access.visible(self.directory, identity, caller, model, owners)
             found = store.balances(session, caller.organization_id, visible)
-            holders = _holders(session, visible)
-        return {"model": model, "items": [_wallet_view(o, found[o], holders.get(o))
+            holders = credit_holders.holders(session, visible)
+        return {"model": model, "items": [credit_holders.wallet_view(o, found[o], holders.get(o))
                                           for o in visible]}
 
     @rpc
@@ -253,15 +252,17 @@ class CreditsService(Purchasing, TownhallService):
         _check_amount(amount)
         org = caller.organization_id
         for side, key in (("source", source), ("target", target)):
-            _check_owner_key(key, side)
+            wallet_access.check_owner_key(key, side)
         if not (reason or "").strip():
             raise InvalidRequest("say why credits move (it is kept in the log)", "reason")
         with self.db.read() as session:
             model = store.settings(session, org).model
-        self._check_communities(caller, [source, target])   # another organization's: 404
-        users = self._users(identity, [source, target])
+        # another organization's: 404
+        wallet_access.check_communities(self.db, self.directory, caller, [source, target])
+        users = wallet_access.users_of(self.directory, identity, [source, target])
+        actor = wallet_access.actor_with_team(self.directory, identity, caller)
         try:
-            rules.check_transfer(model, self._actor(identity, caller), source, target, users)
+            rules.check_transfer(model, actor, source, target, users)
         except rules.Refusal as refusal:
             raise Forbidden(refusal.message, refusal.field) from None
 
@@ -285,8 +286,8 @@ class CreditsService(Purchasing, TownhallService):
                 "target_balance": after[target]["balance"]}, organization_id=org)
             store.announce_crossings(uow, org, before, after)
             return {"transaction_id": txn.id, "amount": amount, "reason": reason,
-                    "source": _wallet_view(source, after[source]),
-                    "target": _wallet_view(target, after[target]),
+                    "source": credit_holders.wallet_view(source, after[source]),
+                    "target": credit_holders.wallet_view(target, after[target]),
                     "at": txn.created_at.isoformat()}
 
         return idempotency.once(self.db, idempotency.caller_scope(caller), idempotency_key,
@@ -340,7 +341,7 @@ class CreditsService(Purchasing, TownhallService):
     def change_settings(self, identity, changes):
         """Switch the credit model (refused while it would strand credits) or set the
         community floor; master users only, every change logged."""
-        caller = _master(identity)
+        caller = wallet_access.require_master(identity)
         org = caller.organization_id
         with self.db.unit_of_work() as uow:
             session = uow.session
@@ -385,15 +386,15 @@ class CreditsService(Purchasing, TownhallService):
     @rpc
     def set_low_threshold(self, identity, owner, threshold):
         caller = Caller.of(identity)
-        _check_owner_key(owner, "wallet")
+        wallet_access.check_owner_key(owner, "wallet")
         if threshold is not None and (not isinstance(threshold, int) or threshold < 0):
             raise InvalidRequest("must be a whole number of credits, 0 or more, or null",
                                  "threshold")
-        self._check_exists(identity, caller, owner)
+        wallet_access.check_exists(self.db, self.directory, identity, caller, owner)
         with self.db.unit_of_work() as uow:
             session = uow.session
             model = store.settings(session, caller.organization_id).model
-            self._check_may_manage(caller, model, owner)
+            wallet_access.check_may_manage(caller, model, owner)
             state = session.get(WalletState, (caller.organization_id, owner))
             if state is None:
                 state = WalletState(organization_id=caller.organization_id, owner=owner,
@@ -416,11 +417,12 @@ class CreditsService(Purchasing, TownhallService):
             raise InvalidRequest(f"must be a whole number of days from 1 to {MAX_LOG_DAYS}",
                                  "days")
         since = utcnow() - timedelta(days=days)
-        _check_owner_key(wallet, "wallet")
-        self._check_exists(identity, caller, wallet)
+        wallet_access.check_owner_key(wallet, "wallet")
+        wallet_access.check_exists(self.db, self.directory, identity, caller, wallet)
         with self.db.read() as session:
             org = caller.organization_id
-            self._check_may_see(identity, caller, store.settings(session, org).model, wallet)
+            wallet_access.check_may_see(self.directory, identity, caller,
+                                        store.settings(session, org).model, wallet)
             rows, opening = store.history(session, org, wallet, since)
         balance, items = opening, []
         for row in rows:
@@ -438,12 +440,12 @@ class CreditsService(Purchasing, TownhallService):
 
     @on_event("directory", "permission_granted")
     def note_permission_granted(self, event, uow):
-        _note_holder(uow.session, event)
+        credit_holders.note_holder(uow.session, event)
 
     @on_event("directory", "permission_revoked")
     def note_permission_revoked(self, event, uow):
         """A user who loses send_sms keeps their credits, frozen until transferred away."""
-        _note_holder(uow.session, event)
+        credit_holders.note_holder(uow.session, event)
 
     @rpc
     def get_holder(self, identity, staff_user_id):
@@ -464,117 +466,7 @@ class CreditsService(Purchasing, TownhallService):
     def _hold_ttl(self):
         return int((self.config.get("credits") or {}).get("hold_ttl_seconds", 86400))
 
-    def _actor(self, identity, caller):
-        """The caller as seed 002's rules see it; team members come from directory."""
-        actor = _actor(caller, identity)
-        if caller.actor_type != "staff" or actor.is_master:
-            return actor
-        facts = self.directory.staff_facts(identity, [caller.actor_id])[0]
-        return rules.Actor(actor.id, actor.is_master, actor.managed_offices,
-                           actor.credit_communities, frozenset(facts["team_member_ids"]))
 
-    def _users(self, identity, owners):
-        ids = [owner_parts(o)[1] for o in owners if owner_parts(o)[0] == "user"]
-        if not ids:
-            return {}
-        return {f["id"]: rules.User(f["id"], frozenset(f["office_ids"]),
-                                    f["holds_send_sms"], f["active"])
-                for f in self.directory.staff_facts(identity, ids)}
-
-    def _check_exists(self, identity, caller, owner):
-        """Another organization's wallet does not exist for this caller (404, not 403)."""
-        kind = owner_parts(owner)[0]
-        if kind == "community":
-            self._check_communities(caller, [owner])
-        elif kind == "user" and not caller.is_system:
-            self._users(identity, [owner])     # directory: NotFound for another organization
-
-    def _check_communities(self, caller, owners):
-        """Community wallets of another organization (or none) do not exist: one query. A
-        community directory has made but whose community_created credits has not handled
-        yet (a grant a moment after the 201) is asked of directory, and its wallet opened
-        as that event would open it."""
-        wanted = [o for o in owners if owner_parts(o)[0] == "community"]
-        if not wanted:
-            return
-        with self.db.read() as session:
-            mine = set(session.scalars(select(Account.owner).where(
-                Account.owner.in_(wanted), Account.organization_id == caller.organization_id)))
-        missing = [o for o in wanted if o not in mine]
-        if not missing:
-            return
-        if caller.organization_id is None:
-            raise NotFound(f"community {owner_parts(missing[0])[1]} has no wallet", "wallet")
-        for owner in missing:
-            self._community_of_directory(caller.organization_id, owner)
-        with self.db.unit_of_work() as uow:
-            store.accounts(uow.session, caller.organization_id, missing)
-
-    def _community_of_directory(self, organization_id, owner):
-        """NotFound on `wallet` unless `owner`'s community is the organization's."""
-        community_id = owner_parts(owner)[1]
-        try:
-            self.directory.get_community(system_of(organization_id, self.name), community_id)
-        except NotFound:
-            raise NotFound(f"community {community_id} has no wallet", "wallet") from None
-
-    def _visible(self, identity, caller, model, owners):
-        """The owners among `owners` this caller may see; user wallets by seed 002's rules
-        (master users all, office credit managers their offices' users, others themselves
-        and team members who hold send_sms)."""
-        seen = [o for o in owners if owner_parts(o)[0] != "user" and self._sees_place(
-            caller, model, o)]
-        users = [o for o in owners if owner_parts(o)[0] == "user"]
-        if users and (caller.is_system or caller.scopes.get("manage_credits") == EVERYWHERE):
-            seen += users
-        elif users and caller.actor_type == "staff":
-            actor = self._actor(identity, caller)
-            facts = self._users(identity, users)
-            seen += rules.visible_wallets(actor, users, facts)
-        return [o for o in owners if o in seen]
-
-    def _check_may_see(self, identity, caller, model, owner):
-        _check_owner_key(owner, "wallet")
-        if not self._visible(identity, caller, model, [owner]):
-            kind = owner_parts(owner)[0]
-            if kind == "pool":
-                raise Forbidden("only master users see system or unallocated credits",
-                                "wallet")
-            if kind == "community":
-                caller.require_any(WALLET_READERS, owner_parts(owner)[1])
-            raise Forbidden("you see your own credits and your team's; other users' need "
-                            "manage_office_sms_credits for their office, or a master user",
-                            "wallet")
-
-    @staticmethod
-    def _sees_place(caller, model, owner):
-        kind, owner_id = owner_parts(owner)
-        if caller.is_system:
-            return True
-        if kind == "community":
-            return caller.may_any(WALLET_READERS, owner_id)
-        return caller.scopes.get("manage_credits") == EVERYWHERE or (
-            model == "pool" and caller.may_any(WALLET_READERS))
-
-    def _check_may_manage(self, caller, model, owner):
-        kind, owner_id = owner_parts(owner)
-        if kind == "community":
-            caller.require("manage_credits", owner_id)
-        elif caller.scopes.get("manage_credits") != EVERYWHERE and not caller.is_system:
-            raise Forbidden("only master users set thresholds of user and pool wallets",
-                            "wallet")
-
-
-def _actor(caller, identity=None):
-    office_scopes = (identity or {}).get("office_scopes") or {}
-    managed = office_scopes.get("manage_office_sms_credits") or ()
-    credit = caller.scopes.get("manage_credits") or ()
-    return rules.Actor(
-        caller.actor_id,
-        is_master=caller.is_system or caller.scopes.get("manage_credits") == EVERYWHERE,
-        managed_offices=managed if managed == EVERYWHERE else frozenset(managed),
-        credit_communities=credit if credit == EVERYWHERE else frozenset(credit),
-        is_staff=caller.actor_type == "staff", is_system=caller.is_system)
 
 
 def _rates(row):
@@ -582,40 +474,9 @@ def _rates(row):
             for name in RATE_NAMES}
 
 
-def _master(identity):
-    caller = Caller.of(identity)
-    if not caller.is_system and caller.scopes.get("manage_credits") != EVERYWHERE:
-        raise Forbidden("only master users (manage_credits for the whole organization) may "
-                        "change credit settings", "permission")
-    return caller
 
 
-def _holder(session, owner):
-    return _holders(session, [owner]).get(owner)
 
-
-def _holders(session, owners):
-    """owner -> CreditHolder for the user wallets among `owners`, in one query."""
-    users = {owner_parts(o)[1]: o for o in owners if owner_parts(o)[0] == "user"}
-    if not users:
-        return {}
-    return {users[row.staff_user_id]: row for row in session.scalars(
-        select(CreditHolder).where(CreditHolder.staff_user_id.in_(list(users))))}
-
-def _note_holder(session, event):
-    """Apply the newest word on a user's send_sms; an older event arriving late changes
-    nothing. Events of directories before holds_send_sms existed are skipped."""
-    holds = event.data.get("holds_send_sms")
-    if holds is None:
-        return
-    at = datetime.fromisoformat(event.occurred_at) if event.occurred_at else utcnow()
-    row = session.get(CreditHolder, event.data["staff_user_id"])
-    if row is None:
-        session.add(CreditHolder(staff_user_id=event.data["staff_user_id"],
-                                 organization_id=event.organization_id,
-                                 holds_send_sms=holds, as_of=at))
-    elif at >= row.as_of:
-        row.holds_send_sms, row.as_of = holds, at
 
 
 def _changed(session, org, caller, setting, old, new):
@@ -629,14 +490,4 @@ def _check_amount(amount):
         raise InvalidRequest("must be a whole number of credits above 0", "amount")
 
 
-def _check_owner_key(key, field):
-    kind, owner_id = owner_parts(key or "")
-    if kind not in ledger.OWNER_TYPES or (kind != "pool" and not owner_id):
-        raise InvalidRequest("must be a wallet: community:<id>, user:<id> or pool", field)
-
-
-def _wallet_view(owner, found, holder=None):
-    kind, owner_id = owner_parts(owner)
-    return {"wallet": owner, "owner_type": kind, "owner_id": owner_id, **found,
-            "frozen": bool(holder is not None and not holder.holds_send_sms)}
 
