@@ -7,10 +7,11 @@ from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from contracts import api as schemas
-from contracts import consent_api, directory_api, order_api
 from contracts import credits_api as credit_schemas
+from contracts import order_api
 from gateway.declaration import PDF
 from gateway.http import PROBLEM as PROBLEM_TYPE
 from gateway.routes import declared_routes
@@ -48,13 +49,6 @@ COMPONENT_NAMES = {
     order_api.OrderLinks: "CreditOrderLinks", order_api.OrderView: "CreditOrderView",
     order_api.OrderPage: "CreditOrderPage", order_api.PaymentFailed: "CreditPaymentFailed"}
 
-# the schemas a PATCH loads with partial=True, under names of their own: apispec tells a
-# partial instance from its class, and a generated client must not require a create's fields
-PARTIAL_NAMES = {directory_api.OfficeRequest: "OfficeChange",
-                 directory_api.CommunityRequest: "CommunityChange",
-                 directory_api.UnitRequest: "UnitChange",
-                 consent_api.CategoryRequest: "CategoryChange"}
-
 # routes whose entries are written out by hand below, by handler name
 HAND_WRITTEN = ()
 
@@ -80,9 +74,13 @@ def build(service_cls):
     spec.components.schema("Problem", schema=schemas.Problem)
     for schema, name in COMPONENT_NAMES.items():
         spec.components.schema(name, schema=schema)
-    for schema, name in PARTIAL_NAMES.items():   # a PATCH's body: a create's, none required
-        spec.components.schema(name, schema=schema(partial=True))
     routes = declared_routes(service_cls)
+    for schema in {type(r.declaration.request): r.declaration.request for r in routes
+                   if _partial(r.declaration.request)}.values():
+        # a PATCH's body, a create's schema loaded with partial=True, is documented under a
+        # name of its own with nothing required: apispec tells the instance from its class
+        spec.components.schema(type(schema).__name__.removesuffix("Request") + "Change",
+                               schema=schema)
     undeclared = undeclared_routes(routes)
     if undeclared:
         raise UndeclaredRoutes("routes without a declaration on @api: " + "; ".join(undeclared))
@@ -90,6 +88,10 @@ def build(service_cls):
         if route.name not in HAND_WRITTEN and route.declaration.documented:
             spec.path(route.path, operations={route.method: operation(route)})
     return spec.to_dict()
+
+
+def _partial(schema):
+    return isinstance(schema, Schema) and schema.partial is True
 
 
 def undeclared_routes(routes):
